@@ -1,0 +1,44 @@
+"""Distill Bridge: knowledge distillation in PyTorch, verified ONNX out, for Java and Python.
+
+The public face; everything else is private to the package.
+"""
+
+from bridge.api import DistillationResult, Distiller
+from bridge.errors import DistillError, GateError, JobCancelled
+from bridge.events import Event, LogEvent, ProgressEvent, StageEvent, ValidationEvent
+from bridge.spec import (
+    CnnConfig,
+    Dataset,
+    DistillSpec,
+    Gates,
+    MlpConfig,
+    QuantType,
+    SpecError,
+    StudentConfig,
+    TrainingParams,
+    TransformerConfig,
+)
+
+__all__ = [
+    "CnnConfig",
+    "Dataset",
+    "DistillError",
+    "DistillSpec",
+    "DistillationResult",
+    "Distiller",
+    "Event",
+    "GateError",
+    "Gates",
+    "JobCancelled",
+    "LogEvent",
+    "MlpConfig",
+    "ProgressEvent",
+    "QuantType",
+    "SpecError",
+    "StageEvent",
+    "StudentConfig",
+    "TrainingParams",
+    "TransformerConfig",
+    "ValidationEvent",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,388 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class QuantType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    QUANT_TYPE_NONE: _ClassVar[QuantType]
+    QUANT_TYPE_INT8: _ClassVar[QuantType]
+
+class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    JOB_STATE_UNSPECIFIED: _ClassVar[JobState]
+    JOB_STATE_QUEUED: _ClassVar[JobState]
+    JOB_STATE_RUNNING: _ClassVar[JobState]
+    JOB_STATE_SUCCEEDED: _ClassVar[JobState]
+    JOB_STATE_FAILED: _ClassVar[JobState]
+    JOB_STATE_CANCELLED: _ClassVar[JobState]
+QUANT_TYPE_NONE: QuantType
+QUANT_TYPE_INT8: QuantType
+JOB_STATE_UNSPECIFIED: JobState
+JOB_STATE_QUEUED: JobState
+JOB_STATE_RUNNING: JobState
+JOB_STATE_SUCCEEDED: JobState
+JOB_STATE_FAILED: JobState
+JOB_STATE_CANCELLED: JobState
+
+class DistillSpec(_message.Message):
+    __slots__ = ("teacher", "student", "quantization", "dataset", "training", "gates", "name")
+    TEACHER_FIELD_NUMBER: _ClassVar[int]
+    STUDENT_FIELD_NUMBER: _ClassVar[int]
+    QUANTIZATION_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_FIELD_NUMBER: _ClassVar[int]
+    GATES_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    teacher: TeacherRef
+    student: StudentConfig
+    quantization: QuantType
+    dataset: DatasetRef
+    training: TrainingParams
+    gates: Gates
+    name: str
+    def __init__(self, teacher: _Optional[_Union[TeacherRef, _Mapping]] = ..., student: _Optional[_Union[StudentConfig, _Mapping]] = ..., quantization: _Optional[_Union[QuantType, str]] = ..., dataset: _Optional[_Union[DatasetRef, _Mapping]] = ..., training: _Optional[_Union[TrainingParams, _Mapping]] = ..., gates: _Optional[_Union[Gates, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class TeacherRef(_message.Message):
+    __slots__ = ("reference",)
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    reference: str
+    def __init__(self, reference: _Optional[str] = ...) -> None: ...
+
+class DatasetRef(_message.Message):
+    __slots__ = ("builtin", "path", "label_column", "text_column")
+    BUILTIN_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    LABEL_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    TEXT_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    builtin: str
+    path: str
+    label_column: str
+    text_column: str
+    def __init__(self, builtin: _Optional[str] = ..., path: _Optional[str] = ..., label_column: _Optional[str] = ..., text_column: _Optional[str] = ...) -> None: ...
+
+class StudentConfig(_message.Message):
+    __slots__ = ("mlp", "cnn", "transformer")
+    MLP_FIELD_NUMBER: _ClassVar[int]
+    CNN_FIELD_NUMBER: _ClassVar[int]
+    TRANSFORMER_FIELD_NUMBER: _ClassVar[int]
+    mlp: MlpConfig
+    cnn: CnnConfig
+    transformer: TransformerConfig
+    def __init__(self, mlp: _Optional[_Union[MlpConfig, _Mapping]] = ..., cnn: _Optional[_Union[CnnConfig, _Mapping]] = ..., transformer: _Optional[_Union[TransformerConfig, _Mapping]] = ...) -> None: ...
+
+class MlpConfig(_message.Message):
+    __slots__ = ("hidden_sizes",)
+    HIDDEN_SIZES_FIELD_NUMBER: _ClassVar[int]
+    hidden_sizes: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, hidden_sizes: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class CnnConfig(_message.Message):
+    __slots__ = ("channels", "kernel_size")
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    KERNEL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    channels: _containers.RepeatedScalarFieldContainer[int]
+    kernel_size: int
+    def __init__(self, channels: _Optional[_Iterable[int]] = ..., kernel_size: _Optional[int] = ...) -> None: ...
+
+class TransformerConfig(_message.Message):
+    __slots__ = ("layers", "hidden_size", "heads", "intermediate_size", "max_seq_len", "init_from_teacher")
+    LAYERS_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_SIZE_FIELD_NUMBER: _ClassVar[int]
+    HEADS_FIELD_NUMBER: _ClassVar[int]
+    INTERMEDIATE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MAX_SEQ_LEN_FIELD_NUMBER: _ClassVar[int]
+    INIT_FROM_TEACHER_FIELD_NUMBER: _ClassVar[int]
+    layers: int
+    hidden_size: int
+    heads: int
+    intermediate_size: int
+    max_seq_len: int
+    init_from_teacher: bool
+    def __init__(self, layers: _Optional[int] = ..., hidden_size: _Optional[int] = ..., heads: _Optional[int] = ..., intermediate_size: _Optional[int] = ..., max_seq_len: _Optional[int] = ..., init_from_teacher: _Optional[bool] = ...) -> None: ...
+
+class TrainingParams(_message.Message):
+    __slots__ = ("epochs", "batch_size", "learning_rate", "temperature", "alpha", "seed", "schedule", "workers")
+    EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    temperature: float
+    alpha: float
+    seed: int
+    schedule: str
+    workers: int
+    def __init__(self, epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate: _Optional[float] = ..., temperature: _Optional[float] = ..., alpha: _Optional[float] = ..., seed: _Optional[int] = ..., schedule: _Optional[str] = ..., workers: _Optional[int] = ...) -> None: ...
+
+class Gates(_message.Message):
+    __slots__ = ("max_parity_error", "max_int8_accuracy_drop", "min_retention", "fp32_fallback")
+    MAX_PARITY_ERROR_FIELD_NUMBER: _ClassVar[int]
+    MAX_INT8_ACCURACY_DROP_FIELD_NUMBER: _ClassVar[int]
+    MIN_RETENTION_FIELD_NUMBER: _ClassVar[int]
+    FP32_FALLBACK_FIELD_NUMBER: _ClassVar[int]
+    max_parity_error: float
+    max_int8_accuracy_drop: float
+    min_retention: float
+    fp32_fallback: bool
+    def __init__(self, max_parity_error: _Optional[float] = ..., max_int8_accuracy_drop: _Optional[float] = ..., min_retention: _Optional[float] = ..., fp32_fallback: _Optional[bool] = ...) -> None: ...
+
+class Job(_message.Message):
+    __slots__ = ("job_id", "state", "spec", "stage", "error", "created_at", "started_at", "finished_at", "result")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    state: JobState
+    spec: DistillSpec
+    stage: str
+    error: str
+    created_at: _timestamp_pb2.Timestamp
+    started_at: _timestamp_pb2.Timestamp
+    finished_at: _timestamp_pb2.Timestamp
+    result: DistillResult
+    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., spec: _Optional[_Union[DistillSpec, _Mapping]] = ..., stage: _Optional[str] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[_Union[DistillResult, _Mapping]] = ...) -> None: ...
+
+class DistillResult(_message.Message):
+    __slots__ = ("metrics", "manifest_json", "files")
+    class MetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_JSON_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    metrics: _containers.ScalarMap[str, float]
+    manifest_json: str
+    files: _containers.RepeatedCompositeFieldContainer[ArtifactFile]
+    def __init__(self, metrics: _Optional[_Mapping[str, float]] = ..., manifest_json: _Optional[str] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ...) -> None: ...
+
+class ArtifactFile(_message.Message):
+    __slots__ = ("name", "size_bytes", "sha256")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    size_bytes: int
+    sha256: str
+    def __init__(self, name: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class SubmitJobRequest(_message.Message):
+    __slots__ = ("spec",)
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    spec: DistillSpec
+    def __init__(self, spec: _Optional[_Union[DistillSpec, _Mapping]] = ...) -> None: ...
+
+class GetJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class ListJobsRequest(_message.Message):
+    __slots__ = ("state",)
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    state: JobState
+    def __init__(self, state: _Optional[_Union[JobState, str]] = ...) -> None: ...
+
+class ListJobsResponse(_message.Message):
+    __slots__ = ("jobs",)
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[Job]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ...) -> None: ...
+
+class CancelJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class WatchJobRequest(_message.Message):
+    __slots__ = ("job_id", "from_sequence")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    from_sequence: int
+    def __init__(self, job_id: _Optional[str] = ..., from_sequence: _Optional[int] = ...) -> None: ...
+
+class JobEvent(_message.Message):
+    __slots__ = ("job_id", "sequence", "time", "stage", "progress", "validation", "log", "finished")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_FIELD_NUMBER: _ClassVar[int]
+    LOG_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    sequence: int
+    time: _timestamp_pb2.Timestamp
+    stage: StageEvent
+    progress: ProgressEvent
+    validation: ValidationEvent
+    log: LogEvent
+    finished: FinishedEvent
+    def __init__(self, job_id: _Optional[str] = ..., sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stage: _Optional[_Union[StageEvent, _Mapping]] = ..., progress: _Optional[_Union[ProgressEvent, _Mapping]] = ..., validation: _Optional[_Union[ValidationEvent, _Mapping]] = ..., log: _Optional[_Union[LogEvent, _Mapping]] = ..., finished: _Optional[_Union[FinishedEvent, _Mapping]] = ...) -> None: ...
+
+class StageEvent(_message.Message):
+    __slots__ = ("stage", "message")
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    stage: str
+    message: str
+    def __init__(self, stage: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class ProgressEvent(_message.Message):
+    __slots__ = ("epoch", "epochs", "step", "steps_per_epoch", "loss", "soft_loss", "hard_loss", "learning_rate", "temperature", "alpha")
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    STEPS_PER_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    SOFT_LOSS_FIELD_NUMBER: _ClassVar[int]
+    HARD_LOSS_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    epoch: int
+    epochs: int
+    step: int
+    steps_per_epoch: int
+    loss: float
+    soft_loss: float
+    hard_loss: float
+    learning_rate: float
+    temperature: float
+    alpha: float
+    def __init__(self, epoch: _Optional[int] = ..., epochs: _Optional[int] = ..., step: _Optional[int] = ..., steps_per_epoch: _Optional[int] = ..., loss: _Optional[float] = ..., soft_loss: _Optional[float] = ..., hard_loss: _Optional[float] = ..., learning_rate: _Optional[float] = ..., temperature: _Optional[float] = ..., alpha: _Optional[float] = ...) -> None: ...
+
+class ValidationEvent(_message.Message):
+    __slots__ = ("epoch", "accuracy", "loss", "best")
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    BEST_FIELD_NUMBER: _ClassVar[int]
+    epoch: int
+    accuracy: float
+    loss: float
+    best: bool
+    def __init__(self, epoch: _Optional[int] = ..., accuracy: _Optional[float] = ..., loss: _Optional[float] = ..., best: _Optional[bool] = ...) -> None: ...
+
+class LogEvent(_message.Message):
+    __slots__ = ("level", "message")
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    level: str
+    message: str
+    def __init__(self, level: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class FinishedEvent(_message.Message):
+    __slots__ = ("state", "error", "result")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    state: JobState
+    error: str
+    result: DistillResult
+    def __init__(self, state: _Optional[_Union[JobState, str]] = ..., error: _Optional[str] = ..., result: _Optional[_Union[DistillResult, _Mapping]] = ...) -> None: ...
+
+class DownloadArtifactRequest(_message.Message):
+    __slots__ = ("job_id", "file_name", "offset")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    file_name: str
+    offset: int
+    def __init__(self, job_id: _Optional[str] = ..., file_name: _Optional[str] = ..., offset: _Optional[int] = ...) -> None: ...
+
+class ArtifactChunk(_message.Message):
+    __slots__ = ("file_name", "offset", "data", "total_size", "sha256")
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    file_name: str
+    offset: int
+    data: bytes
+    total_size: int
+    sha256: str
+    def __init__(self, file_name: _Optional[str] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ..., total_size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class ListTeachersRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TeacherInfo(_message.Message):
+    __slots__ = ("name", "description", "architecture", "dataset", "parameters", "cached")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    CACHED_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    architecture: str
+    dataset: str
+    parameters: int
+    cached: bool
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., architecture: _Optional[str] = ..., dataset: _Optional[str] = ..., parameters: _Optional[int] = ..., cached: _Optional[bool] = ...) -> None: ...
+
+class ListTeachersResponse(_message.Message):
+    __slots__ = ("teachers",)
+    TEACHERS_FIELD_NUMBER: _ClassVar[int]
+    teachers: _containers.RepeatedCompositeFieldContainer[TeacherInfo]
+    def __init__(self, teachers: _Optional[_Iterable[_Union[TeacherInfo, _Mapping]]] = ...) -> None: ...
+
+class ListDatasetsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DatasetInfo(_message.Message):
+    __slots__ = ("name", "description", "modality", "rows", "input_shape", "labels", "available")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    MODALITY_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_SHAPE_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    modality: str
+    rows: int
+    input_shape: _containers.RepeatedScalarFieldContainer[int]
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    available: bool
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., modality: _Optional[str] = ..., rows: _Optional[int] = ..., input_shape: _Optional[_Iterable[int]] = ..., labels: _Optional[_Iterable[str]] = ..., available: _Optional[bool] = ...) -> None: ...
+
+class ListDatasetsResponse(_message.Message):
+    __slots__ = ("datasets",)
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
+    datasets: _containers.RepeatedCompositeFieldContainer[DatasetInfo]
+    def __init__(self, datasets: _Optional[_Iterable[_Union[DatasetInfo, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,168 @@
+"""The fluent Python API: `Distiller()` runs in this process, `Distiller.remote(target)` on a
+server; both have the same methods and return the same `DistillationResult`.
+
+    result = (Distiller()
+              .set_teacher("german-credit-mlp")
+              .set_student_config(MlpConfig(hidden_sizes=(16,)))
+              .enable_quantization(QuantType.INT8)
+              .distill(Dataset.builtin("german-credit"), TrainingParams(epochs=60)))
+    result.download("out/")
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
+from bridge.errors import DistillError, JobCancelled
+from bridge.events import EventSink, ignore_events
+from bridge.export.manifest import read_manifest, verify_files
+from bridge.paths import default_home
+from bridge.remote import RemoteClient
+from bridge.spec import (
+    Dataset,
+    DistillSpec,
+    Gates,
+    QuantType,
+    SpecError,
+    StudentConfig,
+    TrainingParams,
+)
+
+
+@dataclass
+class DistillationResult:
+    """A finished job: its metrics, its manifest, and `download(dir)` for the artifact."""
+
+    job_id: str
+    metrics: dict[str, float]
+    manifest: dict
+    _local_dir: Path | None = field(default=None, repr=False)
+    _client: RemoteClient | None = field(default=None, repr=False)
+    _files: list[pb.ArtifactFile] = field(default_factory=list, repr=False)
+
+    def download(self, directory: str | Path) -> Path:
+        """Puts the verified artifact (models + manifest.json) in `directory` and returns it."""
+        target = Path(directory)
+        if self._client is not None:
+            return self._client.download(self.job_id, self._files, target)
+        assert self._local_dir is not None
+        target.mkdir(parents=True, exist_ok=True)
+        for path in self._local_dir.iterdir():
+            shutil.copy2(path, target / path.name)
+        problems = verify_files(target, read_manifest(target))
+        if problems:
+            raise DistillError(f"artifact copy is damaged: {'; '.join(problems)}", "DATA_LOSS")
+        return target
+
+
+class Distiller:
+    """Describe a distillation fluently, then `distill(dataset, params)`. Validation happens in
+    `distill()`: a bad field raises `SpecError` naming it, local or remote alike."""
+
+    def __init__(self, *, home: str | Path | None = None) -> None:
+        self._home = Path(home) if home else default_home()
+        self._client: RemoteClient | None = None
+        self._teacher = ""
+        self._student: StudentConfig | None = None
+        self._quantization = QuantType.NONE
+        self._gates = Gates()
+        self._name = ""
+        self._on_event: EventSink = ignore_events
+
+    @classmethod
+    def remote(cls, target: str, *, timeout: float | None = None) -> Distiller:
+        """A Distiller whose jobs run on the server at `target` (e.g. "localhost:50051")."""
+        distiller = cls()
+        distiller._client = RemoteClient(target, timeout=timeout)
+        return distiller
+
+    # ------------------------------------------------------------ fluent setters
+
+    def set_teacher(self, reference: str) -> Distiller:
+        """A zoo name (`german-credit-mlp`, ...) or a path to a TorchScript or ONNX file."""
+        self._teacher = reference
+        return self
+
+    def set_student_config(self, config: StudentConfig) -> Distiller:
+        self._student = config
+        return self
+
+    def enable_quantization(self, quant: QuantType = QuantType.INT8) -> Distiller:
+        self._quantization = quant
+        return self
+
+    def set_gates(self, gates: Gates) -> Distiller:
+        self._gates = gates
+        return self
+
+    def set_name(self, name: str) -> Distiller:
+        self._name = name
+        return self
+
+    def on_event(self, sink: EventSink) -> Distiller:
+        """Called with every StageEvent, ProgressEvent, ValidationEvent and LogEvent."""
+        self._on_event = sink
+        return self
+
+    # ------------------------------------------------------------ running
+
+    def build_spec(self, dataset: Dataset, params: TrainingParams | None = None) -> DistillSpec:
+        if self._student is None:
+            raise SpecError("student", "set_student_config(...) was not called")
+        spec = DistillSpec(
+            teacher=self._teacher,
+            student=self._student,
+            dataset=dataset,
+            training=params or TrainingParams(),
+            quantization=self._quantization,
+            gates=self._gates,
+            name=self._name,
+        )
+        spec.validate()
+        return spec
+
+    def distill(self, dataset: Dataset, params: TrainingParams | None = None) -> DistillationResult:
+        spec = self.build_spec(dataset, params)
+        if self._client is not None:
+            return self._distill_remote(spec)
+        return self._distill_local(spec)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def __enter__(self) -> Distiller:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _distill_local(self, spec: DistillSpec) -> DistillationResult:
+        from bridge.pipeline import RunContext, run  # torch loads only when needed
+
+        job_id = "local-" + uuid.uuid4().hex[:12]
+        out = self._home / "runs" / job_id
+        result = run(spec, out, RunContext(home=self._home, job_id=job_id), self._on_event)
+        return DistillationResult(job_id, result.metrics, result.manifest, _local_dir=out)
+
+    def _distill_remote(self, spec: DistillSpec) -> DistillationResult:
+        assert self._client is not None
+        job = self._client.submit(spec)
+        finished = self._client.watch(job.job_id, self._on_event)
+        if finished.state == pb.JOB_STATE_CANCELLED:
+            raise JobCancelled(f"job {job.job_id} was cancelled: {finished.error}")
+        if finished.state != pb.JOB_STATE_SUCCEEDED:
+            raise DistillError(f"job {job.job_id} failed: {finished.error}", "ABORTED")
+        r = finished.result
+        manifest = json.loads(r.manifest_json)
+        return DistillationResult(
+            job.job_id, dict(r.metrics), manifest, _client=self._client, _files=list(r.files)
+        )
+
+
+__all__ = ["DistillationResult", "Distiller"]

@@ -1,0 +1,212 @@
+"""`distill-bridge`: serve, distill (flags or a JSON config), inspect an artifact, demo.
+
+Exit codes: 0 ok, 1 the job or a check failed, 2 bad input (names the field).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bridge.errors import DistillError
+from bridge.events import Event, LogEvent, StageEvent, ValidationEvent
+from bridge.spec import (
+    CnnConfig,
+    Dataset,
+    Gates,
+    MlpConfig,
+    QuantType,
+    SpecError,
+    TrainingParams,
+)
+
+EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except SpecError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except DistillError as e:
+        print(f"failed: {e}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="distill-bridge", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(required=True, metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="run the gRPC server")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=50051, help="0 picks a free port")
+    s.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("distill-data"),
+        help="jobs, artifacts and the zoo teacher cache",
+    )
+    s.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="user teacher/dataset files must live here (default DATA_DIR/files)",
+    )
+    s.add_argument("--max-concurrent-jobs", type=int, default=1)
+    s.set_defaults(run=_serve)
+
+    d = sub.add_parser("distill", help="run one distillation (locally or on a server)")
+    d.add_argument("--config", type=Path, help="JSON file with the fields below")
+    d.add_argument("--teacher")
+    d.add_argument("--dataset", help="built-in dataset name")
+    d.add_argument("--dataset-path", help="CSV or NPZ file")
+    d.add_argument("--label-column", default="label")
+    d.add_argument("--mlp", help="MLP student hidden sizes, e.g. 64,32")
+    d.add_argument("--cnn", help="CNN student channels, e.g. 16,32")
+    d.add_argument("--kernel-size", type=int, default=3)
+    d.add_argument("--int8", action="store_true")
+    for name, typ in (
+        ("epochs", int),
+        ("batch-size", int),
+        ("learning-rate", float),
+        ("temperature", float),
+        ("alpha", float),
+        ("seed", int),
+    ):
+        d.add_argument(f"--{name}", type=typ)
+    d.add_argument("--fp32-fallback", action="store_true")
+    d.add_argument("--remote", metavar="TARGET", help="server address, e.g. localhost:50051")
+    d.add_argument("--out", type=Path, required=True, help="where the artifact goes")
+    d.set_defaults(run=_distill)
+
+    i = sub.add_parser("inspect", help="verify an artifact directory and print its summary")
+    i.add_argument("directory", type=Path)
+    i.set_defaults(run=_inspect)
+
+    m = sub.add_parser("demo", help="distill german-credit locally and print the metrics")
+    m.add_argument("--out", type=Path, default=Path("demo-artifact"))
+    m.set_defaults(run=_demo)
+    return p
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bridge.server import ServerConfig, serve
+
+    serve(
+        ServerConfig(args.host, args.port, args.data_dir, args.data_root, args.max_concurrent_jobs)
+    )
+    return 0
+
+
+def _distill(args: argparse.Namespace) -> int:
+    from bridge.api import Distiller
+
+    cfg = json.loads(args.config.read_text()) if args.config else {}
+    opts = {**cfg, **{k: v for k, v in vars(args).items() if v not in (None, False)}}
+    student = (
+        CnnConfig(_ints(opts["cnn"]), int(opts.get("kernel_size", 3)))
+        if "cnn" in opts
+        else MlpConfig(_ints(opts.get("mlp", "64")))
+    )
+    dataset = (
+        Dataset.from_path(opts["dataset_path"], opts.get("label_column", "label"))
+        if "dataset_path" in opts
+        else Dataset.builtin(opts.get("dataset", ""))
+    )
+    params = TrainingParams(
+        **{k: opts[k] for k in TrainingParams.__dataclass_fields__ if k in opts}
+    )
+    distiller = Distiller.remote(opts["remote"]) if "remote" in opts else Distiller()
+    with distiller:
+        result = (
+            distiller.set_teacher(opts.get("teacher", ""))
+            .set_student_config(student)
+            .enable_quantization(QuantType.INT8 if opts.get("int8") else QuantType.NONE)
+            .set_gates(Gates(fp32_fallback=bool(opts.get("fp32_fallback"))))
+            .on_event(_print_event)
+            .distill(dataset, params)
+        )
+        out = result.download(args.out)
+    _print_metrics(result.metrics)
+    print(f"artifact: {out}")
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from bridge.export.manifest import read_manifest, verify_files
+    from bridge.export.verify import max_abs_diff, ort_logits
+
+    manifest = read_manifest(args.directory)
+    problems = verify_files(args.directory, manifest)
+    for name, gv in manifest.get("golden_vectors", {}).items():
+        if (args.directory / name).is_file():
+            x = np.asarray(gv["input"], dtype=np.float32).reshape(gv["input_shape"])
+            want = np.asarray(gv["output"], dtype=np.float32).reshape(gv["output_shape"])
+            diff = max_abs_diff(ort_logits(args.directory / name, x), want)
+            print(f"{name}: golden vectors max abs diff {diff:.3g} (atol {gv['atol']})")
+            if diff > gv["atol"]:
+                problems.append(f"{name}: golden vectors differ by {diff:.3g}")
+    print(
+        f"job {manifest['job_id']}  labels {manifest['labels']}  "
+        f"input {manifest['input']['shape']}  opset {manifest['opset']}"
+    )
+    _print_metrics(manifest.get("metrics", {}))
+    for p in problems:
+        print(f"PROBLEM: {p}", file=sys.stderr)
+    return EXIT_FAILED if problems else 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bridge.api import Distiller
+
+    result = (
+        Distiller()
+        .set_teacher("german-credit-mlp")
+        .set_student_config(MlpConfig((16,)))
+        .enable_quantization(QuantType.INT8)
+        .on_event(_print_event)
+        .distill(
+            Dataset.builtin("german-credit"), TrainingParams(epochs=60, learning_rate=1e-3, seed=42)
+        )
+    )
+    _print_metrics(result.metrics)
+    print(f"artifact: {result.download(args.out)}")
+    return 0
+
+
+def _print_event(event: Event) -> None:
+    if isinstance(event, StageEvent):
+        print(f"[{event.stage}] {event.message}", flush=True)
+    elif isinstance(event, ValidationEvent):
+        print(
+            f"  epoch {event.epoch}: val accuracy {event.accuracy:.4f}"
+            f"{'  (best)' if event.best else ''}",
+            flush=True,
+        )
+    elif isinstance(event, LogEvent):
+        print(f"  {event.message}", flush=True)
+
+
+def _print_metrics(metrics: dict[str, float]) -> None:
+    width = max((len(k) for k in metrics), default=0)
+    for key in sorted(metrics):
+        print(f"  {key:<{width}}  {metrics[key]:.6g}")
+
+
+def _ints(text: str | list[int]) -> tuple[int, ...]:
+    if isinstance(text, list):
+        return tuple(int(v) for v in text)
+    try:
+        return tuple(int(v) for v in str(text).split(",") if v.strip())
+    except ValueError:
+        raise SpecError("student", f"expected comma-separated integers, got {text!r}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

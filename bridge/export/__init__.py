@@ -1,0 +1,1 @@
+"""ONNX export, INT8 quantization, verification and the artifact manifest."""

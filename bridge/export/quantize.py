@@ -1,0 +1,45 @@
+"""INT8 by dynamic quantization of MatMul/Gemm only: Conv would become the slow ConvInteger,
+so CNN convolutions stay fp32 and their dense layers are quantized."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from onnxruntime.quantization import QuantType, quantize_dynamic
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+from bridge.errors import DistillError
+
+QUANTIZED_OPS = ["MatMul", "Gemm"]
+
+RECIPE = {
+    "type": "int8",
+    "method": "dynamic",
+    "op_types": QUANTIZED_OPS,
+    "weight_type": "QInt8",
+    "activation_type": "QUInt8 (dynamic, per batch)",
+    "per_channel": False,
+    "pre_process": "onnxruntime quant_pre_process",
+}
+
+
+def quantize_int8(fp32_path: Path, out_path: Path) -> Path:
+    # quant_pre_process leaves temp files in its working area on failure: give it its own.
+    with tempfile.TemporaryDirectory(prefix="quant-") as tmp:
+        pre = Path(tmp) / "pre.onnx"
+        try:
+            quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=False)
+        except Exception:  # symbolic shape inference is optional: retry without it
+            quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
+        try:
+            quantize_dynamic(
+                str(pre),
+                str(out_path),
+                op_types_to_quantize=QUANTIZED_OPS,
+                weight_type=QuantType.QInt8,
+                per_channel=False,
+            )
+        except Exception as e:
+            raise DistillError(f"INT8 quantization failed: {type(e).__name__}: {e}") from e
+    return out_path

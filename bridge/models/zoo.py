@@ -1,0 +1,83 @@
+"""The teacher zoo: built-in teachers with their training recipes. A zoo teacher is trained by
+the bridge on first use (on its dataset's training split) and cached under the bridge home."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from bridge.data import LoadedDataset
+from bridge.models.builders import cnn, mlp
+
+
+@dataclass(frozen=True)
+class ZooTeacher:
+    name: str
+    description: str
+    architecture: str
+    dataset: str
+    epochs: int
+    learning_rate: float
+    batch_size: int
+    build: Callable[[LoadedDataset], nn.Module]  # the core; normalisation is added around it
+    weight_decay: float = 1e-4
+
+    def cache_dir(self, home: Path) -> Path:
+        return home / "teachers" / self.name
+
+    def cached_info(self, home: Path) -> dict | None:
+        """The saved teacher's info.json, or None when it has not been trained yet."""
+        info = self.cache_dir(home) / "info.json"
+        return json.loads(info.read_text()) if info.is_file() else None
+
+
+ZOO: dict[str, ZooTeacher] = {
+    t.name: t
+    for t in (
+        ZooTeacher(
+            "german-credit-mlp",
+            "wide 3-layer MLP credit-risk classifier",
+            "mlp",
+            "german-credit",
+            epochs=60,
+            learning_rate=5e-4,
+            batch_size=64,
+            weight_decay=1e-2,
+            build=lambda d: mlp(d.input_shape, (512, 512, 256), d.num_classes, dropout=0.3),
+        ),
+        ZooTeacher(
+            "fashion-mnist-cnn",
+            "3-block CNN (32-64-128) clothing classifier",
+            "cnn",
+            "fashion-mnist",
+            epochs=6,
+            learning_rate=2e-3,
+            batch_size=128,
+            build=lambda d: cnn(d.input_shape, (32, 64, 128), 3, d.num_classes, (256,), 0.3),
+        ),
+        ZooTeacher(
+            "digits-mlp",
+            "2-layer MLP digit classifier (fast tests)",
+            "mlp",
+            "digits",
+            epochs=30,
+            learning_rate=2e-3,
+            batch_size=64,
+            build=lambda d: mlp(d.input_shape, (256, 256), d.num_classes, dropout=0.2),
+        ),
+        ZooTeacher(
+            "digits-cnn",
+            "2-block CNN digit classifier (fast tests)",
+            "cnn",
+            "digits",
+            epochs=30,
+            learning_rate=2e-3,
+            batch_size=64,
+            build=lambda d: cnn(d.input_shape, (32, 64), 3, d.num_classes, (128,), 0.2),
+        ),
+    )
+}

@@ -1,0 +1,47 @@
+"""Where the bridge keeps things, and the one check that user paths stay under a root."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from bridge.spec import SpecError
+
+
+def default_home() -> Path:
+    """Cache of trained zoo teachers and local artifacts: $DISTILL_BRIDGE_HOME or
+    ~/.cache/distill-bridge."""
+    env = os.environ.get("DISTILL_BRIDGE_HOME")
+    return Path(env) if env else Path.home() / ".cache" / "distill-bridge"
+
+
+def resolve_under_root(
+    raw: str, root: Path | None, field: str, *, must_be_file: bool = False
+) -> Path:
+    """Resolves a user-supplied path. With a root (the server), relative paths are taken from
+    it and the resolved path — symlinks followed — must stay inside it. Without a root (a
+    local run) any path is allowed."""
+    if not raw:
+        raise SpecError(field, "must not be empty")
+    if "\x00" in raw:
+        raise SpecError(field, "contains a NUL byte")
+    path = Path(raw).expanduser()
+    if root is not None:
+        root = root.resolve()
+        path = (root / path).resolve() if not path.is_absolute() else path.resolve()
+        if not path.is_relative_to(root):
+            raise SpecError(field, f"{raw!r} is outside the server's data root", kind="invalid")
+    if not path.exists():
+        raise SpecError(field, f"no such file: {raw!r}", kind="not_found")
+    if must_be_file and not path.is_file():
+        raise SpecError(field, f"{raw!r} is not a regular file")
+    return path
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

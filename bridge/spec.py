@@ -1,0 +1,352 @@
+"""DistillSpec: the one description of a distillation job, its validation, and proto <-> spec.
+
+Every door (Python API, gRPC server, CLI) turns its input into a `DistillSpec`; the pipeline
+knows nothing else. Validation raises `SpecError`, whose `field` names the offending field in
+the proto's dotted spelling (``training.epochs``), so every door reports it the same way.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
+
+
+class SpecError(ValueError):
+    """A spec field is invalid (``kind="invalid"``) or names something that does not exist
+    (``kind="not_found"``). Doors map these to INVALID_ARGUMENT / NOT_FOUND."""
+
+    def __init__(self, field_name: str, message: str, kind: str = "invalid") -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.kind = kind
+
+    @property
+    def code(self) -> str:
+        """The gRPC status name doors answer with."""
+        return "NOT_FOUND" if self.kind == "not_found" else "INVALID_ARGUMENT"
+
+
+class QuantType(enum.Enum):
+    NONE = "none"
+    INT8 = "int8"
+
+
+# ---------------------------------------------------------------- student configs
+
+
+@dataclass(frozen=True)
+class MlpConfig:
+    hidden_sizes: tuple[int, ...] = (64,)
+
+    architecture = "mlp"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
+
+    def validate(self) -> None:
+        if not self.hidden_sizes:
+            raise SpecError("student.mlp.hidden_sizes", "an MLP needs at least one hidden layer")
+        for i, h in enumerate(self.hidden_sizes):
+            if not 1 <= h <= 65536:
+                raise SpecError(f"student.mlp.hidden_sizes[{i}]", f"must be in 1..65536, got {h}")
+
+
+@dataclass(frozen=True)
+class CnnConfig:
+    channels: tuple[int, ...] = (16, 32)
+    kernel_size: int = 3
+
+    architecture = "cnn"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+
+    def validate(self) -> None:
+        if not self.channels:
+            raise SpecError("student.cnn.channels", "a CNN needs at least one conv block")
+        for i, c in enumerate(self.channels):
+            if not 1 <= c <= 4096:
+                raise SpecError(f"student.cnn.channels[{i}]", f"must be in 1..4096, got {c}")
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0 or self.kernel_size > 15:
+            raise SpecError(
+                "student.cnn.kernel_size", f"must be an odd number in 1..15, got {self.kernel_size}"
+            )
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    layers: int = 2
+    hidden_size: int = 384
+    heads: int = 12
+    intermediate_size: int = 1536
+    max_seq_len: int = 128
+    init_from_teacher: bool = True
+
+    architecture = "transformer"
+
+    def validate(self) -> None:
+        for name in ("layers", "hidden_size", "heads", "intermediate_size", "max_seq_len"):
+            if getattr(self, name) < 1:
+                raise SpecError(f"student.transformer.{name}", "must be positive")
+        if self.hidden_size % self.heads:
+            raise SpecError(
+                "student.transformer.heads",
+                f"hidden_size {self.hidden_size} is not divisible by heads {self.heads}",
+            )
+
+
+StudentConfig = MlpConfig | CnnConfig | TransformerConfig
+
+
+# ---------------------------------------------------------------- training, gates, data
+
+
+@dataclass(frozen=True)
+class TrainingParams:
+    """Defaults are the seed's `CustomLoss(alpha=0.5, T=4)`."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    temperature: float = 4.0
+    alpha: float = 0.5
+    seed: int = 0
+    schedule: str = "constant"
+    workers: int = 1
+
+    def validate(self) -> None:
+        _check_int("training.epochs", self.epochs, 1, 10_000)
+        _check_int("training.batch_size", self.batch_size, 1, 65_536)
+        _check_int("training.workers", self.workers, 1, 1)
+        _check_float("training.learning_rate", self.learning_rate, 0.0, 10.0, low_open=True)
+        _check_float("training.temperature", self.temperature, 0.0, 100.0, low_open=True)
+        _check_float("training.alpha", self.alpha, 0.0, 1.0)
+        if self.schedule not in SCHEDULES:
+            raise SpecError(
+                "training.schedule",
+                f"unknown schedule {self.schedule!r}; known: {', '.join(sorted(SCHEDULES))}",
+            )
+
+
+# Schedules this engine runs. Staged presets (warm-up, annealing) arrive with the
+# training-strategies work; until then asking for one is a clear error, not a silent no-op.
+SCHEDULES = {"constant"}
+
+
+@dataclass(frozen=True)
+class Gates:
+    max_parity_error: float = 1e-4
+    max_int8_accuracy_drop: float = 0.01
+    min_retention: float | None = None
+    fp32_fallback: bool = False
+
+    def validate(self) -> None:
+        _check_float("gates.max_parity_error", self.max_parity_error, 0.0, 1.0, low_open=True)
+        _check_float("gates.max_int8_accuracy_drop", self.max_int8_accuracy_drop, 0.0, 1.0)
+        if self.min_retention is not None:
+            _check_float("gates.min_retention", self.min_retention, 0.0, 2.0)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A reference to a dataset: built-in by name, or a file under the server's data root."""
+
+    name: str | None = None
+    path: str | None = None
+    label_column: str = "label"
+    text_column: str | None = None
+
+    @classmethod
+    def builtin(cls, name: str) -> Dataset:
+        """A built-in dataset by name (see `list_datasets`)."""
+        return cls(name=name)
+
+    @classmethod
+    def from_path(
+        cls, path: str, label_column: str = "label", text_column: str | None = None
+    ) -> Dataset:
+        return cls(path=str(path), label_column=label_column, text_column=text_column)
+
+    def validate(self) -> None:
+        if bool(self.name) == bool(self.path):
+            raise SpecError("dataset", "set exactly one of dataset.builtin or dataset.path")
+        if self.path is not None and not self.label_column:
+            raise SpecError("dataset.label_column", "must not be empty")
+
+    @property
+    def display_name(self) -> str:
+        return self.name or str(self.path)
+
+
+@dataclass(frozen=True)
+class DistillSpec:
+    teacher: str
+    student: StudentConfig
+    dataset: Dataset
+    training: TrainingParams = field(default_factory=TrainingParams)
+    quantization: QuantType = QuantType.NONE
+    gates: Gates = field(default_factory=Gates)
+    name: str = ""
+
+    def validate(self) -> None:
+        """Checks everything that can be checked without touching disk or the zoo."""
+        if not self.teacher or not self.teacher.strip():
+            raise SpecError("teacher.reference", "a teacher is required (zoo name or path)")
+        if not isinstance(self.student, MlpConfig | CnnConfig | TransformerConfig):
+            raise SpecError("student", "set one of student.mlp, student.cnn, student.transformer")
+        self.student.validate()
+        if isinstance(self.student, TransformerConfig):
+            raise SpecError(
+                "student.transformer",
+                "Transformer students need a text dataset and teacher; this server does not "
+                "support the text path yet — use student.mlp or student.cnn",
+            )
+        self.dataset.validate()
+        self.training.validate()
+        self.gates.validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly view, for manifests and logs."""
+        student = {"architecture": self.student.architecture, **asdict(self.student)}
+        return {
+            "name": self.name,
+            "teacher": self.teacher,
+            "student": student,
+            "dataset": asdict(self.dataset),
+            "training": asdict(self.training),
+            "quantization": self.quantization.value,
+            "gates": asdict(self.gates),
+        }
+
+
+def _check_int(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(name, f"must be an integer, got {value!r}")
+    if not low <= value <= high:
+        bounds = f"exactly {low}" if low == high else f"in {low}..{high}"
+        raise SpecError(name, f"must be {bounds}, got {value}")
+
+
+def _check_float(name: str, value: float, low: float, high: float, low_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpecError(name, f"must be a finite number, got {value!r}")
+    too_low = value <= low if low_open else value < low
+    if too_low or value > high:
+        bracket = "(" if low_open else "["
+        raise SpecError(name, f"must be in {bracket}{low}, {high}], got {value}")
+
+
+# ---------------------------------------------------------------- proto <-> spec
+
+
+_QUANT_TO_PROTO = {QuantType.NONE: pb.QUANT_TYPE_NONE, QuantType.INT8: pb.QUANT_TYPE_INT8}
+_QUANT_FROM_PROTO = {v: k for k, v in _QUANT_TO_PROTO.items()}
+
+
+def spec_to_proto(spec: DistillSpec) -> pb.DistillSpec:
+    msg = pb.DistillSpec(
+        teacher=pb.TeacherRef(reference=spec.teacher),
+        quantization=_QUANT_TO_PROTO[spec.quantization],
+        name=spec.name,
+    )
+    student = spec.student
+    if isinstance(student, MlpConfig):
+        msg.student.mlp.hidden_sizes.extend(student.hidden_sizes)
+    elif isinstance(student, CnnConfig):
+        msg.student.cnn.channels.extend(student.channels)
+        msg.student.cnn.kernel_size = student.kernel_size
+    else:
+        msg.student.transformer.CopyFrom(pb.TransformerConfig(**asdict(student)))
+    ds = spec.dataset
+    if ds.name:
+        msg.dataset.builtin = ds.name
+    elif ds.path:
+        msg.dataset.path = ds.path
+    msg.dataset.label_column = ds.label_column
+    msg.dataset.text_column = ds.text_column or ""
+    t = spec.training
+    msg.training.CopyFrom(
+        pb.TrainingParams(
+            epochs=t.epochs,
+            batch_size=t.batch_size,
+            learning_rate=t.learning_rate,
+            temperature=t.temperature,
+            alpha=t.alpha,
+            seed=t.seed,
+            schedule=t.schedule,
+            workers=t.workers,
+        )
+    )
+    g = spec.gates
+    msg.gates.CopyFrom(
+        pb.Gates(
+            max_parity_error=g.max_parity_error,
+            max_int8_accuracy_drop=g.max_int8_accuracy_drop,
+            fp32_fallback=g.fp32_fallback,
+        )
+    )
+    if g.min_retention is not None:
+        msg.gates.min_retention = g.min_retention
+    return msg
+
+
+def spec_from_proto(msg: pb.DistillSpec) -> DistillSpec:
+    """Builds a spec from the wire; unset optional fields take the defaults. Validates."""
+    kind = msg.student.WhichOneof("kind")
+    student: StudentConfig
+    if kind == "mlp":
+        student = MlpConfig(tuple(msg.student.mlp.hidden_sizes))
+    elif kind == "cnn":
+        cnn = msg.student.cnn
+        student = CnnConfig(tuple(cnn.channels), cnn.kernel_size or CnnConfig.kernel_size)
+    elif kind == "transformer":
+        tr = msg.student.transformer
+        student = TransformerConfig(
+            tr.layers,
+            tr.hidden_size,
+            tr.heads,
+            tr.intermediate_size,
+            tr.max_seq_len,
+            tr.init_from_teacher,
+        )
+    else:
+        raise SpecError("student", "set one of student.mlp, student.cnn, student.transformer")
+    if msg.quantization not in _QUANT_FROM_PROTO:
+        raise SpecError("quantization", f"unknown quantization value {msg.quantization}")
+    source = msg.dataset.WhichOneof("source")
+    dataset = Dataset(
+        name=msg.dataset.builtin if source == "builtin" else None,
+        path=msg.dataset.path if source == "path" else None,
+        label_column=msg.dataset.label_column or "label",
+        text_column=msg.dataset.text_column or None,
+    )
+    spec = DistillSpec(
+        teacher=msg.teacher.reference,
+        student=student,
+        dataset=dataset,
+        training=_optional_fields(TrainingParams, msg.training, schedule=msg.training.schedule),
+        quantization=_QUANT_FROM_PROTO[msg.quantization],
+        gates=_optional_fields(Gates, msg.gates, fp32_fallback=msg.gates.fp32_fallback),
+        name=msg.name,
+    )
+    spec.validate()
+    return spec
+
+
+def _optional_fields(cls: type, msg: Any, **plain: Any) -> Any:
+    """Dataclass from a message whose scalar fields are proto3 `optional`: only the fields
+    the caller set override the dataclass defaults."""
+    values = {name: getattr(msg, name) for name in cls.__dataclass_fields__ if _has(msg, name)}
+    values.update({k: v for k, v in plain.items() if v})
+    return cls(**values)
+
+
+def _has(msg: Any, name: str) -> bool:
+    try:
+        return msg.HasField(name)
+    except ValueError:  # not an optional field: handled by the caller
+        return False

@@ -1,0 +1,162 @@
+package dev.distillbridge.examples;
+
+import dev.distillbridge.client.DistillBridge;
+import dev.distillbridge.client.DistillEvent;
+import dev.distillbridge.client.DistillException;
+import dev.distillbridge.client.DistillationResult;
+import dev.distillbridge.client.DistilledModel;
+import dev.distillbridge.client.Dataset;
+import dev.distillbridge.client.GoldenVector;
+import dev.distillbridge.client.MlpConfig;
+import dev.distillbridge.client.Prediction;
+import dev.distillbridge.client.QuantType;
+import dev.distillbridge.client.TeacherInfo;
+import dev.distillbridge.client.TrainingParams;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Distills the German Credit teacher into a small INT8 MLP on a Distill Bridge server, downloads
+ * the verified artifact and runs it in this JVM.
+ *
+ * <pre>
+ * mvn -q compile exec:java -Dexec.args="localhost:50051 /tmp/out"
+ * mvn -q compile exec:java -Dexec.args="localhost:50051 /tmp/out epochs=10 lr=0.01 hidden=32"
+ * </pre>
+ *
+ * Overrides (key=value): teacher, dataset, hidden, epochs, batch, lr, seed.
+ */
+public final class Quickstart {
+    private static final Set<String> INTEGER_METRIC_SUFFIXES = Set.of("_parameters", "_bytes", "_epoch");
+
+    private Quickstart() {
+    }
+
+    public static void main(String[] args) {
+        if (args.length < 2) {
+            System.err.println("usage: Quickstart TARGET OUT_DIR [teacher=...] [dataset=...] [hidden=16] "
+                    + "[epochs=30] [batch=64] [lr=0.005] [seed=42]");
+            System.exit(2);
+        }
+        try {
+            run(args[0], Path.of(args[1]), overrides(args));
+        } catch (DistillException e) {
+            System.err.println("distillation failed: " + e.getMessage());
+            System.exit(1);
+        } catch (RuntimeException e) {
+            System.err.println("quickstart failed: " + e);
+            System.exit(1);
+        }
+    }
+
+    private static void run(String target, Path outDir, Map<String, String> opts) {
+        try (DistillBridge bridge = DistillBridge.connect(target)) {
+            System.out.println("Teachers on " + target + ":");
+            for (TeacherInfo t : bridge.listTeachers()) {
+                System.out.printf(Locale.ROOT, "  %-20s %-12s %-16s %,10d params%s%n", t.name(), t.architecture(),
+                        t.dataset(), t.parameters(), t.cached() ? "  (cached)" : "");
+            }
+
+            String teacher = opts.getOrDefault("teacher", "german-credit-mlp");
+            String dataset = opts.getOrDefault("dataset", "german-credit");
+            System.out.println("\nDistilling " + teacher + " on " + dataset + " ...");
+            DistillationResult result = bridge.newDistiller()
+                    .setTeacherModel(teacher)
+                    .setStudentConfig(new MlpConfig().setHiddenSizes(Integer.parseInt(opts.getOrDefault("hidden", "16"))))
+                    .enableQuantization(QuantType.INT8)
+                    .setName("java-quickstart")
+                    .setTimeout(Duration.ofMinutes(30))
+                    .onEvent(Quickstart::printProgress)
+                    .distill(Dataset.builtin(dataset), new TrainingParams()
+                            .setEpochs(Integer.parseInt(opts.getOrDefault("epochs", "30")))
+                            .setBatchSize(Integer.parseInt(opts.getOrDefault("batch", "64")))
+                            .setLearningRate(Double.parseDouble(opts.getOrDefault("lr", "0.005")))
+                            .setSeed(Long.parseLong(opts.getOrDefault("seed", "42"))));
+
+            Path dir = result.download(outDir);
+            System.out.println("\nArtifact of " + result.jobId() + " in " + dir.toAbsolutePath());
+            try (DistilledModel model = DistilledModel.load(dir)) {
+                System.out.printf(Locale.ROOT, "Loaded %s (%s); largest difference from the golden outputs: %.3g%n",
+                        model.modelPath().getFileName(), model.precision(), model.maxGoldenDiff());
+                printPredictions(model);
+            }
+            printMetrics(result.metrics());
+        }
+    }
+
+    private static void printProgress(DistillEvent event) {
+        switch (event.kind()) {
+            case STAGE:
+            case VALIDATION:
+                System.out.println("  " + event.summary());
+                break;
+            case LOG:
+                if (!"INFO".equals(event.level()) && !"DEBUG".equals(event.level())) {
+                    System.out.println("  " + event.summary());
+                }
+                break;
+            default:
+                break;
+        }
+    }
+
+    private static void printPredictions(DistilledModel model) {
+        String file = model.modelPath().getFileName().toString();
+        GoldenVector golden = model.manifest().goldenVector(file).orElseThrow();
+        System.out.println("\nPredictions on the golden inputs (labels " + model.labels() + "):");
+        for (int i = 0; i < Math.min(5, golden.rows()); i++) {
+            Prediction p = model.predict(golden.inputRow(i));
+            StringBuilder probabilities = new StringBuilder();
+            for (float v : p.probabilities()) {
+                probabilities.append(String.format(Locale.ROOT, " %.3f", v));
+            }
+            System.out.printf(Locale.ROOT, "  sample %d: %-12s p =%s%n", i, p.label(), probabilities);
+        }
+    }
+
+    private static void printMetrics(Map<String, Double> metrics) {
+        System.out.println("\nMetrics:");
+        int width = metrics.keySet().stream().mapToInt(String::length).max().orElse(10);
+        metrics.forEach((name, value) -> System.out.printf(Locale.ROOT, "  %-" + width + "s  %s%n", name,
+                format(name, value)));
+    }
+
+    private static String format(String name, double value) {
+        if (INTEGER_METRIC_SUFFIXES.stream().anyMatch(name::endsWith)) {
+            return String.format(Locale.ROOT, "%,d", Math.round(value));
+        }
+        if (name.endsWith("_ms")) {
+            return String.format(Locale.ROOT, "%.4f ms", value);
+        }
+        if (name.endsWith("_seconds")) {
+            return String.format(Locale.ROOT, "%.2f s", value);
+        }
+        if (name.endsWith("_pct")) {
+            return String.format(Locale.ROOT, "%.2f %%", value);
+        }
+        if (name.endsWith("_ratio") || name.equals("speedup")) {
+            return String.format(Locale.ROOT, "%.2fx", value);
+        }
+        if (value != 0 && Math.abs(value) < 1e-3) {
+            return String.format(Locale.ROOT, "%.3e", value);
+        }
+        return String.format(Locale.ROOT, "%.4f", value);
+    }
+
+    private static Map<String, String> overrides(String[] args) {
+        Map<String, String> opts = new HashMap<>();
+        for (String arg : List.of(args).subList(2, args.length)) {
+            int eq = arg.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("expected key=value, got '" + arg + "'");
+            }
+            opts.put(arg.substring(0, eq), arg.substring(eq + 1));
+        }
+        return opts;
+    }
+}

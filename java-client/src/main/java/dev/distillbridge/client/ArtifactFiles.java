@@ -1,0 +1,87 @@
+package dev.distillbridge.client;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/** File checks shared by the downloader and the loader: safe names, sizes and SHA-256. */
+final class ArtifactFiles {
+    private ArtifactFiles() {
+    }
+
+    /** Resolves an artifact file name inside dir, refusing names that would escape it. */
+    static Path resolve(Path dir, String name) {
+        if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals(".") || name.equals("..")) {
+            throw new ArtifactVerificationException(name, "unsafe artifact file name '" + name + "'");
+        }
+        return dir.resolve(name);
+    }
+
+    /** Lower-case hex SHA-256 of a file's content. */
+    static String sha256(Path file) {
+        MessageDigest digest = newDigest();
+        byte[] buffer = new byte[1 << 16];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+                digest.update(buffer, 0, n);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    /**
+     * Checks that {@code file} has the expected size and SHA-256.
+     *
+     * @throws ArtifactVerificationException naming the file and both values on a mismatch
+     */
+    static void verify(Path file, ArtifactFile expected) {
+        String name = expected.name();
+        if (!Files.isRegularFile(file)) {
+            throw new ArtifactVerificationException(name, "missing artifact file " + name + " (expected at " + file + ")");
+        }
+        long size = size(file);
+        if (size != expected.sizeBytes()) {
+            throw new ArtifactVerificationException(name,
+                    "size mismatch for " + name + ": expected " + expected.sizeBytes() + " bytes, got " + size);
+        }
+        String actual = sha256(file);
+        if (!actual.equalsIgnoreCase(expected.sha256())) {
+            throw new ArtifactVerificationException(name,
+                    "sha256 mismatch for " + name + ": expected " + expected.sha256() + ", got " + actual);
+        }
+    }
+
+    /** True when file exists and passes {@link #verify}. */
+    static boolean matches(Path file, ArtifactFile expected) {
+        try {
+            verify(file, expected);
+            return true;
+        } catch (ArtifactVerificationException e) {
+            return false;
+        }
+    }
+
+    /** Size of a file, 0 when it does not exist. */
+    static long size(Path file) {
+        try {
+            return Files.exists(file) ? Files.size(file) : 0;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot stat " + file, e);
+        }
+    }
+
+    private static MessageDigest newDigest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every JVM", e);
+        }
+    }
+}

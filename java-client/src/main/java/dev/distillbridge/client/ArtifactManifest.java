@@ -1,0 +1,227 @@
+package dev.distillbridge.client;
+
+import static dev.distillbridge.client.ManifestJson.FILE;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * A parsed manifest.json (artifact format version 1): the key facts typed, and the whole
+ * document as JSON through {@link #json()}. Immutable.
+ */
+public final class ArtifactManifest {
+    /** The artifact format version this client reads. */
+    public static final int FORMAT_VERSION = 1;
+
+    private final JsonObject json;
+    private final String jobId;
+    private final String modality;
+    private final TensorSpec input;
+    private final TensorSpec output;
+    private final List<String> labels;
+    private final Map<Precision, String> models;
+    private final Map<String, ArtifactFile> files;
+    private final Map<String, Double> metrics;
+    private final Map<String, GoldenVector> goldenVectors;
+
+    private ArtifactManifest(JsonObject json) {
+        int version = (int) ManifestJson.number(json, "format_version", "format_version");
+        if (version != FORMAT_VERSION) {
+            throw new ArtifactVerificationException(FILE,
+                    FILE + ": format_version " + version + " is not supported (this client reads " + FORMAT_VERSION + ")");
+        }
+        this.json = json;
+        this.jobId = orEmpty(ManifestJson.optionalString(json, "job_id", "job_id"));
+        this.modality = orEmpty(ManifestJson.optionalString(json, "modality", "modality"));
+        this.input = tensor(json, "input");
+        this.output = tensor(json, "output");
+        this.labels = parseLabels(json);
+        this.models = parseModels(json);
+        this.files = parseFiles(json);
+        this.metrics = parseMetrics(json);
+        this.goldenVectors = parseGoldenVectors(json);
+    }
+
+    /**
+     * Parses manifest.json text.
+     *
+     * @throws ArtifactVerificationException when it is not valid JSON or lacks a required key
+     */
+    public static ArtifactManifest parse(String manifestJson) {
+        JsonElement root;
+        try {
+            root = JsonParser.parseString(manifestJson);
+        } catch (JsonParseException e) {
+            throw new ArtifactVerificationException(FILE, FILE + " is not valid JSON: " + e.getMessage(), null, e);
+        }
+        if (!root.isJsonObject()) {
+            throw new ArtifactVerificationException(FILE, FILE + " is not a JSON object");
+        }
+        return new ArtifactManifest(root.getAsJsonObject());
+    }
+
+    /** Reads and parses {@code dir/manifest.json}. */
+    public static ArtifactManifest read(Path dir) {
+        Path path = dir.resolve(FILE);
+        try {
+            return parse(Files.readString(path, StandardCharsets.UTF_8));
+        } catch (NoSuchFileException e) {
+            throw new ArtifactVerificationException(FILE, "no " + FILE + " in " + dir, null, e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + path, e);
+        }
+    }
+
+    /** The whole document (a copy; changing it changes nothing here). */
+    public JsonObject json() {
+        return json.deepCopy();
+    }
+
+    public String jobId() {
+        return jobId;
+    }
+
+    /** "tabular", "image" or "text". */
+    public String modality() {
+        return modality;
+    }
+
+    public TensorSpec input() {
+        return input;
+    }
+
+    public TensorSpec output() {
+        return output;
+    }
+
+    /** Class labels in logit order; the prediction's label is {@code labels().get(argmax)}. */
+    public List<String> labels() {
+        return labels;
+    }
+
+    /** The file name of the model of this precision ({@code models.fp32} / {@code models.int8}). */
+    public Optional<String> modelFile(Precision precision) {
+        return Optional.ofNullable(models.get(precision));
+    }
+
+    /** Every file of the artifact except manifest.json, by name. */
+    public Map<String, ArtifactFile> files() {
+        return files;
+    }
+
+    /** The job's metrics (accuracies, sizes, latencies), sorted by name. */
+    public Map<String, Double> metrics() {
+        return metrics;
+    }
+
+    /** The golden vectors recorded for a model file. */
+    public Optional<GoldenVector> goldenVector(String modelFile) {
+        return Optional.ofNullable(goldenVectors.get(modelFile));
+    }
+
+    /** All golden vectors, by model file. */
+    public Map<String, GoldenVector> goldenVectors() {
+        return goldenVectors;
+    }
+
+    @Override
+    public String toString() {
+        return "ArtifactManifest{jobId=" + jobId + ", modality=" + modality + ", input=" + input
+                + ", output=" + output + ", labels=" + labels + ", models=" + models + "}";
+    }
+
+    private static TensorSpec tensor(JsonObject json, String key) {
+        JsonObject spec = ManifestJson.object(json, key, key);
+        long[] shape = ManifestJson.longs(spec, "shape", key + ".shape");
+        return new TensorSpec(ManifestJson.string(spec, "name", key + ".name"),
+                ManifestJson.string(spec, "dtype", key + ".dtype"),
+                Arrays.stream(shape).boxed().toList());
+    }
+
+    private static List<String> parseLabels(JsonObject json) {
+        if (!json.has("labels") || json.get("labels").isJsonNull()) {
+            return List.of();
+        }
+        List<String> labels = new ArrayList<>();
+        for (JsonElement e : ManifestJson.array(json, "labels", "labels")) {
+            labels.add(e.getAsString());
+        }
+        return List.copyOf(labels);
+    }
+
+    private static Map<Precision, String> parseModels(JsonObject json) {
+        JsonObject models = ManifestJson.object(json, "models", "models");
+        Map<Precision, String> out = new LinkedHashMap<>();
+        out.put(Precision.FP32, ManifestJson.string(models, "fp32", "models.fp32"));
+        String int8 = ManifestJson.optionalString(models, "int8", "models.int8");
+        if (int8 != null) {
+            out.put(Precision.INT8, int8);
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static Map<String, ArtifactFile> parseFiles(JsonObject json) {
+        JsonObject files = ManifestJson.object(json, "files", "files");
+        Map<String, ArtifactFile> out = new LinkedHashMap<>();
+        for (String name : files.keySet()) {
+            String path = "files." + name;
+            JsonObject entry = ManifestJson.object(files, name, path);
+            out.put(name, new ArtifactFile(name,
+                    (long) ManifestJson.number(entry, "size_bytes", path + ".size_bytes"),
+                    ManifestJson.string(entry, "sha256", path + ".sha256")));
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static Map<String, Double> parseMetrics(JsonObject json) {
+        JsonObject metrics = ManifestJson.optionalObject(json, "metrics", "metrics");
+        Map<String, Double> out = new TreeMap<>();
+        if (metrics != null) {
+            for (Map.Entry<String, JsonElement> e : metrics.entrySet()) {
+                JsonElement v = e.getValue();
+                if (v.isJsonPrimitive() && v.getAsJsonPrimitive().isNumber()) {
+                    out.put(e.getKey(), v.getAsDouble());
+                }
+            }
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static Map<String, GoldenVector> parseGoldenVectors(JsonObject json) {
+        JsonObject golden = ManifestJson.optionalObject(json, "golden_vectors", "golden_vectors");
+        Map<String, GoldenVector> out = new LinkedHashMap<>();
+        if (golden != null) {
+            for (String file : golden.keySet()) {
+                String path = "golden_vectors." + file;
+                JsonObject g = ManifestJson.object(golden, file, path);
+                out.put(file, new GoldenVector(file,
+                        ManifestJson.longs(g, "input_shape", path + ".input_shape"),
+                        ManifestJson.floats(g, "input", path + ".input"),
+                        ManifestJson.longs(g, "output_shape", path + ".output_shape"),
+                        ManifestJson.floats(g, "output", path + ".output"),
+                        ManifestJson.number(g, "atol", path + ".atol")));
+            }
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static String orEmpty(String s) {
+        return s == null ? "" : s;
+    }
+}

@@ -1,0 +1,320 @@
+package dev.distillbridge.client;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.grpc.Status;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A downloaded artifact, verified and opened with ONNX Runtime.
+ *
+ * <p>{@link #load(Path)} trusts nothing it has not checked: it reads manifest.json, checks the
+ * size and SHA-256 of every file it lists, opens the model and replays that model's golden
+ * vectors (inputs with the outputs Python's ONNX Runtime produced); any mismatch is an
+ * {@link ArtifactVerificationException}, never a silently wrong answer.
+ *
+ * <pre>{@code
+ * try (DistilledModel model = DistilledModel.load(dir)) {
+ *     Prediction p = model.predict(new float[] {...});  // one sample, row-major
+ *     System.out.println(p.label() + " " + p.confidence());
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: one instance (one ONNX Runtime session) serves all threads. Close it to free
+ * native memory.
+ */
+public final class DistilledModel implements AutoCloseable {
+    private static final String FLOAT32 = "float32";
+
+    private final ArtifactManifest manifest;
+    private final Precision precision;
+    private final Path modelPath;
+    private final OrtSession session;
+    private final double maxGoldenDiff;
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private boolean closed;
+
+    private DistilledModel(ArtifactManifest manifest, Precision precision, Path modelPath, OrtSession session,
+            double maxGoldenDiff) {
+        this.manifest = manifest;
+        this.precision = precision;
+        this.modelPath = modelPath;
+        this.session = session;
+        this.maxGoldenDiff = maxGoldenDiff;
+    }
+
+    /**
+     * Verifies and opens the artifact in {@code dir}: the INT8 model when the artifact has one,
+     * else the fp32 model.
+     *
+     * @throws ArtifactVerificationException (DATA_LOSS) when a file's size or SHA-256, or a
+     *     golden vector, does not match, or the manifest cannot be read
+     */
+    public static DistilledModel load(Path dir) {
+        ArtifactManifest manifest = ArtifactManifest.read(dir);
+        Precision precision = manifest.modelFile(Precision.INT8).isPresent() ? Precision.INT8 : Precision.FP32;
+        return open(dir, manifest, precision);
+    }
+
+    /**
+     * Verifies and opens the model of the given precision.
+     *
+     * @throws IllegalArgumentException when the artifact has no model of that precision
+     * @throws ArtifactVerificationException as {@link #load(Path)}
+     */
+    public static DistilledModel load(Path dir, Precision precision) {
+        return open(dir, ArtifactManifest.read(dir), Objects.requireNonNull(precision, "precision"));
+    }
+
+    private static DistilledModel open(Path dir, ArtifactManifest manifest, Precision precision) {
+        String file = manifest.modelFile(precision).orElseThrow(() -> new IllegalArgumentException(
+                "the artifact in " + dir + " has no " + precision + " model (models." + precision.manifestKey()
+                        + " is absent)"));
+        if (!manifest.files().containsKey(file)) {
+            throw new ArtifactVerificationException(file,
+                    file + " is not listed under files in manifest.json, so its SHA-256 cannot be checked");
+        }
+        manifest.files().values().forEach(f -> ArtifactFiles.verify(ArtifactFiles.resolve(dir, f.name()), f));
+        GoldenVector golden = manifest.goldenVector(file).orElseThrow(() -> new ArtifactVerificationException(file,
+                "manifest.json has no golden vectors for " + file + ", so its outputs cannot be checked"));
+        Path modelPath = ArtifactFiles.resolve(dir, file);
+        OrtSession session = createSession(modelPath, file);
+        try {
+            double diff = replay(session, manifest, golden);
+            return new DistilledModel(manifest, precision, modelPath, session, diff);
+        } catch (RuntimeException e) {
+            closeQuietly(session);
+            throw e;
+        }
+    }
+
+    /**
+     * Predicts one sample: its features flattened row-major, {@code product(input.shape[1:])}
+     * values (e.g. 20 for a {@code [-1, 20]} tabular model, 784 for {@code [-1, 1, 28, 28]}).
+     *
+     * @throws IllegalArgumentException when the length is wrong
+     */
+    public Prediction predict(float[] sample) {
+        return predict(new float[][] {sample}).get(0);
+    }
+
+    /** Predicts a batch of samples in one run; see {@link #predict(float[])}. */
+    public List<Prediction> predict(float[][] batch) {
+        Objects.requireNonNull(batch, "batch");
+        if (batch.length == 0) {
+            return List.of();
+        }
+        long[] shape = batchShape(batch.length);
+        int width = Math.toIntExact(shape.length == 1 ? 1 : Arrays.stream(shape, 1, shape.length).reduce(1, (a, b) -> a * b));
+        float[] flat = new float[batch.length * width];
+        for (int i = 0; i < batch.length; i++) {
+            float[] row = Objects.requireNonNull(batch[i], "sample " + i);
+            if (row.length != width) {
+                throw new IllegalArgumentException("sample " + i + " has " + row.length + " values, expected " + width
+                        + " (the product of input shape " + manifest.input().shape().subList(1, shape.length) + ")");
+            }
+            System.arraycopy(row, 0, flat, i * width, width);
+        }
+        Lock lock = lifecycle.readLock();
+        lock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("model is closed");
+            }
+            float[] logits = run(session, manifest, shape, flat).values();
+            int classes = logits.length / batch.length;
+            List<Prediction> out = new ArrayList<>(batch.length);
+            for (int i = 0; i < batch.length; i++) {
+                out.add(Prediction.fromLogits(Arrays.copyOfRange(logits, i * classes, (i + 1) * classes),
+                        manifest.labels()));
+            }
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Class labels in logit order. */
+    public List<String> labels() {
+        return manifest.labels();
+    }
+
+    /** The model's input shape from the manifest; -1 marks the batch axis. */
+    public long[] inputShape() {
+        return manifest.input().shapeArray();
+    }
+
+    /** The artifact's manifest. */
+    public ArtifactManifest manifest() {
+        return manifest;
+    }
+
+    /** Which model was opened. */
+    public Precision precision() {
+        return precision;
+    }
+
+    /** The opened ONNX file. */
+    public Path modelPath() {
+        return modelPath;
+    }
+
+    /** The largest absolute difference between this JVM's outputs and the golden outputs. */
+    public double maxGoldenDiff() {
+        return maxGoldenDiff;
+    }
+
+    /** The ONNX model's own metadata ({@code metadata_props}, e.g. {@code distillbridge.job_id}). */
+    public Map<String, String> modelMetadata() {
+        Lock lock = lifecycle.readLock();
+        lock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("model is closed");
+            }
+            return Map.copyOf(session.getMetadata().getCustomMetadata());
+        } catch (OrtException e) {
+            throw runtimeFailure("cannot read model metadata", e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Releases the ONNX Runtime session; waits for predictions in flight. Idempotent. */
+    @Override
+    public void close() {
+        Lock lock = lifecycle.writeLock();
+        lock.lock();
+        try {
+            if (!closed) {
+                closed = true;
+                closeQuietly(session);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "DistilledModel{" + modelPath + ", " + precision + ", labels=" + labels() + "}";
+    }
+
+    private long[] batchShape(int batchSize) {
+        TensorSpec input = manifest.input();
+        if (!FLOAT32.equals(input.dtype())) {
+            throw new UnsupportedOperationException("input dtype " + input.dtype() + " is not supported; only "
+                    + FLOAT32 + " inputs can be predicted");
+        }
+        long[] shape = input.shapeArray();
+        for (int i = 1; i < shape.length; i++) {
+            if (shape[i] <= 0) {
+                throw new UnsupportedOperationException("input shape " + input.shape()
+                        + " has a dynamic axis besides the batch axis");
+            }
+        }
+        shape[0] = batchSize;
+        return shape;
+    }
+
+    /** Replays the golden vectors; returns the largest abs diff, or throws naming file and numbers. */
+    private static double replay(OrtSession session, ArtifactManifest manifest, GoldenVector golden) {
+        String file = golden.modelFile();
+        if (!FLOAT32.equals(manifest.input().dtype())) {
+            throw new UnsupportedOperationException("golden vectors of " + file + ": input dtype "
+                    + manifest.input().dtype() + " is not supported; only " + FLOAT32);
+        }
+        Outputs actual = run(session, manifest, golden.inputShapeView(), golden.inputView());
+        float[] expected = golden.outputView();
+        if (!Arrays.equals(actual.shape(), golden.outputShapeView()) || actual.values().length != expected.length) {
+            throw new ArtifactVerificationException(file, "golden vector mismatch in " + file + ": output shape "
+                    + Arrays.toString(actual.shape()) + ", expected " + Arrays.toString(golden.outputShapeView()));
+        }
+        double maxDiff = 0;
+        int worst = 0;
+        for (int i = 0; i < expected.length; i++) {
+            double diff = absDiff(expected[i], actual.values()[i]);
+            if (diff > maxDiff || Double.isNaN(diff)) {
+                maxDiff = diff;
+                worst = i;
+            }
+        }
+        if (!(maxDiff <= golden.atol())) {
+            throw new ArtifactVerificationException(file, String.format(java.util.Locale.ROOT,
+                    "golden vector mismatch in %s: max abs diff %.6g > atol %.6g (output element %d: expected %s, got %s)",
+                    file, maxDiff, golden.atol(), worst, expected[worst], actual.values()[worst]));
+        }
+        return maxDiff;
+    }
+
+    private static double absDiff(float expected, float actual) {
+        if (Float.isNaN(expected) && Float.isNaN(actual)) {
+            return 0;
+        }
+        if (expected == actual) {
+            return 0; // same infinities
+        }
+        double diff = Math.abs((double) expected - (double) actual);
+        return Double.isNaN(diff) ? Double.POSITIVE_INFINITY : diff;
+    }
+
+    /** The values and shape of the model's output for one input. */
+    private record Outputs(float[] values, long[] shape) {
+    }
+
+    private static Outputs run(OrtSession session, ArtifactManifest manifest, long[] shape, float[] data) {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        String inputName = manifest.input().name();
+        String outputName = manifest.output().name();
+        try (OnnxTensor tensor = OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape);
+                OrtSession.Result result = session.run(Map.of(inputName, tensor), Set.of(outputName))) {
+            OnnxValue value = result.get(outputName).orElseThrow(() -> new ArtifactVerificationException(
+                    outputName, "the model has no output named '" + outputName + "'"));
+            if (!(value instanceof OnnxTensor out)) {
+                throw new ArtifactVerificationException(outputName, "output '" + outputName + "' is not a tensor");
+            }
+            FloatBuffer buffer = out.getFloatBuffer();
+            if (buffer == null) {
+                throw new UnsupportedOperationException("output '" + outputName + "' is not float32");
+            }
+            float[] values = new float[buffer.remaining()];
+            buffer.get(values);
+            return new Outputs(values, out.getInfo().getShape());
+        } catch (OrtException e) {
+            throw runtimeFailure("ONNX Runtime failed to run the model on input shape " + Arrays.toString(shape), e);
+        }
+    }
+
+    private static OrtSession createSession(Path modelPath, String file) {
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            return OrtEnvironment.getEnvironment().createSession(modelPath.toString(), options);
+        } catch (OrtException e) {
+            throw new ArtifactVerificationException(file, "ONNX Runtime cannot load " + file + ": " + e.getMessage(),
+                    null, e);
+        }
+    }
+
+    private static DistillException runtimeFailure(String message, OrtException e) {
+        return new DistillException(Status.INTERNAL.withDescription(message + ": " + e.getMessage()), null, e);
+    }
+
+    private static void closeQuietly(OrtSession session) {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            // nothing useful to do: the session is gone either way
+        }
+    }
+}

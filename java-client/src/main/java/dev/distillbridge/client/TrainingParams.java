@@ -1,0 +1,141 @@
+package dev.distillbridge.client;
+
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+
+/**
+ * Training hyper-parameters. Every field is optional: one left unset takes the server's
+ * default (the seed's {@code CustomLoss}: alpha 0.5, temperature 4).
+ *
+ * <pre>{@code new TrainingParams().setEpochs(3).setBatchSize(32).setSeed(7)}</pre>
+ *
+ * Values are validated when the job is submitted.
+ */
+public final class TrainingParams {
+    private Integer epochs;
+    private Integer batchSize;
+    private Double learningRate;
+    private Double temperature;
+    private Double alpha;
+    private Long seed;
+    private String schedule;
+    private Integer workers;
+
+    /** Passes over the training set; > 0. */
+    public TrainingParams setEpochs(int epochs) {
+        this.epochs = epochs;
+        return this;
+    }
+
+    /** Samples per step; > 0. */
+    public TrainingParams setBatchSize(int batchSize) {
+        this.batchSize = batchSize;
+        return this;
+    }
+
+    /** Optimizer learning rate; finite and > 0. */
+    public TrainingParams setLearningRate(double learningRate) {
+        this.learningRate = learningRate;
+        return this;
+    }
+
+    /** Softmax temperature of the distillation loss; > 0. */
+    public TrainingParams setTemperature(double temperature) {
+        this.temperature = temperature;
+        return this;
+    }
+
+    /** Weight of the soft (teacher) loss, in [0, 1]: {@code alpha*soft + (1-alpha)*hard}. */
+    public TrainingParams setAlpha(double alpha) {
+        this.alpha = alpha;
+        return this;
+    }
+
+    /** Random seed, for reproducible runs. */
+    public TrainingParams setSeed(long seed) {
+        this.seed = seed;
+        return this;
+    }
+
+    /** Name of a schedule preset; null or empty = constant temperature and alpha. */
+    public TrainingParams setSchedule(String schedule) {
+        this.schedule = schedule;
+        return this;
+    }
+
+    /** Training processes (data-parallel workers); > 0. */
+    public TrainingParams setWorkers(int workers) {
+        this.workers = workers;
+        return this;
+    }
+
+    public OptionalInt epochs() {
+        return optional(epochs);
+    }
+
+    public OptionalInt batchSize() {
+        return optional(batchSize);
+    }
+
+    public OptionalDouble learningRate() {
+        return optional(learningRate);
+    }
+
+    public OptionalDouble temperature() {
+        return optional(temperature);
+    }
+
+    public OptionalDouble alpha() {
+        return optional(alpha);
+    }
+
+    public OptionalLong seed() {
+        return seed == null ? OptionalLong.empty() : OptionalLong.of(seed);
+    }
+
+    public Optional<String> schedule() {
+        return Optional.ofNullable(schedule).filter(s -> !s.isEmpty());
+    }
+
+    public OptionalInt workers() {
+        return optional(workers);
+    }
+
+    dev.distillbridge.proto.v1.TrainingParams toProto(Problems problems) {
+        problems.requirePositive("training.epochs", epochs);
+        problems.requirePositive("training.batch_size", batchSize);
+        problems.requireFinitePositive("training.learning_rate", learningRate);
+        problems.requireFinitePositive("training.temperature", temperature);
+        problems.requirePositive("training.workers", workers);
+        if (alpha != null && !(alpha >= 0 && alpha <= 1)) {
+            problems.add("training.alpha", "must be in [0, 1], got " + alpha);
+        }
+        var builder = dev.distillbridge.proto.v1.TrainingParams.newBuilder();
+        epochs().ifPresent(builder::setEpochs);
+        batchSize().ifPresent(builder::setBatchSize);
+        learningRate().ifPresent(builder::setLearningRate);
+        temperature().ifPresent(builder::setTemperature);
+        alpha().ifPresent(builder::setAlpha);
+        seed().ifPresent(builder::setSeed);
+        schedule().ifPresent(builder::setSchedule);
+        workers().ifPresent(builder::setWorkers);
+        return builder.build();
+    }
+
+    @Override
+    public String toString() {
+        return "TrainingParams{epochs=" + epochs + ", batchSize=" + batchSize + ", learningRate=" + learningRate
+                + ", temperature=" + temperature + ", alpha=" + alpha + ", seed=" + seed
+                + ", schedule=" + schedule + ", workers=" + workers + "}";
+    }
+
+    private static OptionalInt optional(Integer value) {
+        return value == null ? OptionalInt.empty() : OptionalInt.of(value);
+    }
+
+    private static OptionalDouble optional(Double value) {
+        return value == null ? OptionalDouble.empty() : OptionalDouble.of(value);
+    }
+}

@@ -1,0 +1,306 @@
+package dev.distillbridge.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.distillbridge.proto.v1.DistillSpec;
+import dev.distillbridge.proto.v1.JobState;
+import io.grpc.Status;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class DistillerTest {
+    private FakeServer fake;
+
+    @BeforeEach
+    void start() {
+        fake = new FakeServer();
+        fake.service.withFile("model.onnx", "onnx-bytes");
+        fake.service.scriptJob(JobState.JOB_STATE_SUCCEEDED, "",
+                fake.service.result(Map.of("student_accuracy", 0.91, "teacher_accuracy", 0.93)));
+    }
+
+    @AfterEach
+    void stop() {
+        fake.close();
+    }
+
+    private Distiller validDistiller() {
+        return fake.bridge.newDistiller()
+                .setTeacherModel("german-credit-mlp")
+                .setStudentConfig(new MlpConfig().setHiddenSizes(16));
+    }
+
+    @Test
+    void distillSubmitsTheSpecAndReturnsTheResult() {
+        DistillationResult result = validDistiller()
+                .enableQuantization(QuantType.INT8)
+                .setName("credit")
+                .setGates(new Gates().setMinRetention(95).setFp32Fallback(true))
+                .distill(Dataset.builtin("german-credit").withLabelColumn("creditability"),
+                        new TrainingParams().setEpochs(30).setBatchSize(64).setSeed(42));
+
+        assertEquals(FakeDistillerService.JOB_ID, result.jobId());
+        assertEquals(Map.of("student_accuracy", 0.91, "teacher_accuracy", 0.93), result.metrics());
+        assertEquals(List.of("student_accuracy", "teacher_accuracy"), List.copyOf(result.metrics().keySet()));
+        assertEquals(0.91, result.metric("student_accuracy").orElseThrow());
+        assertEquals("model.onnx", result.files().get(0).name());
+        assertThrows(UnsupportedOperationException.class, () -> result.metrics().put("x", 1.0));
+
+        DistillSpec spec = fake.service.submitted.get(0);
+        assertEquals("german-credit-mlp", spec.getTeacher().getReference());
+        assertEquals(List.of(16), spec.getStudent().getMlp().getHiddenSizesList());
+        assertEquals(dev.distillbridge.proto.v1.QuantType.QUANT_TYPE_INT8, spec.getQuantization());
+        assertEquals("german-credit", spec.getDataset().getBuiltin());
+        assertEquals("creditability", spec.getDataset().getLabelColumn());
+        assertEquals("credit", spec.getName());
+        assertEquals(30, spec.getTraining().getEpochs());
+        assertEquals(42L, spec.getTraining().getSeed());
+        assertFalse(spec.getTraining().hasLearningRate(), "unset fields stay unset so the server applies defaults");
+        assertFalse(spec.getTraining().hasAlpha());
+        assertEquals(95.0, spec.getGates().getMinRetention());
+        assertFalse(spec.getGates().hasMaxParityError());
+        assertTrue(spec.getGates().getFp32Fallback());
+    }
+
+    @Test
+    void unsetTrainingParamsAndGatesAreLeftOut() {
+        validDistiller().distill(Dataset.fromPath("data/x.csv"), null);
+        DistillSpec spec = fake.service.submitted.get(0);
+        assertFalse(spec.hasTraining());
+        assertFalse(spec.hasGates());
+        assertEquals("data/x.csv", spec.getDataset().getPath());
+        assertEquals(dev.distillbridge.proto.v1.QuantType.QUANT_TYPE_NONE, spec.getQuantization());
+    }
+
+    @Test
+    void studentConfigsAreCopiedIntoTheSpec() {
+        Distiller distiller = validDistiller();
+        distiller.setStudentConfig(new TransformerConfig().setLayers(2).setHiddenSize(384).setHeads(6)
+                .setIntermediateSize(1536).setMaxSeqLen(64).setInitFromTeacher(true))
+                .distill(Dataset.builtin("airline-tweets"), null);
+        distiller.setStudentConfig(new CnnConfig().setChannels(16, 32).setKernelSize(5))
+                .distill(Dataset.builtin("fashion-mnist"), null);
+
+        var transformer = fake.service.submitted.get(0).getStudent().getTransformer();
+        assertEquals(2, transformer.getLayers());
+        assertEquals(384, transformer.getHiddenSize());
+        assertEquals(6, transformer.getHeads());
+        assertEquals(1536, transformer.getIntermediateSize());
+        assertEquals(64, transformer.getMaxSeqLen());
+        assertTrue(transformer.getInitFromTeacher());
+        var cnn = fake.service.submitted.get(1).getStudent().getCnn();
+        assertEquals(List.of(16, 32), cnn.getChannelsList());
+        assertEquals(5, cnn.getKernelSize());
+    }
+
+    @Test
+    void listenersReceiveEveryEventInOrder() {
+        List<DistillEvent> events = new ArrayList<>();
+        validDistiller().onEvent(events::add).distill(Dataset.builtin("german-credit"), null);
+
+        assertEquals(List.of(0L, 1L, 2L, 3L, 4L), events.stream().map(DistillEvent::sequence).toList());
+        assertEquals(List.of(DistillEvent.Kind.STAGE, DistillEvent.Kind.PROGRESS, DistillEvent.Kind.VALIDATION,
+                DistillEvent.Kind.LOG, DistillEvent.Kind.FINISHED), events.stream().map(DistillEvent::kind).toList());
+        assertEquals("train", events.get(0).stage());
+        assertEquals(0.3, events.get(1).softLoss());
+        assertEquals(0.9, events.get(2).accuracy());
+        assertTrue(events.get(2).best());
+        assertEquals("exporting", events.get(3).message());
+        assertEquals(dev.distillbridge.client.JobState.SUCCEEDED, events.get(4).state());
+        events.forEach(e -> assertFalse(e.summary().isEmpty()));
+    }
+
+    @Test
+    void aThrowingListenerDoesNotStopTheJob() {
+        Logger watcherLog = Logger.getLogger(JobWatcher.class.getName());
+        Level level = watcherLog.getLevel();
+        watcherLog.setLevel(Level.OFF); // the expected warnings would only clutter the test output
+        try {
+            List<DistillEvent> seen = new ArrayList<>();
+            DistillationResult result = validDistiller()
+                    .onEvent(e -> {
+                        throw new IllegalStateException("listener bug");
+                    })
+                    .onEvent(seen::add)
+                    .distill(Dataset.builtin("german-credit"), null);
+            assertEquals(FakeDistillerService.JOB_ID, result.jobId());
+            assertEquals(5, seen.size());
+        } finally {
+            watcherLog.setLevel(level);
+        }
+    }
+
+    @Test
+    void aBrokenWatchStreamResumesFromTheNextSequence() {
+        fake.service.breakWatchAfter = 2;
+        List<DistillEvent> events = new ArrayList<>();
+        validDistiller().onEvent(events::add).distill(Dataset.builtin("german-credit"), null);
+
+        assertEquals(List.of(0L, 2L), fake.service.watchRequests.stream()
+                .map(dev.distillbridge.proto.v1.WatchJobRequest::getFromSequence).toList());
+        assertEquals(List.of(0L, 1L, 2L, 3L, 4L), events.stream().map(DistillEvent::sequence).toList());
+    }
+
+    @Test
+    void aFailedJobRaisesAbortedWithTheJobsError() {
+        fake.service.scriptJob(JobState.JOB_STATE_FAILED, "gate failed: int8 accuracy drop 3.1 > 1.0", null);
+        DistillException e = assertThrows(DistillException.class,
+                () -> validDistiller().distill(Dataset.builtin("german-credit"), null));
+        assertEquals(Status.Code.ABORTED, e.getStatusCode());
+        assertEquals("gate failed: int8 accuracy drop 3.1 > 1.0", e.getStatus().getDescription());
+        assertEquals(FakeDistillerService.JOB_ID, e.getJobId().orElseThrow());
+        assertTrue(e.getMessage().contains("int8 accuracy drop"), e.getMessage());
+    }
+
+    @Test
+    void aCancelledJobRaisesCancelled() {
+        fake.service.scriptJob(JobState.JOB_STATE_CANCELLED, "", null);
+        DistillException e = assertThrows(DistillException.class,
+                () -> validDistiller().distill(Dataset.builtin("german-credit"), null));
+        assertEquals(Status.Code.CANCELLED, e.getStatusCode());
+    }
+
+    @Test
+    void serverErrorsKeepTheirCodeAndMessage() {
+        fake.service.submitError = Status.INVALID_ARGUMENT.withDescription("student.mlp.hidden_sizes: too wide");
+        DistillException e = assertThrows(DistillException.class,
+                () -> validDistiller().distill(Dataset.builtin("german-credit"), null));
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatusCode());
+        assertEquals("student.mlp.hidden_sizes: too wide", e.getStatus().getDescription());
+        assertInstanceOf(io.grpc.StatusRuntimeException.class, e.getCause());
+
+        DistillException notFound = assertThrows(DistillException.class, () -> fake.bridge.getJob("nope"));
+        assertEquals(Status.Code.NOT_FOUND, notFound.getStatusCode());
+        assertEquals("nope", notFound.getJobId().orElseThrow());
+    }
+
+    @Test
+    void missingPartsAreNamed() {
+        assertInvalid(fake.bridge.newDistiller().setStudentConfig(new MlpConfig().setHiddenSizes(8)),
+                Dataset.builtin("digits"), null, "teacher: setTeacherModel(...) was not called");
+        assertInvalid(fake.bridge.newDistiller().setTeacherModel("digits-mlp"),
+                Dataset.builtin("digits"), null, "student: setStudentConfig(...) was not called");
+        assertInvalid(validDistiller(), null, null, "dataset: must not be null");
+    }
+
+    @Test
+    void badValuesAreNamedAndNothingIsSubmitted() {
+        Dataset data = Dataset.builtin("digits");
+        assertInvalid(validDistiller().setStudentConfig(new MlpConfig()), data, null, "student.mlp.hidden_sizes");
+        assertInvalid(validDistiller().setStudentConfig(new MlpConfig().setHiddenSizes(8, 0)), data, null,
+                "student.mlp.hidden_sizes");
+        assertInvalid(validDistiller().setStudentConfig(new CnnConfig().setChannels(8).setKernelSize(4)), data,
+                null, "student.cnn.kernel_size");
+        assertInvalid(validDistiller().setStudentConfig(new TransformerConfig().setHiddenSize(384).setHeads(5)),
+                data, null, "student.transformer.heads");
+        assertInvalid(validDistiller(), data, new TrainingParams().setEpochs(0), "training.epochs");
+        assertInvalid(validDistiller(), data, new TrainingParams().setBatchSize(-1), "training.batch_size");
+        assertInvalid(validDistiller(), data, new TrainingParams().setWorkers(0), "training.workers");
+        assertInvalid(validDistiller(), data, new TrainingParams().setLearningRate(Double.NaN),
+                "training.learning_rate");
+        assertInvalid(validDistiller(), data, new TrainingParams().setTemperature(0), "training.temperature");
+        assertInvalid(validDistiller(), data, new TrainingParams().setAlpha(1.5), "training.alpha");
+        assertInvalid(validDistiller().setGates(new Gates().setMinRetention(120)), data, null, "gates.min_retention");
+        assertTrue(fake.service.submitted.isEmpty());
+    }
+
+    @Test
+    void everyProblemIsReportedAtOnce() {
+        DistillException e = assertThrows(DistillException.class, () -> fake.bridge.newDistiller()
+                .distill(null, new TrainingParams().setEpochs(-3)));
+        String message = e.getStatus().getDescription();
+        for (String field : List.of("teacher", "student", "dataset", "training.epochs")) {
+            assertTrue(message.contains(field + ":"), message);
+        }
+    }
+
+    @Test
+    void distillAsyncCompletesWithTheResult() throws Exception {
+        CompletableFuture<DistillationResult> future = validDistiller()
+                .distillAsync(Dataset.builtin("german-credit"), new TrainingParams().setEpochs(1));
+        assertEquals(FakeDistillerService.JOB_ID, future.get(10, TimeUnit.SECONDS).jobId());
+    }
+
+    @Test
+    void distillAsyncFailsAtOnceOnAnInvalidDescription() {
+        CompletableFuture<DistillationResult> future =
+                fake.bridge.newDistiller().distillAsync(Dataset.builtin("x"), null);
+        assertTrue(future.isCompletedExceptionally());
+        ExecutionException e = assertThrows(ExecutionException.class, future::get);
+        assertEquals(Status.Code.INVALID_ARGUMENT, ((DistillException) e.getCause()).getStatusCode());
+    }
+
+    @Test
+    void distillAsyncCarriesTheJobsFailure() {
+        fake.service.scriptJob(JobState.JOB_STATE_FAILED, "out of memory", null);
+        ExecutionException e = assertThrows(ExecutionException.class,
+                () -> validDistiller().distillAsync(Dataset.builtin("german-credit"), null).get(10, TimeUnit.SECONDS));
+        DistillException cause = assertInstanceOf(DistillException.class, e.getCause());
+        assertEquals(Status.Code.ABORTED, cause.getStatusCode());
+    }
+
+    @Test
+    void cancellingTheFutureCancelsTheJob() throws Exception {
+        fake.service.watchEnds = false;
+        CompletableFuture<DistillationResult> future =
+                validDistiller().distillAsync(Dataset.builtin("german-credit"), null);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (fake.service.watchRequests.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(future.cancel(true));
+        assertThrows(CancellationException.class, future::join);
+        assertEquals(List.of(FakeDistillerService.JOB_ID), fake.service.cancelled);
+    }
+
+    @Test
+    void aTimeoutRaisesDeadlineExceeded() {
+        fake.service.watchEnds = false;
+        DistillException e = assertThrows(DistillException.class, () -> validDistiller()
+                .setTimeout(Duration.ofMillis(200)).distill(Dataset.builtin("german-credit"), null));
+        assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatusCode());
+        assertEquals(FakeDistillerService.JOB_ID, e.getJobId().orElseThrow());
+    }
+
+    @Test
+    void catalogueAndJobCallsMapToValues() {
+        TeacherInfo teacher = fake.bridge.listTeachers().get(0);
+        assertEquals(new TeacherInfo("german-credit-mlp", "", "mlp", "german-credit", 1234, true), teacher);
+        JobInfo job = fake.bridge.getJob(FakeDistillerService.JOB_ID);
+        assertEquals(dev.distillbridge.client.JobState.RUNNING, job.state());
+        assertEquals("train", job.stage());
+        assertTrue(job.result().isEmpty());
+        assertEquals(dev.distillbridge.client.JobState.CANCELLED,
+                fake.bridge.cancelJob(FakeDistillerService.JOB_ID).state());
+    }
+
+    @Test
+    void watchJobReattachesToASubmittedJob() {
+        List<DistillEvent> events = new ArrayList<>();
+        DistillationResult result = fake.bridge.watchJob(FakeDistillerService.JOB_ID, events::add);
+        assertEquals(FakeDistillerService.JOB_ID, result.jobId());
+        assertEquals(5, events.size());
+    }
+
+    private static void assertInvalid(Distiller distiller, Dataset dataset, TrainingParams params, String text) {
+        DistillException e = assertThrows(DistillException.class, () -> distiller.distill(dataset, params));
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatusCode());
+        assertTrue(e.getStatus().getDescription().contains(text), e.getStatus().getDescription());
+        assertTrue(e.getJobId().isEmpty());
+    }
+}

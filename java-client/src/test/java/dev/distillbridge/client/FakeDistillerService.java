@@ -1,0 +1,198 @@
+package dev.distillbridge.client;
+
+import dev.distillbridge.proto.v1.ArtifactChunk;
+import dev.distillbridge.proto.v1.CancelJobRequest;
+import dev.distillbridge.proto.v1.DistillResult;
+import dev.distillbridge.proto.v1.DistillSpec;
+import dev.distillbridge.proto.v1.DistillerServiceGrpc;
+import dev.distillbridge.proto.v1.DownloadArtifactRequest;
+import dev.distillbridge.proto.v1.FinishedEvent;
+import dev.distillbridge.proto.v1.GetJobRequest;
+import dev.distillbridge.proto.v1.Job;
+import dev.distillbridge.proto.v1.JobEvent;
+import dev.distillbridge.proto.v1.JobState;
+import dev.distillbridge.proto.v1.ListTeachersRequest;
+import dev.distillbridge.proto.v1.ListTeachersResponse;
+import dev.distillbridge.proto.v1.LogEvent;
+import dev.distillbridge.proto.v1.ProgressEvent;
+import dev.distillbridge.proto.v1.StageEvent;
+import dev.distillbridge.proto.v1.SubmitJobRequest;
+import dev.distillbridge.proto.v1.TeacherInfo;
+import dev.distillbridge.proto.v1.ValidationEvent;
+import dev.distillbridge.proto.v1.WatchJobRequest;
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A scriptable in-memory DistillerService: one job, "job-1", whose events and artifact files
+ * the test sets, with switches to break streams and corrupt hashes. Records every request.
+ */
+final class FakeDistillerService extends DistillerServiceGrpc.DistillerServiceImplBase {
+    static final String JOB_ID = "job-1";
+
+    final List<DistillSpec> submitted = Collections.synchronizedList(new ArrayList<>());
+    final List<WatchJobRequest> watchRequests = Collections.synchronizedList(new ArrayList<>());
+    final List<DownloadArtifactRequest> downloadRequests = Collections.synchronizedList(new ArrayList<>());
+    final List<String> cancelled = Collections.synchronizedList(new ArrayList<>());
+    final Map<String, byte[]> files = new LinkedHashMap<>();
+    /** SHA-256 the server claims for a file instead of the real one. */
+    final Map<String, String> claimedSha = new ConcurrentHashMap<>();
+
+    volatile Status submitError;
+    volatile List<JobEvent> events = List.of();
+    /** When >= 0, the next WatchJob fails with UNAVAILABLE after sending this many events. */
+    volatile int breakWatchAfter = -1;
+    /** When set, the next download of this file fails with UNAVAILABLE after its first chunk. */
+    volatile String breakDownloadOf;
+    volatile int chunkSize = 1000;
+    /** When false, WatchJob never sends the final event and never ends (until cancelled). */
+    volatile boolean watchEnds = true;
+
+    // ------------------------------------------------------------ scripting helpers
+
+    FakeDistillerService withFile(String name, byte[] content) {
+        files.put(name, content);
+        return this;
+    }
+
+    FakeDistillerService withFile(String name, String content) {
+        return withFile(name, content.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A result listing every file with its true size and hash (or the claimed one). */
+    DistillResult result(Map<String, Double> metrics) {
+        DistillResult.Builder result = DistillResult.newBuilder().putAllMetrics(metrics)
+                .setManifestJson("{\"format_version\": 1}");
+        files.forEach((name, content) -> result.addFiles(dev.distillbridge.proto.v1.ArtifactFile.newBuilder()
+                .setName(name).setSizeBytes(content.length).setSha256(sha256(content))));
+        return result.build();
+    }
+
+    /** Scripts: stage, progress, validation, log, then finished(state). */
+    void scriptJob(JobState state, String error, DistillResult result) {
+        FinishedEvent.Builder finished = FinishedEvent.newBuilder().setState(state).setError(error);
+        if (result != null) {
+            finished.setResult(result);
+        }
+        events = List.of(
+                event(0).setStage(StageEvent.newBuilder().setStage("train").setMessage("training student")).build(),
+                event(1).setProgress(ProgressEvent.newBuilder().setEpoch(1).setEpochs(2).setStep(10)
+                        .setStepsPerEpoch(10).setLoss(0.5).setSoftLoss(0.3).setHardLoss(0.7)).build(),
+                event(2).setValidation(ValidationEvent.newBuilder().setEpoch(1).setAccuracy(0.9).setBest(true)).build(),
+                event(3).setLog(LogEvent.newBuilder().setLevel("INFO").setMessage("exporting")).build(),
+                event(4).setFinished(finished).build());
+    }
+
+    static JobEvent.Builder event(long sequence) {
+        return JobEvent.newBuilder().setJobId(JOB_ID).setSequence(sequence);
+    }
+
+    static String sha256(byte[] content) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ------------------------------------------------------------ the service
+
+    @Override
+    public void submitJob(SubmitJobRequest request, StreamObserver<Job> response) {
+        if (submitError != null) {
+            response.onError(submitError.asRuntimeException());
+            return;
+        }
+        submitted.add(request.getSpec());
+        response.onNext(job(JobState.JOB_STATE_QUEUED).setSpec(request.getSpec()).build());
+        response.onCompleted();
+    }
+
+    @Override
+    public void watchJob(WatchJobRequest request, StreamObserver<JobEvent> response) {
+        watchRequests.add(request);
+        if (!request.getJobId().equals(JOB_ID)) {
+            response.onError(Status.NOT_FOUND.withDescription("job_id: no job " + request.getJobId()).asRuntimeException());
+            return;
+        }
+        int sent = 0;
+        for (JobEvent event : events) {
+            if (event.getSequence() < request.getFromSequence()) {
+                continue;
+            }
+            if (sent == breakWatchAfter) {
+                breakWatchAfter = -1;
+                response.onError(Status.UNAVAILABLE.withDescription("connection reset").asRuntimeException());
+                return;
+            }
+            if (!watchEnds && event.hasFinished()) {
+                return; // hang: never finish, never complete
+            }
+            response.onNext(event);
+            sent++;
+        }
+        response.onCompleted();
+    }
+
+    @Override
+    public void downloadArtifact(DownloadArtifactRequest request, StreamObserver<ArtifactChunk> response) {
+        downloadRequests.add(request);
+        byte[] content = files.get(request.getFileName());
+        if (content == null) {
+            response.onError(Status.NOT_FOUND.withDescription("file_name: " + request.getFileName()).asRuntimeException());
+            return;
+        }
+        String sha = claimedSha.getOrDefault(request.getFileName(), sha256(content));
+        for (int offset = (int) request.getOffset(); offset < content.length; offset += chunkSize) {
+            int end = Math.min(content.length, offset + chunkSize);
+            response.onNext(ArtifactChunk.newBuilder().setFileName(request.getFileName()).setOffset(offset)
+                    .setData(ByteString.copyFrom(content, offset, end - offset))
+                    .setTotalSize(content.length).setSha256(sha).build());
+            if (request.getFileName().equals(breakDownloadOf)) {
+                breakDownloadOf = null;
+                response.onError(Status.UNAVAILABLE.withDescription("connection reset").asRuntimeException());
+                return;
+            }
+        }
+        response.onCompleted();
+    }
+
+    @Override
+    public void listTeachers(ListTeachersRequest request, StreamObserver<ListTeachersResponse> response) {
+        response.onNext(ListTeachersResponse.newBuilder().addTeachers(TeacherInfo.newBuilder()
+                .setName("german-credit-mlp").setArchitecture("mlp").setDataset("german-credit")
+                .setParameters(1234).setCached(true)).build());
+        response.onCompleted();
+    }
+
+    @Override
+    public void getJob(GetJobRequest request, StreamObserver<Job> response) {
+        if (!request.getJobId().equals(JOB_ID)) {
+            response.onError(Status.NOT_FOUND.withDescription("job_id: no job " + request.getJobId()).asRuntimeException());
+            return;
+        }
+        response.onNext(job(JobState.JOB_STATE_RUNNING).setStage("train").build());
+        response.onCompleted();
+    }
+
+    @Override
+    public void cancelJob(CancelJobRequest request, StreamObserver<Job> response) {
+        cancelled.add(request.getJobId());
+        response.onNext(job(JobState.JOB_STATE_CANCELLED).build());
+        response.onCompleted();
+    }
+
+    private static Job.Builder job(JobState state) {
+        return Job.newBuilder().setJobId(JOB_ID).setState(state);
+    }
+}
