@@ -142,6 +142,8 @@ def _inspect(args: argparse.Namespace) -> int:
     from bridge.export.manifest import read_manifest, verify_files
     from bridge.export.verify import max_abs_diff, ort_logits
 
+    if not (args.directory / "manifest.json").is_file():
+        raise SpecError("directory", f"{args.directory} has no manifest.json")
     manifest = read_manifest(args.directory)
     problems = verify_files(args.directory, manifest)
     for name, gv in manifest.get("golden_vectors", {}).items():

@@ -12,6 +12,7 @@ import math
 import platform
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -215,7 +216,9 @@ def ensure_zoo_teacher(
             weight_decay=zoo.weight_decay,
         )
         test_acc = accuracy(predict_logits(model, dataset.test.x), dataset.test.y)
-        scripted = torch.jit.script(model)
+        with warnings.catch_warnings():  # TorchScript is deprecated but is what users bring
+            warnings.simplefilter("ignore", FutureWarning)
+            scripted = torch.jit.script(model)
         scripted.save(str(directory / "teacher.pt.tmp"))
         (directory / "teacher.pt.tmp").replace(directory / "teacher.pt")
         export_onnx(model, dataset.test.x, directory / "teacher.onnx.tmp")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import onnx
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -27,11 +28,12 @@ RECIPE = {
 def quantize_int8(fp32_path: Path, out_path: Path) -> Path:
     # quant_pre_process leaves temp files in its working area on failure: give it its own.
     with tempfile.TemporaryDirectory(prefix="quant-") as tmp:
-        pre = Path(tmp) / "pre.onnx"
+        source, pre = Path(tmp) / "source.onnx", Path(tmp) / "pre.onnx"
+        onnx.save(_without_initializer_value_info(onnx.load(str(fp32_path))), str(source))
         try:
-            quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=False)
+            quant_pre_process(str(source), str(pre), skip_symbolic_shape=False)
         except Exception:  # symbolic shape inference is optional: retry without it
-            quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
+            quant_pre_process(str(source), str(pre), skip_symbolic_shape=True)
         try:
             quantize_dynamic(
                 str(pre),
@@ -43,3 +45,13 @@ def quantize_int8(fp32_path: Path, out_path: Path) -> Path:
         except Exception as e:
             raise DistillError(f"INT8 quantization failed: {type(e).__name__}: {e}") from e
     return out_path
+
+
+def _without_initializer_value_info(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The dynamo exporter records each weight's shape in value_info; once quantization
+    rewrites a weight those entries go stale and shape inference rejects the model."""
+    weights = {t.name for t in model.graph.initializer}
+    kept = [v for v in model.graph.value_info if v.name not in weights]
+    del model.graph.value_info[:]
+    model.graph.value_info.extend(kept)
+    return model

@@ -4,6 +4,7 @@ get their logits. Only logits leave a teacher; the trainer never touches teacher
 from __future__ import annotations
 
 import gc
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,7 +109,9 @@ class Teacher(ABC):
 class TorchScriptTeacher(Teacher):
     def __init__(self, reference: str, path: Path, architecture: str = "torchscript") -> None:
         try:
-            self.module = torch.jit.load(str(path), map_location="cpu").eval()
+            with warnings.catch_warnings():  # TorchScript is deprecated, still the format
+                warnings.simplefilter("ignore", FutureWarning)  # users hand us
+                self.module = torch.jit.load(str(path), map_location="cpu").eval()
         except Exception as e:  # torch raises many types for a bad archive
             raise SpecError(
                 "teacher.reference", f"{path.name} is not a TorchScript file: {e}"

