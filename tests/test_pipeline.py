@@ -1,0 +1,174 @@
+"""The engine end to end on `digits`: real training, export, INT8, verification, artifact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from bridge.errors import DistillError, GateError
+from bridge.events import ProgressEvent, StageEvent, ValidationEvent
+from bridge.export.manifest import read_manifest, verify_files
+from bridge.export.verify import max_abs_diff, operator_report, ort_logits
+from bridge.models.builders import mlp, with_normalization
+from bridge.pipeline import RunContext, run
+from bridge.spec import CnnConfig, Gates, MlpConfig, QuantType, SpecError
+from tests.conftest import digits_spec
+
+
+@pytest.fixture(scope="module")
+def mlp_run(home, tmp_path_factory):
+    events = []
+    out = tmp_path_factory.mktemp("run") / "artifact"
+    result = run(digits_spec(), out, RunContext(home=home, job_id="job-test"), events.append)
+    return result, events
+
+
+def test_artifact_has_models_manifest_and_intact_hashes(mlp_run):
+    result, _ = mlp_run
+    names = sorted(p.name for p in result.artifact_dir.iterdir())
+    assert names == ["manifest.json", "model.int8.onnx", "model.onnx"]
+    manifest = read_manifest(result.artifact_dir)
+    assert verify_files(result.artifact_dir, manifest) == []
+    assert set(manifest["files"]) == {"model.onnx", "model.int8.onnx"}
+    assert manifest["models"] == {"fp32": "model.onnx", "int8": "model.int8.onnx"}
+    assert manifest["input"]["shape"] == [-1, 1, 8, 8]
+    assert manifest["labels"] == [str(i) for i in range(10)]
+    assert manifest["teacher"]["reference"] == "digits-mlp"
+    assert len(manifest["teacher"]["sha256"]) == 64
+    assert manifest["quantization"]["op_types"] == ["MatMul", "Gemm"]
+
+
+def test_golden_vectors_replay_in_onnx_runtime(mlp_run):
+    result, _ = mlp_run
+    for name, gv in result.manifest["golden_vectors"].items():
+        x = np.asarray(gv["input"], dtype=np.float32).reshape(gv["input_shape"])
+        want = np.asarray(gv["output"]).reshape(gv["output_shape"])
+        assert max_abs_diff(ort_logits(result.artifact_dir / name, x), want) <= gv["atol"]
+
+
+def test_model_takes_raw_pixels_with_dynamic_batch_and_carries_metadata(mlp_run, digits):
+    result, _ = mlp_run
+    model = onnx.load(str(result.artifact_dir / "model.onnx"))
+    dim0 = model.graph.input[0].type.tensor_type.shape.dim[0]
+    assert dim0.dim_param  # symbolic batch axis
+    assert model.opset_import[0].version == 18
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta["distillbridge.job_id"] == "job-test"
+    assert json.loads(meta["distillbridge.labels"]) == result.manifest["labels"]
+    # raw inputs in, sensible predictions out: normalisation is inside the graph
+    for batch in (1, 7, 269):
+        logits = ort_logits(result.artifact_dir / "model.int8.onnx", digits.test.x[:batch])
+        assert logits.shape == (batch, 10)
+    acc = (ort_logits(result.artifact_dir / "model.onnx", digits.test.x).argmax(1)
+           == digits.test.y).mean()
+    assert acc == pytest.approx(result.metrics["student_accuracy"])
+    assert "Conv" not in {o["op_type"] for o in operator_report(result.artifact_dir / "model.onnx")}
+
+
+def test_metrics_compare_teacher_and_student(mlp_run):
+    m = mlp_run[0].metrics
+    assert m["teacher_accuracy"] > 0.9
+    assert m["student_int8_accuracy"] > 0.8
+    assert m["parity_max_abs_diff"] <= 1e-4
+    assert m["teacher_parameters"] > 10 * m["student_parameters"]
+    assert m["compression_ratio"] > 10
+    assert m["retention_pct"] == pytest.approx(
+        100 * m["student_int8_accuracy"] / m["teacher_accuracy"])
+    for key in ("student_latency_ms", "student_int8_latency_ms", "teacher_latency_ms"):
+        assert m[key] > 0
+
+
+def test_events_report_stages_progress_and_validation_in_order(mlp_run):
+    _, events = mlp_run
+    stages = [e.stage for e in events if isinstance(e, StageEvent)]
+    assert stages == ["load", "preflight", "teacher", "train", "export", "verify", "quantize",
+                      "measure", "done"]
+    epochs = [e.epoch for e in events if isinstance(e, ValidationEvent)]
+    assert epochs == [1, 2, 3, 4]
+    progress = [e for e in events if isinstance(e, ProgressEvent)]
+    assert progress and all(e.temperature == 4.0 and e.alpha == 0.5 for e in progress)
+
+
+def test_same_seed_gives_the_same_student(home, tmp_path):
+    a = run(digits_spec(quantization=QuantType.NONE), tmp_path / "a", RunContext(home=home))
+    b = run(digits_spec(quantization=QuantType.NONE), tmp_path / "b", RunContext(home=home))
+    assert a.metrics["student_accuracy"] == b.metrics["student_accuracy"]
+    assert a.manifest["golden_vectors"] == b.manifest["golden_vectors"]
+
+
+def test_cnn_teacher_into_mlp_student(home, tmp_path):
+    spec = digits_spec(teacher="digits-cnn", student=MlpConfig((48,)))
+    result = run(spec, tmp_path / "a", RunContext(home=home))
+    assert result.manifest["teacher"]["architecture"] == "cnn"
+    assert result.manifest["student"]["architecture"] == "mlp"
+    assert result.metrics["student_int8_accuracy"] > 0.8
+
+
+def test_cnn_student_keeps_convolutions_fp32_in_int8(home, tmp_path):
+    spec = digits_spec(student=CnnConfig((8, 16)))
+    result = run(spec, tmp_path / "a", RunContext(home=home))
+    ops = {o["op_type"] for o in operator_report(result.artifact_dir / "model.int8.onnx")}
+    assert "Conv" in ops and "ConvInteger" not in ops
+    assert "MatMulInteger" in ops or "DynamicQuantizeLinear" in ops
+    assert result.metrics["student_int8_accuracy"] > 0.7
+
+
+def _user_teacher(digits, path: Path) -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = with_normalization(mlp(digits.input_shape, (64,), 10), *digits.normalization())
+    opt = torch.optim.Adam(model.parameters(), 1e-2)
+    x, y = torch.from_numpy(digits.train.x), torch.from_numpy(digits.train.y)
+    for _ in range(60):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    return model.eval()
+
+
+def test_torchscript_and_onnx_teacher_files(home, tmp_path, digits):
+    model = _user_teacher(digits, tmp_path)
+    with pytest.warns(FutureWarning):
+        torch.jit.script(model).save(str(tmp_path / "teacher.pt"))
+    from bridge.export.onnx_export import export_onnx
+
+    export_onnx(model, digits.test.x, tmp_path / "teacher.onnx")
+    for name in ("teacher.pt", "teacher.onnx"):
+        spec = digits_spec(teacher=str(tmp_path / name))
+        result = run(spec, tmp_path / f"out-{name}", RunContext(home=home))
+        assert result.manifest["teacher"]["file"] == name
+        assert result.metrics["teacher_accuracy"] > 0.85
+        assert result.metrics["student_int8_accuracy"] > 0.75
+
+
+def test_teacher_with_wrong_class_count_is_refused(home, tmp_path, digits):
+    model = with_normalization(mlp(digits.input_shape, (8,), 3), *digits.normalization()).eval()
+    from bridge.export.onnx_export import export_onnx
+
+    export_onnx(model, digits.test.x, tmp_path / "three.onnx")
+    with pytest.raises(SpecError, match="teacher predicts 3 classes but dataset 'digits' has 10"):
+        run(digits_spec(teacher=str(tmp_path / "three.onnx")), tmp_path / "o", RunContext(home))
+    assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()
+
+
+def test_parity_gate_failure_names_gate_and_numbers(home, tmp_path, monkeypatch):
+    import bridge.pipeline as pipeline
+
+    real = pipeline.ort_logits
+    monkeypatch.setattr(pipeline, "ort_logits", lambda path, x: real(path, x) + 1e-3)
+    with pytest.raises(GateError, match=r"gate max_parity_error failed: measured 0\.001"):
+        run(digits_spec(gates=Gates(max_parity_error=1e-4)), tmp_path / "o", RunContext(home))
+    assert not (tmp_path / "o").exists()
+
+
+def test_existing_artifact_directory_is_never_overwritten(home, tmp_path):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(DistillError, match="already exists"):
+        run(digits_spec(), out, RunContext(home))
+    assert (out / "keep.txt").read_text() == "mine"
