@@ -27,9 +27,13 @@ def digits():
 
 
 def digits_spec(**overrides) -> DistillSpec:
-    fields = dict(teacher="digits-mlp", student=MlpConfig((32,)),
-                  dataset=Dataset.builtin("digits"), training=FAST,
-                  quantization=QuantType.INT8)
+    fields = dict(
+        teacher="digits-mlp",
+        student=MlpConfig((32,)),
+        dataset=Dataset.builtin("digits"),
+        training=FAST,
+        quantization=QuantType.INT8,
+    )
     fields.update(overrides)
     return DistillSpec(**fields)
 
@@ -40,9 +44,15 @@ def server(tmp_path_factory: pytest.TempPathFactory, home: Path) -> Iterator:
     `home` as its data dir, so teachers are not retrained per test module."""
     from bridge.server import DistillServer, ServerConfig
 
-    srv = DistillServer(ServerConfig(host="127.0.0.1", port=0, data_dir=home,
-                                     data_root=tmp_path_factory.mktemp("data-root"),
-                                     max_concurrent_jobs=1)).start()
+    srv = DistillServer(
+        ServerConfig(
+            host="127.0.0.1",
+            port=0,
+            data_dir=home,
+            data_root=tmp_path_factory.mktemp("data-root"),
+            max_concurrent_jobs=1,
+        )
+    ).start()
     yield srv
     srv.stop(grace=1)
 

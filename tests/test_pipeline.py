@@ -64,8 +64,9 @@ def test_model_takes_raw_pixels_with_dynamic_batch_and_carries_metadata(mlp_run,
     for batch in (1, 7, 269):
         logits = ort_logits(result.artifact_dir / "model.int8.onnx", digits.test.x[:batch])
         assert logits.shape == (batch, 10)
-    acc = (ort_logits(result.artifact_dir / "model.onnx", digits.test.x).argmax(1)
-           == digits.test.y).mean()
+    acc = (
+        ort_logits(result.artifact_dir / "model.onnx", digits.test.x).argmax(1) == digits.test.y
+    ).mean()
     assert acc == pytest.approx(result.metrics["student_accuracy"])
     assert "Conv" not in {o["op_type"] for o in operator_report(result.artifact_dir / "model.onnx")}
 
@@ -78,7 +79,8 @@ def test_metrics_compare_teacher_and_student(mlp_run):
     assert m["teacher_parameters"] > 10 * m["student_parameters"]
     assert m["compression_ratio"] > 10
     assert m["retention_pct"] == pytest.approx(
-        100 * m["student_int8_accuracy"] / m["teacher_accuracy"])
+        100 * m["student_int8_accuracy"] / m["teacher_accuracy"]
+    )
     for key in ("student_latency_ms", "student_int8_latency_ms", "teacher_latency_ms"):
         assert m[key] > 0
 
@@ -86,8 +88,17 @@ def test_metrics_compare_teacher_and_student(mlp_run):
 def test_events_report_stages_progress_and_validation_in_order(mlp_run):
     _, events = mlp_run
     stages = [e.stage for e in events if isinstance(e, StageEvent)]
-    assert stages == ["load", "preflight", "teacher", "train", "export", "verify", "quantize",
-                      "measure", "done"]
+    assert stages == [
+        "load",
+        "preflight",
+        "teacher",
+        "train",
+        "export",
+        "verify",
+        "quantize",
+        "measure",
+        "done",
+    ]
     epochs = [e.epoch for e in events if isinstance(e, ValidationEvent)]
     assert epochs == [1, 2, 3, 4]
     progress = [e for e in events if isinstance(e, ProgressEvent)]

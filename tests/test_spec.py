@@ -21,11 +21,14 @@ from tests.conftest import digits_spec
 
 def test_round_trip_through_proto_keeps_every_field():
     spec = DistillSpec(
-        teacher="digits-cnn", student=CnnConfig((8, 16), 5),
+        teacher="digits-cnn",
+        student=CnnConfig((8, 16), 5),
         dataset=Dataset.from_path("data/x.csv", label_column="y"),
-        training=TrainingParams(epochs=7, batch_size=16, learning_rate=0.02, temperature=2.5,
-                                alpha=0.0, seed=11),
-        quantization=QuantType.INT8, gates=Gates(max_parity_error=1e-3, min_retention=0.9),
+        training=TrainingParams(
+            epochs=7, batch_size=16, learning_rate=0.02, temperature=2.5, alpha=0.0, seed=11
+        ),
+        quantization=QuantType.INT8,
+        gates=Gates(max_parity_error=1e-3, min_retention=0.9),
         name="n",
     )
     assert spec_from_proto(spec_to_proto(spec)) == spec

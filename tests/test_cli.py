@@ -1,0 +1,82 @@
+"""The CLI's exit codes: 0 ok, 1 failed check, 2 bad input naming the field."""
+
+import json
+import shutil
+
+from bridge.cli import main
+from bridge.pipeline import RunContext, run
+from tests.conftest import digits_spec
+
+
+def test_distill_with_bad_input_exits_2_naming_the_field(tmp_path, capsys):
+    code = main(
+        [
+            "distill",
+            "--teacher",
+            "digits-mlp",
+            "--dataset",
+            "digits",
+            "--mlp",
+            "16",
+            "--epochs",
+            "-2",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    assert code == 2
+    assert "training.epochs" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "distill",
+                "--teacher",
+                "digits-mlp",
+                "--dataset",
+                "digits",
+                "--mlp",
+                "a,b",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
+
+
+def test_local_distill_from_a_config_file(tmp_path, home, monkeypatch, capsys):
+    monkeypatch.setenv("DISTILL_BRIDGE_HOME", str(home))
+    config = tmp_path / "job.json"
+    config.write_text(
+        json.dumps(
+            {
+                "teacher": "digits-mlp",
+                "dataset": "digits",
+                "mlp": [16],
+                "int8": True,
+                "epochs": 2,
+                "learning_rate": 0.01,
+            }
+        )
+    )
+    assert main(["distill", "--config", str(config), "--out", str(tmp_path / "art")]) == 0
+    assert (tmp_path / "art" / "model.int8.onnx").is_file()
+    assert "student_int8_accuracy" in capsys.readouterr().out
+
+
+def test_inspect_passes_intact_and_fails_tampered_artifacts(tmp_path, home, capsys):
+    result = run(digits_spec(), tmp_path / "a", RunContext(home=home))
+    assert main(["inspect", str(result.artifact_dir)]) == 0
+    tampered = tmp_path / "t"
+    shutil.copytree(result.artifact_dir, tampered)
+    manifest = json.loads((tampered / "manifest.json").read_text())
+    manifest["golden_vectors"]["model.onnx"]["output"][0] += 0.5
+    (tampered / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["inspect", str(tampered)]) == 1
+    data = bytearray((tampered / "model.int8.onnx").read_bytes())
+    data[-10] ^= 0xFF
+    (tampered / "model.int8.onnx").write_bytes(bytes(data))
+    assert main(["inspect", str(tampered)]) == 1
+    err = capsys.readouterr().err
+    assert "golden vectors differ" in err and "model.int8.onnx: SHA-256 mismatch" in err
+    assert main(["inspect", str(tmp_path / "nothing")]) == 2
