@@ -51,10 +51,22 @@ class DistillSpec(_message.Message):
     def __init__(self, teacher: _Optional[_Union[TeacherRef, _Mapping]] = ..., student: _Optional[_Union[StudentConfig, _Mapping]] = ..., quantization: _Optional[_Union[QuantType, str]] = ..., dataset: _Optional[_Union[DatasetRef, _Mapping]] = ..., training: _Optional[_Union[TrainingParams, _Mapping]] = ..., gates: _Optional[_Union[Gates, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
 
 class TeacherRef(_message.Message):
-    __slots__ = ("reference",)
+    __slots__ = ("reference", "preparation")
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    PREPARATION_FIELD_NUMBER: _ClassVar[int]
     reference: str
-    def __init__(self, reference: _Optional[str] = ...) -> None: ...
+    preparation: TeacherPreparation
+    def __init__(self, reference: _Optional[str] = ..., preparation: _Optional[_Union[TeacherPreparation, _Mapping]] = ...) -> None: ...
+
+class TeacherPreparation(_message.Message):
+    __slots__ = ("fine_tune_encoder", "epochs", "learning_rate")
+    FINE_TUNE_ENCODER_FIELD_NUMBER: _ClassVar[int]
+    EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    fine_tune_encoder: bool
+    epochs: int
+    learning_rate: float
+    def __init__(self, fine_tune_encoder: _Optional[bool] = ..., epochs: _Optional[int] = ..., learning_rate: _Optional[float] = ...) -> None: ...
 
 class DatasetRef(_message.Message):
     __slots__ = ("builtin", "path", "label_column", "text_column")
@@ -109,7 +121,7 @@ class TransformerConfig(_message.Message):
     def __init__(self, layers: _Optional[int] = ..., hidden_size: _Optional[int] = ..., heads: _Optional[int] = ..., intermediate_size: _Optional[int] = ..., max_seq_len: _Optional[int] = ..., init_from_teacher: _Optional[bool] = ...) -> None: ...
 
 class TrainingParams(_message.Message):
-    __slots__ = ("epochs", "batch_size", "learning_rate", "temperature", "alpha", "seed", "schedule", "workers")
+    __slots__ = ("epochs", "batch_size", "learning_rate", "temperature", "alpha", "seed", "schedule", "workers", "hidden_weight", "attention_weight", "layer_map")
     EPOCHS_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +130,9 @@ class TrainingParams(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ATTENTION_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    LAYER_MAP_FIELD_NUMBER: _ClassVar[int]
     epochs: int
     batch_size: int
     learning_rate: float
@@ -126,7 +141,10 @@ class TrainingParams(_message.Message):
     seed: int
     schedule: str
     workers: int
-    def __init__(self, epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate: _Optional[float] = ..., temperature: _Optional[float] = ..., alpha: _Optional[float] = ..., seed: _Optional[int] = ..., schedule: _Optional[str] = ..., workers: _Optional[int] = ...) -> None: ...
+    hidden_weight: float
+    attention_weight: float
+    layer_map: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate: _Optional[float] = ..., temperature: _Optional[float] = ..., alpha: _Optional[float] = ..., seed: _Optional[int] = ..., schedule: _Optional[str] = ..., workers: _Optional[int] = ..., hidden_weight: _Optional[float] = ..., attention_weight: _Optional[float] = ..., layer_map: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Gates(_message.Message):
     __slots__ = ("max_parity_error", "max_int8_accuracy_drop", "min_retention", "fp32_fallback")
