@@ -27,6 +27,8 @@ class ProgressEvent:
     learning_rate: float
     temperature: float
     alpha: float
+    hidden_loss: float = 0.0
+    attention_loss: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -1,49 +1,53 @@
-"""The distillation flow, top to bottom: data -> teacher outputs (cached, teacher released) ->
-student training -> ONNX export -> INT8 -> verification and gates -> artifact directory.
+"""The distillation flow, top to bottom: data -> teacher (prepared, cached) -> student ->
+pre-flight export -> teacher outputs (computed once, memory-mapped, teacher released) ->
+training -> ONNX export -> INT8 -> verification and gates -> artifact directory.
 
 Knows nothing about gRPC, the CLI or Java: doors hand it a `DistillSpec` and an event sink.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import platform
 import shutil
-import time
-import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+from torch import nn
 
 from bridge.data import LoadedDataset, load_dataset
-from bridge.distill import accuracy, predict_logits, train
+from bridge.data.features import Features
+from bridge.data.tokenize import TOKENIZER_FILE, TextEncoder
+from bridge.distill import TrainData, accuracy, predict_logits, train
+from bridge.distill.feature_losses import FeatureLoss, LayerMap
+from bridge.distill.teacher_cache import CacheResult, cache_key, teacher_outputs
 from bridge.errors import DistillError, GateError
-from bridge.events import Event, EventSink, LogEvent, StageEvent, ValidationEvent, ignore_events
+from bridge.events import EventSink, LogEvent, StageEvent, ignore_events
 from bridge.export import manifest as mf
-from bridge.export.onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, embed_metadata, export_onnx
-from bridge.export.quantize import RECIPE, quantize_int8
+from bridge.export.onnx_export import OPSET, OUTPUT_NAME, embed_metadata, export_onnx
+from bridge.export.quantize import QUANTIZED_OPS, TEXT_QUANTIZED_OPS, quantize_int8, recipe
 from bridge.export.verify import golden_vectors, latency_ms, max_abs_diff, ort_logits, session
-from bridge.models import (
-    ZOO,
-    Teacher,
-    ZooTeacher,
-    build_student,
-    count_parameters,
-    resolve_teacher,
+from bridge.models import build_student, count_parameters, resolve_teacher
+from bridge.models.teachers import OutputRequest
+from bridge.models.text import build_transformer_student
+from bridge.spec import DistillSpec, QuantType, SpecError, TransformerConfig
+from bridge.teacher_prep import (
+    PreparedTeacher,
+    prepare_teacher,
+    teacher_features,
+    teacher_labels,
 )
-from bridge.models.builders import with_normalization
-from bridge.models.teachers import TeacherSource, TorchScriptTeacher, load_teacher_file
-from bridge.paths import sha256_file
-from bridge.spec import DistillSpec, QuantType, SpecError, TrainingParams
 
 PREFLIGHT_BATCH_SIZES = (1, 3, 17)
+PREFLIGHT_SEQUENCE_LENGTHS = (1, 7)
+TEXT_TEACHER_BATCH = 64
+TEACHER_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -87,46 +91,59 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
 
     stage("load", f"loading dataset {spec.dataset.display_name}")
     dataset = load_dataset(spec.dataset, ctx.data_root)
-    source = resolve_teacher(spec.teacher, spec.dataset, ctx.data_root)
+    _check_student_fits(spec, dataset)
+    source = resolve_teacher(spec.teacher, spec.dataset, ctx.data_root, dataset.modality)
+    prepared = prepare_teacher(source, dataset, spec.teacher_preparation, ctx.home, on_event)
+    metrics.update(prepared.metrics)
+    if not dataset.labeled:  # pure soft-label distillation: the teacher defines the classes
+        dataset = replace(dataset, labels=teacher_labels(prepared))
+    max_length = spec.student.max_seq_len if isinstance(spec.student, TransformerConfig) else 0
+    splits, encoder = teacher_features(prepared, dataset, max_length)
+
     torch.manual_seed(spec.training.seed)
-    student = build_student(spec.student, dataset)
+    student, feature_loss, request = _student(spec, dataset, prepared, on_event)
 
     stage("preflight", "exporting the untrained student to ONNX Runtime before training")
-    _preflight(student, dataset, work)
+    _preflight(student, splits["train"], dataset.num_classes, work)
 
-    stage("teacher", f"computing teacher outputs once ({source.reference})")
-    teacher = load_teacher(source, dataset, ctx.home, on_event)
-    t0 = time.perf_counter()
-    train_logits = teacher.logits(dataset.train.x)
-    test_logits = teacher.logits(dataset.test.x)
-    metrics["teacher_cache_seconds"] = time.perf_counter() - t0
-    _check_classes(train_logits, dataset)
-    metrics["teacher_accuracy"] = accuracy(test_logits, dataset.test.y)
-    teacher_info, teacher_onnx = teacher.describe(), teacher.onnx_path
-    teacher_file_bytes = teacher.path.stat().st_size
-    teacher.release()  # only the cached logits are needed from here on
-    del teacher
+    stage("teacher", f"teacher outputs for {source.reference} (computed once, cached)")
+    cached = _teacher_outputs(ctx, prepared, dataset, splits, request, encoder)
+    _report_cache(cached, metrics, on_event)
+    teacher_test = np.asarray(cached.outputs["test"].logits)
+    _check_classes(teacher_test, dataset)
+    ys = _labels(dataset, cached)
+    metrics["teacher_accuracy"] = accuracy(teacher_test, ys["test"])
 
     stage(
         "train",
         f"training {spec.student.architecture} student ({count_parameters(student):,} parameters)",
     )
     outcome = train(
-        student, dataset, spec.training, train_logits, on_event, should_stop=ctx.should_stop
+        student,
+        TrainData(splits["train"], ys["train"], cached.outputs["train"]),
+        TrainData(splits["val"], ys["val"]),
+        spec.training,
+        on_event,
+        feature_loss=feature_loss,
+        should_stop=ctx.should_stop,
     )
-    metrics["train_seconds"] = outcome.seconds
-    metrics["best_epoch"] = outcome.best_epoch
-    metrics["student_val_accuracy"] = outcome.best_val_accuracy
+    metrics.update(
+        train_seconds=outcome.seconds,
+        best_epoch=outcome.best_epoch,
+        student_val_accuracy=outcome.best_val_accuracy,
+    )
 
     stage("export", f"exporting to ONNX (opset {OPSET})")
-    fp32 = export_onnx(student, dataset.test.x, work / mf.FP32_MODEL)
+    test = splits["test"]
+    fp32 = export_onnx(student, test, work / mf.FP32_MODEL)
     facts = _metadata_facts(spec, dataset, ctx.job_id)
     embed_metadata(fp32, facts)
+    if encoder is not None:
+        shutil.copy2(prepared.tokenizer_file, work / TOKENIZER_FILE)
 
     stage("verify", "checking ONNX Runtime against PyTorch on the test split")
-    torch_test = predict_logits(student, dataset.test.x)
-    onnx_test = ort_logits(fp32, dataset.test.x)
-    metrics["parity_max_abs_diff"] = max_abs_diff(torch_test, onnx_test)
+    onnx_test = ort_logits(fp32, test)
+    metrics["parity_max_abs_diff"] = max_abs_diff(predict_logits(student, test), onnx_test)
     if metrics["parity_max_abs_diff"] > spec.gates.max_parity_error:
         raise GateError(
             "max_parity_error",
@@ -134,124 +151,141 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
             spec.gates.max_parity_error,
             "ONNX Runtime vs PyTorch on the test split",
         )
-    metrics["student_accuracy"] = accuracy(onnx_test, dataset.test.y)
+    metrics["student_accuracy"] = accuracy(onnx_test, ys["test"])
 
-    quantized = spec.quantization is QuantType.INT8
-    if quantized:
-        quantized = _quantize(work, fp32, facts, dataset, spec, metrics, stage)
+    ops = TEXT_QUANTIZED_OPS if encoder is not None else QUANTIZED_OPS
+    quantized = spec.quantization is QuantType.INT8 and _quantize(
+        work, fp32, facts, test, ys["test"], ops, spec, metrics, stage
+    )
 
-    best = metrics["student_int8_accuracy"] if quantized else metrics["student_accuracy"]
-    metrics["retention_pct"] = 100.0 * best / max(metrics["teacher_accuracy"], 1e-12)
-    if (
-        spec.gates.min_retention is not None
-        and best < spec.gates.min_retention * metrics["teacher_accuracy"]
-    ):
+    shipped = metrics["student_int8_accuracy"] if quantized else metrics["student_accuracy"]
+    metrics["retention_pct"] = 100.0 * shipped / max(metrics["teacher_accuracy"], 1e-12)
+    retention = spec.gates.min_retention
+    if retention is not None and shipped < retention * metrics["teacher_accuracy"]:
         raise GateError(
             "min_retention",
             metrics["retention_pct"] / 100,
-            spec.gates.min_retention,
+            retention,
             "student/teacher test accuracy",
         )
 
     stage("measure", "measuring size and latency")
-    _size_and_latency(
-        metrics, work, dataset, quantized, student, teacher_info, teacher_onnx, teacher_file_bytes
-    )
+    _size_and_latency(metrics, work, test, quantized, student, prepared)
 
-    manifest = _manifest(spec, dataset, ctx, work, quantized, teacher_info, metrics)
+    manifest = _manifest(spec, dataset, ctx, work, quantized, prepared, metrics, test, encoder, ops)
     mf.write_manifest(work, manifest)
     stage("done", _summary(metrics, quantized))
     return RunResult(work, manifest, metrics)
 
 
-# ---------------------------------------------------------------- teachers
+# ---------------------------------------------------------------- student and teacher outputs
 
 
-def load_teacher(
-    source: TeacherSource, dataset: LoadedDataset, home: Path, on_event: EventSink
-) -> Teacher:
-    if source.zoo is None:
-        return load_teacher_file(source)
-    directory = ensure_zoo_teacher(source.zoo, dataset, home, on_event)
-    teacher = TorchScriptTeacher(
-        source.reference, directory / "teacher.pt", source.zoo.architecture
+def _check_student_fits(spec: DistillSpec, dataset: LoadedDataset) -> None:
+    text_student = isinstance(spec.student, TransformerConfig)
+    if text_student != (dataset.modality == "text"):
+        need = "a text dataset" if text_student else "a tabular or image dataset"
+        raise SpecError(
+            f"student.{spec.student.architecture}",
+            f"{spec.student.architecture} students need {need}; "
+            f"{dataset.name!r} is {dataset.modality}",
+        )
+
+
+def _student(
+    spec: DistillSpec, dataset: LoadedDataset, prepared: PreparedTeacher, on_event: EventSink
+) -> tuple[nn.Module, FeatureLoss | None, OutputRequest]:
+    """The student, and for Transformer pairs the feature loss and what the teacher must give."""
+    if not isinstance(spec.student, TransformerConfig):
+        return build_student(spec.student, dataset), None, OutputRequest()
+    assert prepared.directory is not None
+    student, copied = build_transformer_student(
+        spec.student, prepared.directory, dataset.num_classes
     )
-    teacher.onnx_path = directory / "teacher.onnx"
-    return teacher
+    on_event(
+        LogEvent(
+            f"student initialised from teacher layers {copied}"
+            if copied
+            else "student randomly initialised (widths differ from the teacher's)"
+        )
+    )
+    t = spec.training
+    if not (t.hidden_weight or t.attention_weight):
+        return student, None, OutputRequest()
+    teacher_cfg = _hf_config(prepared.directory)
+    layer_map = LayerMap.build(spec.student.layers, teacher_cfg["num_hidden_layers"], t.layer_map)
+    average_heads = spec.student.heads != teacher_cfg["num_attention_heads"]
+    loss = FeatureLoss(
+        layer_map,
+        spec.student.hidden_size,
+        teacher_cfg["hidden_size"],
+        average_heads,
+        t.hidden_weight,
+        t.attention_weight,
+    )
+    request = OutputRequest(
+        hidden=tuple(tt for _, tt in layer_map.hidden_pairs) if t.hidden_weight else (),
+        attention=tuple(tt for _, tt in layer_map.attention_pairs) if t.attention_weight else (),
+        average_heads=average_heads,
+    )
+    on_event(
+        LogEvent(
+            f"feature distillation: student layers 1..{spec.student.layers} <- "
+            f"teacher layers {list(layer_map.teacher)}, hidden x{t.hidden_weight}, "
+            f"attention x{t.attention_weight}"
+        )
+    )
+    return student, loss, request
 
 
-def ensure_zoo_teacher(
-    zoo: ZooTeacher, dataset: LoadedDataset, home: Path, on_event: EventSink = ignore_events
-) -> Path:
-    """Trains the zoo teacher on its dataset's training split on first use and caches it
-    (TorchScript + ONNX + info.json). A file lock keeps concurrent jobs from training twice."""
-    directory = zoo.cache_dir(home)
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        info = zoo.cached_info(home)
-        if info and info.get("dataset_fingerprint") == dataset.fingerprint:
-            return directory
+def _hf_config(directory: Path) -> dict:
+    return json.loads((directory / "config.json").read_text())
+
+
+def _teacher_outputs(
+    ctx: RunContext,
+    prepared: PreparedTeacher,
+    dataset: LoadedDataset,
+    splits: dict[str, Features],
+    request: OutputRequest,
+    encoder: TextEncoder | None,
+) -> CacheResult:
+    key = cache_key(
+        teacher=prepared.identity,
+        dataset=dataset.fingerprint,
+        tokenizer=encoder.manifest_block() if encoder else None,
+        request=asdict(request),
+    )
+    batch = TEXT_TEACHER_BATCH if encoder is not None else TEACHER_BATCH
+    return teacher_outputs(ctx.home / "teacher-cache", key, splits, request, prepared.load, batch)
+
+
+def _report_cache(cached: CacheResult, metrics: dict[str, float], on_event: EventSink) -> None:
+    metrics["teacher_cache_hit"] = float(cached.hit)
+    metrics["teacher_cache_seconds"] = cached.seconds
+    if cached.hit:
+        on_event(LogEvent("teacher outputs found in the cache: no teacher inference"))
+    else:
         on_event(
             LogEvent(
-                f"training zoo teacher {zoo.name} on {dataset.name} "
-                f"({zoo.epochs} epochs, cached for later jobs)"
+                f"teacher outputs computed in {cached.seconds:.1f} s and cached; teacher released"
             )
         )
-        torch.manual_seed(0)
-        model = with_normalization(zoo.build(dataset), *dataset.normalization())
-        params = TrainingParams(
-            epochs=zoo.epochs,
-            batch_size=zoo.batch_size,
-            learning_rate=zoo.learning_rate,
-            alpha=0.0,
-            seed=0,
-        )
-        outcome = train(
-            model,
-            dataset,
-            params,
-            None,
-            _as_teacher_log(zoo.name, on_event),
-            weight_decay=zoo.weight_decay,
-        )
-        test_acc = accuracy(predict_logits(model, dataset.test.x), dataset.test.y)
-        with warnings.catch_warnings():  # TorchScript is deprecated but is what users bring
-            warnings.simplefilter("ignore", FutureWarning)
-            scripted = torch.jit.script(model)
-        scripted.save(str(directory / "teacher.pt.tmp"))
-        (directory / "teacher.pt.tmp").replace(directory / "teacher.pt")
-        export_onnx(model, dataset.test.x, directory / "teacher.onnx.tmp")
-        (directory / "teacher.onnx.tmp").replace(directory / "teacher.onnx")
-        info = {
-            "name": zoo.name,
-            "dataset": dataset.name,
-            "dataset_fingerprint": dataset.fingerprint,
-            "test_accuracy": test_acc,
-            "val_accuracy": outcome.best_val_accuracy,
-            "parameters": count_parameters(model),
-            "sha256": sha256_file(directory / "teacher.pt"),
-            "train_seconds": outcome.seconds,
-        }
-        (directory / "info.json").write_text(json.dumps(info, indent=2))
-        on_event(LogEvent(f"zoo teacher {zoo.name}: test accuracy {test_acc:.4f}"))
-        return directory
 
 
-def _as_teacher_log(name: str, on_event: EventSink) -> EventSink:
-    """Teacher training reports as log lines, so watchers do not mistake it for the student's."""
-
-    def sink(event: Event) -> None:
-        if isinstance(event, ValidationEvent):
-            on_event(
-                LogEvent(f"teacher {name} epoch {event.epoch}: val accuracy {event.accuracy:.4f}")
-            )
-
-    return sink
+def _labels(dataset: LoadedDataset, cached: CacheResult) -> dict[str, np.ndarray]:
+    """True labels; for an unlabeled dataset, validation and test are scored against the
+    teacher's predictions (accuracy = agreement with the teacher) and training uses soft
+    targets only."""
+    ys = {n: getattr(dataset, n).y for n in ("train", "val", "test")}
+    if not dataset.labeled:
+        for n in ("val", "test"):
+            ys[n] = np.asarray(cached.outputs[n].logits).argmax(axis=1)
+    return ys
 
 
 def _check_classes(logits: np.ndarray, dataset: LoadedDataset) -> None:
-    if logits.shape[1] != dataset.num_classes:
+    if dataset.labeled and logits.shape[1] != dataset.num_classes:
         raise SpecError(
             "teacher.reference",
             f"teacher predicts {logits.shape[1]} classes but dataset {dataset.name!r} has "
@@ -262,17 +296,20 @@ def _check_classes(logits: np.ndarray, dataset: LoadedDataset) -> None:
 # ---------------------------------------------------------------- export checks
 
 
-def _preflight(student: torch.nn.Module, dataset: LoadedDataset, work: Path) -> None:
+def _preflight(student: nn.Module, example: Features, num_classes: int, work: Path) -> None:
     """Fails in seconds, before any training, when the student cannot export or run in ONNX
-    Runtime (at several batch sizes), instead of after training."""
-    path = export_onnx(student, dataset.train.x, work / "preflight.onnx")
+    Runtime at several batch sizes (and sequence lengths), instead of after training."""
+    path = export_onnx(student, example, work / "preflight.onnx")
     try:
         sess = session(path)
-        for n in PREFLIGHT_BATCH_SIZES:
-            x = np.resize(dataset.train.x, (n, *dataset.input_shape)).astype(np.float32)
-            out = sess.run(None, {sess.get_inputs()[0].name: x})[0]
-            if out.shape != (n, dataset.num_classes):
-                raise DistillError(f"pre-flight: batch {n} gave output shape {list(out.shape)}")
+        for feed in _preflight_feeds(example):
+            n = len(next(iter(feed.values())))
+            out = sess.run(None, feed)[0]
+            if out.shape != (n, num_classes):
+                raise DistillError(
+                    f"pre-flight: inputs {[list(v.shape) for v in feed.values()]}"
+                    f" gave output shape {list(out.shape)}"
+                )
     except DistillError:
         raise
     except Exception as e:
@@ -282,21 +319,37 @@ def _preflight(student: torch.nn.Module, dataset: LoadedDataset, work: Path) -> 
     student.train()
 
 
+def _preflight_feeds(example: Features) -> list[dict[str, np.ndarray]]:
+    feeds = []
+    for n in PREFLIGHT_BATCH_SIZES:
+        rows = np.resize(np.arange(len(example)), n)
+        if not example.is_text:
+            feeds.append(example.feed(rows))
+            continue
+        ids, _ = example.batch(rows)
+        for length in (*PREFLIGHT_SEQUENCE_LENGTHS, example.arrays[0].shape[1]):
+            cut = np.ascontiguousarray(np.resize(ids, (n, length)))
+            feeds.append({"input_ids": cut, "attention_mask": np.ones_like(cut)})
+    return feeds
+
+
 def _quantize(
     work: Path,
     fp32: Path,
     facts: dict,
-    dataset: LoadedDataset,
+    test: Features,
+    y: np.ndarray,
+    ops: list[str],
     spec: DistillSpec,
     metrics: dict[str, float],
     stage: Callable[[str, str], None],
 ) -> bool:
     """Writes model.int8.onnx and scores it. Returns False when the INT8 gate failed and the
     caller allowed an fp32-only artifact."""
-    stage("quantize", "INT8 dynamic quantization of MatMul/Gemm")
-    int8 = quantize_int8(fp32, work / mf.INT8_MODEL)
+    stage("quantize", f"INT8 dynamic quantization of {'/'.join(ops)}")
+    int8 = quantize_int8(fp32, work / mf.INT8_MODEL, ops)
     embed_metadata(int8, {**facts, "distillbridge.quantization": "int8"})
-    metrics["student_int8_accuracy"] = accuracy(ort_logits(int8, dataset.test.x), dataset.test.y)
+    metrics["student_int8_accuracy"] = accuracy(ort_logits(int8, test), y)
     drop = metrics["student_accuracy"] - metrics["student_int8_accuracy"]
     metrics["int8_accuracy_drop"] = drop
     if drop <= spec.gates.max_int8_accuracy_drop:
@@ -319,29 +372,28 @@ def _quantize(
 def _size_and_latency(
     metrics: dict[str, float],
     work: Path,
-    dataset: LoadedDataset,
+    test: Features,
     quantized: bool,
-    student: torch.nn.Module,
-    teacher_info: dict,
-    teacher_onnx: Path | None,
-    teacher_file_bytes: int,
+    student: nn.Module,
+    prepared: PreparedTeacher,
 ) -> None:
-    sample = dataset.test.x[:1]
+    sample = test.head(1)
     fp32, int8 = work / mf.FP32_MODEL, work / mf.INT8_MODEL
     metrics["student_parameters"] = count_parameters(student)
-    if teacher_info.get("parameters") is not None:
-        metrics["teacher_parameters"] = teacher_info["parameters"]
-    metrics["teacher_file_bytes"] = teacher_file_bytes
+    if prepared.info.get("parameters") is not None:
+        metrics["teacher_parameters"] = prepared.info["parameters"]
+    metrics["teacher_file_bytes"] = prepared.file_bytes
     metrics["student_onnx_bytes"] = fp32.stat().st_size
     metrics["student_latency_ms"] = latency_ms(fp32, sample)
     if quantized:
         metrics["student_int8_onnx_bytes"] = int8.stat().st_size
         metrics["student_int8_latency_ms"] = latency_ms(int8, sample)
     shipped = metrics.get("student_int8_onnx_bytes", metrics["student_onnx_bytes"])
-    teacher_bytes = teacher_file_bytes
-    if teacher_onnx is not None and teacher_onnx.is_file():
-        teacher_bytes = metrics["teacher_onnx_bytes"] = teacher_onnx.stat().st_size
-        metrics["teacher_latency_ms"] = latency_ms(teacher_onnx, sample)
+    teacher_bytes = prepared.file_bytes
+    onnx_path = prepared.onnx_path
+    if onnx_path is not None and onnx_path.is_file():
+        teacher_bytes = metrics["teacher_onnx_bytes"] = onnx_path.stat().st_size
+        metrics["teacher_latency_ms"] = latency_ms(onnx_path, sample)
         metrics["speedup"] = metrics["teacher_latency_ms"] / metrics.get(
             "student_int8_latency_ms", metrics["student_latency_ms"]
         )
@@ -352,23 +404,26 @@ def _size_and_latency(
 
 
 def _metadata_facts(spec: DistillSpec, dataset: LoadedDataset, job_id: str) -> dict:
-    mean, std = dataset.normalization()
     return {
         "distillbridge.format_version": str(mf.FORMAT_VERSION),
         "distillbridge.job_id": job_id,
-        "distillbridge.labels": dataset.labels,
+        "distillbridge.labels": _label_names(dataset),
         "distillbridge.modality": dataset.modality,
         "distillbridge.teacher": spec.teacher,
         "distillbridge.student": {
             "architecture": spec.student.architecture,
             **asdict(spec.student),
         },
-        "distillbridge.preprocessing": {
-            "baked_into_graph": True,
-            "normalization": "standardize",
-            "mean_shape": list(mean.shape),
-        },
+        "distillbridge.preprocessing": (
+            {"tokenizer": TOKENIZER_FILE}
+            if dataset.modality == "text"
+            else {"baked_into_graph": True, "normalization": "standardize"}
+        ),
     }
+
+
+def _label_names(dataset: LoadedDataset) -> list[str]:
+    return dataset.labels or [str(i) for i in range(dataset.num_classes)]
 
 
 def _manifest(
@@ -377,34 +432,40 @@ def _manifest(
     ctx: RunContext,
     work: Path,
     quantized: bool,
-    teacher_info: dict,
+    prepared: PreparedTeacher,
     metrics: dict[str, float],
+    test: Features,
+    encoder: TextEncoder | None,
+    ops: list[str],
 ) -> dict:
-    mean, std = dataset.normalization()
-    golden_x = dataset.test.x
     models = {"fp32": mf.FP32_MODEL, "int8": mf.INT8_MODEL if quantized else None}
     spec_view = spec.to_dict()
-    return {
+    inputs = [
+        {
+            "name": name,
+            "dtype": str(arr.dtype),
+            "shape": [-1, *([-1] if encoder else list(arr.shape[1:]))],
+        }
+        for name, arr in zip(test.names, test.arrays, strict=True)
+    ]
+    texts = list(dataset.test.x[:4]) if encoder else None
+    manifest = {
         "format_version": mf.FORMAT_VERSION,
         "created_at": mf.now_iso(),
         "job_id": ctx.job_id,
         "name": spec.name,
         "modality": dataset.modality,
-        "input": {"name": INPUT_NAME, "dtype": "float32", "shape": [-1, *dataset.input_shape]},
+        "input": inputs[0],
+        "inputs": inputs,
         "output": {
             "name": OUTPUT_NAME,
             "dtype": "float32",
             "shape": [-1, dataset.num_classes],
             "kind": "logits",
         },
-        "labels": dataset.labels,
-        "preprocessing": {
-            "baked_into_graph": True,
-            "normalization": "standardize",
-            "feature_names": dataset.feature_names,
-            "mean": mean.reshape(-1).tolist(),
-            "std": std.reshape(-1).tolist(),
-        },
+        "labels": _label_names(dataset),
+        "labels_from_teacher": not dataset.labeled,
+        "preprocessing": _preprocessing(dataset, encoder),
         "dataset": {
             "reference": spec.dataset.display_name,
             "fingerprint": dataset.fingerprint,
@@ -414,17 +475,17 @@ def _manifest(
                 "test": len(dataset.test),
             },
         },
-        "teacher": teacher_info,
+        "teacher": prepared.info,
         "student": {**spec_view["student"], "parameters": int(metrics["student_parameters"])},
         "training": spec_view["training"],
         "gates": spec_view["gates"],
         "opset": OPSET,
-        "quantization": RECIPE if quantized else None,
+        "quantization": recipe(ops) if quantized else None,
         "models": models,
         "files": mf.file_entries(work),
         "metrics": {k: float(v) for k, v in sorted(metrics.items()) if math.isfinite(v)},
         "golden_vectors": {
-            name: golden_vectors(work / name, golden_x) for name in models.values() if name
+            name: golden_vectors(work / name, test, texts) for name in models.values() if name
         },
         "runtime": {
             "onnxruntime": ort.__version__,
@@ -432,6 +493,26 @@ def _manifest(
             "onnx": onnx.__version__,
             "python": platform.python_version(),
         },
+    }
+    if encoder is not None:
+        manifest["tokenizer"] = encoder.manifest_block()
+    return manifest
+
+
+def _preprocessing(dataset: LoadedDataset, encoder: TextEncoder | None) -> dict:
+    if encoder is not None:
+        return {
+            "baked_into_graph": False,
+            "tokenizer": TOKENIZER_FILE,
+            "max_length": encoder.max_length,
+        }
+    mean, std = dataset.normalization()
+    return {
+        "baked_into_graph": True,
+        "normalization": "standardize",
+        "feature_names": dataset.feature_names,
+        "mean": mean.reshape(-1).tolist(),
+        "std": std.reshape(-1).tolist(),
     }
 
 
@@ -451,4 +532,4 @@ def _stage_reporter(on_event: EventSink) -> Callable[[str, str], None]:
     return stage
 
 
-__all__ = ["RunContext", "RunResult", "ZOO", "ensure_zoo_teacher", "load_teacher", "run"]
+__all__ = ["RunContext", "RunResult", "run"]

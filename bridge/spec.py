@@ -117,6 +117,13 @@ class TrainingParams:
     seed: int = 0
     schedule: str = "constant"
     workers: int = 1
+    # Feature-level distillation, used when teacher and student are both Transformers.
+    hidden_weight: float = 1.0
+    attention_weight: float = 1.0
+    layer_map: tuple[int, ...] = ()  # teacher layer (1-based) per student layer; () = uniform
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layer_map", tuple(int(v) for v in self.layer_map))
 
     def validate(self) -> None:
         _check_int("training.epochs", self.epochs, 1, 10_000)
@@ -125,6 +132,13 @@ class TrainingParams:
         _check_float("training.learning_rate", self.learning_rate, 0.0, 10.0, low_open=True)
         _check_float("training.temperature", self.temperature, 0.0, 100.0, low_open=True)
         _check_float("training.alpha", self.alpha, 0.0, 1.0)
+        _check_float("training.hidden_weight", self.hidden_weight, 0.0, 1000.0)
+        _check_float("training.attention_weight", self.attention_weight, 0.0, 1000.0)
+        if any(v < 1 for v in self.layer_map) or list(self.layer_map) != sorted(self.layer_map):
+            raise SpecError(
+                "training.layer_map",
+                f"teacher layers must be >= 1 and ascending, got {list(self.layer_map)}",
+            )
         if self.schedule not in SCHEDULES:
             raise SpecError(
                 "training.schedule",
@@ -135,6 +149,23 @@ class TrainingParams:
 # Schedules this engine runs. Staged presets (warm-up, annealing) arrive with the
 # training-strategies work; until then asking for one is a clear error, not a silent no-op.
 SCHEDULES = {"constant"}
+
+
+@dataclass(frozen=True)
+class TeacherPreparation:
+    """How a teacher without a head for the task (a bare text encoder) is prepared: a new
+    classification head, and the encoder too when `fine_tune_encoder`, trained on the training
+    split. Cached by (teacher, dataset, these values)."""
+
+    fine_tune_encoder: bool = True
+    epochs: int = 2
+    learning_rate: float = 5e-5
+
+    def validate(self) -> None:
+        _check_int("teacher.preparation.epochs", self.epochs, 1, 100)
+        _check_float(
+            "teacher.preparation.learning_rate", self.learning_rate, 0.0, 1.0, low_open=True
+        )
 
 
 @dataclass(frozen=True)
@@ -191,6 +222,7 @@ class DistillSpec:
     quantization: QuantType = QuantType.NONE
     gates: Gates = field(default_factory=Gates)
     name: str = ""
+    teacher_preparation: TeacherPreparation = field(default_factory=TeacherPreparation)
 
     def validate(self) -> None:
         """Checks everything that can be checked without touching disk or the zoo."""
@@ -199,13 +231,8 @@ class DistillSpec:
         if not isinstance(self.student, MlpConfig | CnnConfig | TransformerConfig):
             raise SpecError("student", "set one of student.mlp, student.cnn, student.transformer")
         self.student.validate()
-        if isinstance(self.student, TransformerConfig):
-            raise SpecError(
-                "student.transformer",
-                "Transformer students need a text dataset and teacher; this server does not "
-                "support the text path yet — use student.mlp or student.cnn",
-            )
         self.dataset.validate()
+        self.teacher_preparation.validate()
         self.training.validate()
         self.gates.validate()
 
@@ -220,6 +247,7 @@ class DistillSpec:
             "training": asdict(self.training),
             "quantization": self.quantization.value,
             "gates": asdict(self.gates),
+            "teacher_preparation": asdict(self.teacher_preparation),
         }
 
 
@@ -248,8 +276,16 @@ _QUANT_FROM_PROTO = {v: k for k, v in _QUANT_TO_PROTO.items()}
 
 
 def spec_to_proto(spec: DistillSpec) -> pb.DistillSpec:
+    prep = spec.teacher_preparation
     msg = pb.DistillSpec(
-        teacher=pb.TeacherRef(reference=spec.teacher),
+        teacher=pb.TeacherRef(
+            reference=spec.teacher,
+            preparation=pb.TeacherPreparation(
+                fine_tune_encoder=prep.fine_tune_encoder,
+                epochs=prep.epochs,
+                learning_rate=prep.learning_rate,
+            ),
+        ),
         quantization=_QUANT_TO_PROTO[spec.quantization],
         name=spec.name,
     )
@@ -279,6 +315,9 @@ def spec_to_proto(spec: DistillSpec) -> pb.DistillSpec:
             seed=t.seed,
             schedule=t.schedule,
             workers=t.workers,
+            hidden_weight=t.hidden_weight,
+            attention_weight=t.attention_weight,
+            layer_map=t.layer_map,
         )
     )
     g = spec.gates
@@ -328,10 +367,16 @@ def spec_from_proto(msg: pb.DistillSpec) -> DistillSpec:
         teacher=msg.teacher.reference,
         student=student,
         dataset=dataset,
-        training=_optional_fields(TrainingParams, msg.training, schedule=msg.training.schedule),
+        training=_optional_fields(
+            TrainingParams,
+            msg.training,
+            schedule=msg.training.schedule,
+            layer_map=tuple(msg.training.layer_map),
+        ),
         quantization=_QUANT_FROM_PROTO[msg.quantization],
         gates=_optional_fields(Gates, msg.gates, fp32_fallback=msg.gates.fp32_fallback),
         name=msg.name,
+        teacher_preparation=_optional_fields(TeacherPreparation, msg.teacher.preparation),
     )
     spec.validate()
     return spec

@@ -10,10 +10,11 @@ import onnx
 import pytest
 import torch
 
+from bridge.data.features import float_features
 from bridge.errors import DistillError, GateError
 from bridge.events import ProgressEvent, StageEvent, ValidationEvent
 from bridge.export.manifest import read_manifest, verify_files
-from bridge.export.verify import max_abs_diff, operator_report, ort_logits
+from bridge.export.verify import max_abs_diff, operator_report, ort_logits, session
 from bridge.models.builders import mlp, with_normalization
 from bridge.pipeline import RunContext, run
 from bridge.spec import CnnConfig, Gates, MlpConfig, QuantType, SpecError
@@ -48,7 +49,8 @@ def test_golden_vectors_replay_in_onnx_runtime(mlp_run):
     for name, gv in result.manifest["golden_vectors"].items():
         x = np.asarray(gv["input"], dtype=np.float32).reshape(gv["input_shape"])
         want = np.asarray(gv["output"]).reshape(gv["output_shape"])
-        assert max_abs_diff(ort_logits(result.artifact_dir / name, x), want) <= gv["atol"]
+        got = session(result.artifact_dir / name).run(None, {"input": x})[0]
+        assert max_abs_diff(got, want) <= gv["atol"]
 
 
 def test_model_takes_raw_pixels_with_dynamic_batch_and_carries_metadata(mlp_run, digits):
@@ -62,10 +64,13 @@ def test_model_takes_raw_pixels_with_dynamic_batch_and_carries_metadata(mlp_run,
     assert json.loads(meta["distillbridge.labels"]) == result.manifest["labels"]
     # raw inputs in, sensible predictions out: normalisation is inside the graph
     for batch in (1, 7, 269):
-        logits = ort_logits(result.artifact_dir / "model.int8.onnx", digits.test.x[:batch])
+        logits = ort_logits(
+            result.artifact_dir / "model.int8.onnx", float_features(digits.test).head(batch)
+        )
         assert logits.shape == (batch, 10)
     acc = (
-        ort_logits(result.artifact_dir / "model.onnx", digits.test.x).argmax(1) == digits.test.y
+        ort_logits(result.artifact_dir / "model.onnx", float_features(digits.test)).argmax(1)
+        == digits.test.y
     ).mean()
     assert acc == pytest.approx(result.metrics["student_accuracy"])
     assert "Conv" not in {o["op_type"] for o in operator_report(result.artifact_dir / "model.onnx")}
@@ -88,6 +93,7 @@ def test_metrics_compare_teacher_and_student(mlp_run):
 def test_events_report_stages_progress_and_validation_in_order(mlp_run):
     _, events = mlp_run
     stages = [e.stage for e in events if isinstance(e, StageEvent)]
+    assert any("teacher outputs" in getattr(e, "message", "") for e in events)
     assert stages == [
         "load",
         "preflight",
@@ -147,7 +153,7 @@ def test_torchscript_and_onnx_teacher_files(home, tmp_path, digits):
         torch.jit.script(model).save(str(tmp_path / "teacher.pt"))
     from bridge.export.onnx_export import export_onnx
 
-    export_onnx(model, digits.test.x, tmp_path / "teacher.onnx")
+    export_onnx(model, float_features(digits.test), tmp_path / "teacher.onnx")
     for name in ("teacher.pt", "teacher.onnx"):
         spec = digits_spec(teacher=str(tmp_path / name))
         result = run(spec, tmp_path / f"out-{name}", RunContext(home=home))
@@ -160,7 +166,7 @@ def test_teacher_with_wrong_class_count_is_refused(home, tmp_path, digits):
     model = with_normalization(mlp(digits.input_shape, (8,), 3), *digits.normalization()).eval()
     from bridge.export.onnx_export import export_onnx
 
-    export_onnx(model, digits.test.x, tmp_path / "three.onnx")
+    export_onnx(model, float_features(digits.test), tmp_path / "three.onnx")
     with pytest.raises(SpecError, match="teacher predicts 3 classes but dataset 'digits' has 10"):
         run(digits_spec(teacher=str(tmp_path / "three.onnx")), tmp_path / "o", RunContext(home))
     assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()

@@ -46,4 +46,4 @@ def load_dataset(ref: Dataset, data_root: Path | None) -> LoadedDataset:
     if ref.name is not None:
         return BUILTIN_DATASETS[ref.name].loader()
     path = resolve_under_root(ref.path or "", data_root, "dataset.path", must_be_file=True)
-    return load_file(path, ref.label_column)
+    return load_file(path, ref.label_column, ref.text_column)

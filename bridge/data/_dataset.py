@@ -14,8 +14,9 @@ SPLIT_SEED = 0
 
 @dataclass(frozen=True)
 class Split:
-    x: np.ndarray  # float32, [N, *input_shape], raw (un-normalised) values
-    y: np.ndarray  # int64, [N]
+    # float32 [N, *input_shape] raw (un-normalised) values; for text, an object array of str
+    x: np.ndarray
+    y: np.ndarray  # int64, [N]; -1 where a text dataset has no label
 
     def __len__(self) -> int:
         return len(self.y)
@@ -24,7 +25,7 @@ class Split:
 @dataclass(frozen=True)
 class LoadedDataset:
     name: str
-    modality: str  # "tabular" | "image"
+    modality: str  # "tabular" | "image" | "text"
     labels: list[str]
     train: Split
     val: Split
@@ -36,6 +37,11 @@ class LoadedDataset:
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.train.x.shape[1:])
+
+    @property
+    def labeled(self) -> bool:
+        """False for unlabeled text: distillation from soft labels alone."""
+        return bool((self.train.y >= 0).any())
 
     @property
     def num_classes(self) -> int:
@@ -70,7 +76,11 @@ def split_dataset(
 ) -> LoadedDataset:
     """Stratified, seeded train/validation/test split (test taken from `test` when the source
     ships an official one)."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    x = (
+        np.asarray(x, dtype=object)
+        if modality == "text"
+        else np.ascontiguousarray(x, dtype=np.float32)
+    )
     y = np.ascontiguousarray(y, dtype=np.int64)
     rng = np.random.default_rng(SPLIT_SEED)
     if test is None:
@@ -79,8 +89,7 @@ def split_dataset(
         x, y = x[rest], y[rest]
     else:
         test_split = Split(
-            np.ascontiguousarray(test[0], dtype=np.float32),
-            np.ascontiguousarray(test[1], dtype=np.int64),
+            np.asarray(test[0], dtype=x.dtype), np.ascontiguousarray(test[1], dtype=np.int64)
         )
     train_idx, val_idx = _stratified_cut(y, val_fraction / (1 - test_fraction), rng)
     ds = LoadedDataset(
@@ -113,7 +122,10 @@ def _stratified_cut(
 def _with_fingerprint(ds: LoadedDataset) -> LoadedDataset:
     h = hashlib.sha256()
     for part in (ds.train, ds.val, ds.test):
-        h.update(part.x.tobytes())
+        if part.x.dtype == object:
+            h.update("\x1e".join(part.x.tolist()).encode())
+        else:
+            h.update(part.x.tobytes())
         h.update(part.y.tobytes())
     h.update("\x1f".join(ds.labels).encode())
     object.__setattr__(ds, "fingerprint", h.hexdigest())

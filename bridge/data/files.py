@@ -10,18 +10,23 @@ from pathlib import Path
 import numpy as np
 
 from bridge.data._dataset import LoadedDataset, split_dataset
+from bridge.data.text import load_text_file
 from bridge.spec import SpecError
 
 MIN_ROWS_PER_CLASS = 2
 
 
-def load_file(path: Path, label_column: str) -> LoadedDataset:
+def load_file(path: Path, label_column: str, text_column: str | None = None) -> LoadedDataset:
     suffix = path.suffix.lower()
+    if text_column or suffix == ".jsonl":
+        if suffix not in (".csv", ".jsonl"):
+            raise SpecError("dataset.path", f"text datasets are .csv or .jsonl, not {suffix!r}")
+        return load_text_file(path, text_column or "text", label_column)
     if suffix == ".csv":
         return load_csv(path, label_column)
     if suffix == ".npz":
         return load_npz(path)
-    raise SpecError("dataset.path", f"unsupported file type {suffix!r} (use .csv or .npz)")
+    raise SpecError("dataset.path", f"unsupported file type {suffix!r} (.csv, .jsonl, .npz)")
 
 
 def load_csv(path: Path, label_column: str) -> LoadedDataset:

@@ -19,7 +19,12 @@ def kd_loss(
     scale independent of T (Hinton et al.); hard = cross-entropy with the true labels.
     Returns (loss, soft, hard); without teacher logits or with alpha 0 it is plain CE.
     """
-    hard = F.cross_entropy(student_logits, labels)
+    labelled = labels >= 0  # -1 marks unlabeled rows: soft targets only
+    hard = (
+        F.cross_entropy(student_logits[labelled], labels[labelled])
+        if labelled.any()
+        else torch.zeros((), device=student_logits.device)
+    )
     if teacher_logits is None or alpha == 0.0:
         return hard, torch.zeros((), device=hard.device), hard
     soft = F.kl_div(

@@ -13,6 +13,13 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from bridge.errors import DistillError
 
 QUANTIZED_OPS = ["MatMul", "Gemm"]
+# Text students: the token embedding is most of the weights, so its Gather is quantized too.
+TEXT_QUANTIZED_OPS = ["MatMul", "Gemm", "Gather"]
+
+
+def recipe(op_types: list[str]) -> dict:
+    return {**RECIPE, "op_types": op_types}
+
 
 RECIPE = {
     "type": "int8",
@@ -25,7 +32,7 @@ RECIPE = {
 }
 
 
-def quantize_int8(fp32_path: Path, out_path: Path) -> Path:
+def quantize_int8(fp32_path: Path, out_path: Path, op_types: list[str] = QUANTIZED_OPS) -> Path:
     # quant_pre_process leaves temp files in its working area on failure: give it its own.
     with tempfile.TemporaryDirectory(prefix="quant-") as tmp:
         source, pre = Path(tmp) / "source.onnx", Path(tmp) / "pre.onnx"

@@ -11,6 +11,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from bridge.data.features import Features
+
 GOLDEN_VECTOR_COUNT = 4
 GOLDEN_ATOL = 1e-5
 
@@ -23,10 +25,14 @@ def session(path: Path, threads: int = 0) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def ort_logits(path: Path | ort.InferenceSession, x: np.ndarray, batch: int = 1024) -> np.ndarray:
+def ort_logits(
+    path: Path | ort.InferenceSession, features: Features, batch: int = 256
+) -> np.ndarray:
     sess = path if isinstance(path, ort.InferenceSession) else session(path)
-    name = sess.get_inputs()[0].name
-    outs = [sess.run(None, {name: x[i : i + batch]})[0] for i in range(0, len(x), batch)]
+    outs = [
+        sess.run(None, features.feed(slice(i, i + batch)))[0]
+        for i in range(0, len(features), batch)
+    ]
     return np.concatenate(outs)
 
 
@@ -34,24 +40,31 @@ def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
 
 
-def golden_vectors(path: Path, x: np.ndarray) -> dict:
+def golden_vectors(path: Path, features: Features, texts: list[str] | None = None) -> dict:
     """A few inputs with the outputs Python's ONNX Runtime gives on this exact file; any
-    runtime that loads the artifact replays them (Java's DistilledModel does)."""
-    inputs = np.ascontiguousarray(x[:GOLDEN_VECTOR_COUNT], dtype=np.float32)
-    outputs = ort_logits(path, inputs)
-    return {
-        "input_shape": list(inputs.shape),
-        "input": inputs.reshape(-1).tolist(),
-        "output_shape": list(outputs.shape),
-        "output": outputs.reshape(-1).astype(float).tolist(),
-        "atol": GOLDEN_ATOL,
-    }
+    runtime that loads the artifact replays them (Java's DistilledModel does). Text vectors
+    also carry the raw texts, so a loader proves its tokenizer gives the same ids."""
+    rows = slice(0, GOLDEN_VECTOR_COUNT)
+    feed = features.feed(rows)
+    outputs = session(path).run(None, feed)[0]
+    vectors: dict = {"input_shape": list(next(iter(feed.values())).shape)}
+    if features.is_text:
+        vectors["texts"] = list(texts or [])[:GOLDEN_VECTOR_COUNT]
+        vectors.update({name: arr.reshape(-1).tolist() for name, arr in feed.items()})
+    else:
+        vectors["input"] = next(iter(feed.values())).reshape(-1).astype(float).tolist()
+    vectors.update(
+        output_shape=list(outputs.shape),
+        output=outputs.reshape(-1).astype(float).tolist(),
+        atol=GOLDEN_ATOL,
+    )
+    return vectors
 
 
-def latency_ms(path: Path, sample: np.ndarray, runs: int = 200) -> float:
+def latency_ms(path: Path, sample: Features, runs: int = 200) -> float:
     """Median single-thread latency of one-sample inference, in milliseconds."""
     sess = session(path, threads=1)
-    feed = {sess.get_inputs()[0].name: np.ascontiguousarray(sample[:1], dtype=np.float32)}
+    feed = sample.feed(slice(0, 1))
     for _ in range(20):
         sess.run(None, feed)
     times = []

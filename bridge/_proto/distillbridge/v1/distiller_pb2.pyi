@@ -274,7 +274,7 @@ class StageEvent(_message.Message):
     def __init__(self, stage: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class ProgressEvent(_message.Message):
-    __slots__ = ("epoch", "epochs", "step", "steps_per_epoch", "loss", "soft_loss", "hard_loss", "learning_rate", "temperature", "alpha")
+    __slots__ = ("epoch", "epochs", "step", "steps_per_epoch", "loss", "soft_loss", "hard_loss", "learning_rate", "temperature", "alpha", "hidden_loss", "attention_loss")
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     EPOCHS_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
@@ -285,6 +285,8 @@ class ProgressEvent(_message.Message):
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     ALPHA_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_LOSS_FIELD_NUMBER: _ClassVar[int]
+    ATTENTION_LOSS_FIELD_NUMBER: _ClassVar[int]
     epoch: int
     epochs: int
     step: int
@@ -295,7 +297,9 @@ class ProgressEvent(_message.Message):
     learning_rate: float
     temperature: float
     alpha: float
-    def __init__(self, epoch: _Optional[int] = ..., epochs: _Optional[int] = ..., step: _Optional[int] = ..., steps_per_epoch: _Optional[int] = ..., loss: _Optional[float] = ..., soft_loss: _Optional[float] = ..., hard_loss: _Optional[float] = ..., learning_rate: _Optional[float] = ..., temperature: _Optional[float] = ..., alpha: _Optional[float] = ...) -> None: ...
+    hidden_loss: float
+    attention_loss: float
+    def __init__(self, epoch: _Optional[int] = ..., epochs: _Optional[int] = ..., step: _Optional[int] = ..., steps_per_epoch: _Optional[int] = ..., loss: _Optional[float] = ..., soft_loss: _Optional[float] = ..., hard_loss: _Optional[float] = ..., learning_rate: _Optional[float] = ..., temperature: _Optional[float] = ..., alpha: _Optional[float] = ..., hidden_loss: _Optional[float] = ..., attention_loss: _Optional[float] = ...) -> None: ...
 
 class ValidationEvent(_message.Message):
     __slots__ = ("epoch", "accuracy", "loss", "best")

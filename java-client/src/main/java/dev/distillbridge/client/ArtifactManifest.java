@@ -2,6 +2,7 @@ package dev.distillbridge.client;
 
 import static dev.distillbridge.client.ManifestJson.FILE;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
@@ -28,12 +29,16 @@ import java.util.TreeMap;
 public final class ArtifactManifest {
     /** The artifact format version this client reads. */
     public static final int FORMAT_VERSION = 1;
+    /** The {@link #modality()} of a model that takes raw text (token ids and an attention mask). */
+    public static final String TEXT = "text";
 
     private final JsonObject json;
     private final String jobId;
     private final String modality;
     private final TensorSpec input;
+    private final List<TensorSpec> inputs;
     private final TensorSpec output;
+    private final TokenizerSpec tokenizer;
     private final List<String> labels;
     private final Map<Precision, String> models;
     private final Map<String, ArtifactFile> files;
@@ -49,8 +54,13 @@ public final class ArtifactManifest {
         this.json = json;
         this.jobId = orEmpty(ManifestJson.optionalString(json, "job_id", "job_id"));
         this.modality = orEmpty(ManifestJson.optionalString(json, "modality", "modality"));
-        this.input = tensor(json, "input");
-        this.output = tensor(json, "output");
+        this.input = tensor(ManifestJson.object(json, "input", "input"), "input");
+        this.inputs = parseInputs(json, input);
+        this.output = tensor(ManifestJson.object(json, "output", "output"), "output");
+        this.tokenizer = parseTokenizer(json);
+        if (TEXT.equals(modality) && tokenizer == null) {
+            throw ManifestJson.invalid("tokenizer", "an object (the modality is text)");
+        }
         this.labels = parseLabels(json);
         this.models = parseModels(json);
         this.files = parseFiles(json);
@@ -102,8 +112,27 @@ public final class ArtifactManifest {
         return modality;
     }
 
+    /** The model's (first) input. */
     public TensorSpec input() {
         return input;
+    }
+
+    /**
+     * Every model input, in order: {@code inputs} of the manifest, or just {@link #input()} when
+     * it has none (tabular and image models).
+     */
+    public List<TensorSpec> inputs() {
+        return inputs;
+    }
+
+    /** True for a model that takes raw text ({@code "modality": "text"}). */
+    public boolean isText() {
+        return TEXT.equals(modality);
+    }
+
+    /** How a text model tokenizes; empty for other modalities. */
+    public Optional<TokenizerSpec> tokenizer() {
+        return Optional.ofNullable(tokenizer);
     }
 
     public TensorSpec output() {
@@ -142,16 +171,52 @@ public final class ArtifactManifest {
 
     @Override
     public String toString() {
-        return "ArtifactManifest{jobId=" + jobId + ", modality=" + modality + ", input=" + input
+        return "ArtifactManifest{jobId=" + jobId + ", modality=" + modality + ", inputs=" + inputs
                 + ", output=" + output + ", labels=" + labels + ", models=" + models + "}";
     }
 
-    private static TensorSpec tensor(JsonObject json, String key) {
-        JsonObject spec = ManifestJson.object(json, key, key);
-        long[] shape = ManifestJson.longs(spec, "shape", key + ".shape");
-        return new TensorSpec(ManifestJson.string(spec, "name", key + ".name"),
-                ManifestJson.string(spec, "dtype", key + ".dtype"),
+    private static TensorSpec tensor(JsonObject spec, String path) {
+        long[] shape = ManifestJson.longs(spec, "shape", path + ".shape");
+        return new TensorSpec(ManifestJson.string(spec, "name", path + ".name"),
+                ManifestJson.string(spec, "dtype", path + ".dtype"),
                 Arrays.stream(shape).boxed().toList());
+    }
+
+    private static List<TensorSpec> parseInputs(JsonObject json, TensorSpec input) {
+        if (!json.has("inputs") || json.get("inputs").isJsonNull()) {
+            return List.of(input);
+        }
+        List<TensorSpec> inputs = new ArrayList<>();
+        JsonArray array = ManifestJson.array(json, "inputs", "inputs");
+        for (int i = 0; i < array.size(); i++) {
+            String path = "inputs[" + i + "]";
+            if (!array.get(i).isJsonObject()) {
+                throw ManifestJson.invalid(path, "an object");
+            }
+            inputs.add(tensor(array.get(i).getAsJsonObject(), path));
+        }
+        return List.copyOf(inputs);
+    }
+
+    private static TokenizerSpec parseTokenizer(JsonObject json) {
+        JsonObject t = ManifestJson.optionalObject(json, "tokenizer", "tokenizer");
+        if (t == null) {
+            return null;
+        }
+        return new TokenizerSpec(ManifestJson.string(t, "file", "tokenizer.file"),
+                optional(t, "type", TokenizerSpec.WORDPIECE),
+                (int) ManifestJson.number(t, "max_length", "tokenizer.max_length"),
+                ManifestJson.bool(t, "lowercase", "tokenizer.lowercase"),
+                ManifestJson.bool(t, "strip_accents", "tokenizer.strip_accents"),
+                (long) ManifestJson.number(t, "pad_id", "tokenizer.pad_id"),
+                optional(t, "pad_token", "[PAD]"), optional(t, "unk_token", "[UNK]"),
+                optional(t, "cls_token", "[CLS]"), optional(t, "sep_token", "[SEP]"),
+                optional(t, "padding", TokenizerSpec.PAD_TO_LONGEST));
+    }
+
+    private static String optional(JsonObject tokenizer, String key, String fallback) {
+        String value = ManifestJson.optionalString(tokenizer, key, "tokenizer." + key);
+        return value == null ? fallback : value;
     }
 
     private static List<String> parseLabels(JsonObject json) {
@@ -210,7 +275,7 @@ public final class ArtifactManifest {
             for (String file : golden.keySet()) {
                 String path = "golden_vectors." + file;
                 JsonObject g = ManifestJson.object(golden, file, path);
-                out.put(file, new GoldenVector(file,
+                out.put(file, g.has("texts") ? textGoldenVector(file, g, path) : GoldenVector.numeric(file,
                         ManifestJson.longs(g, "input_shape", path + ".input_shape"),
                         ManifestJson.floats(g, "input", path + ".input"),
                         ManifestJson.longs(g, "output_shape", path + ".output_shape"),
@@ -219,6 +284,27 @@ public final class ArtifactManifest {
             }
         }
         return Collections.unmodifiableMap(out);
+    }
+
+    private static GoldenVector textGoldenVector(String file, JsonObject g, String path) {
+        GoldenVector vector = GoldenVector.text(file,
+                ManifestJson.strings(g, "texts", path + ".texts"),
+                ManifestJson.longs(g, "input_shape", path + ".input_shape"),
+                ManifestJson.longs(g, "input_ids", path + ".input_ids"),
+                ManifestJson.longs(g, "attention_mask", path + ".attention_mask"),
+                ManifestJson.longs(g, "output_shape", path + ".output_shape"),
+                ManifestJson.floats(g, "output", path + ".output"),
+                ManifestJson.number(g, "atol", path + ".atol"));
+        long[] shape = vector.inputShapeView();
+        long cells = shape.length == 2 ? shape[0] * shape[1] : -1;
+        if (shape.length != 2 || shape[0] != vector.texts().size() || vector.inputIdsView().length != cells
+                || vector.attentionMaskView().length != cells) {
+            throw new ArtifactVerificationException(FILE, FILE + ": '" + path + "' is inconsistent: "
+                    + vector.texts().size() + " texts, input_shape " + Arrays.toString(shape) + ", "
+                    + vector.inputIdsView().length + " input_ids, " + vector.attentionMaskView().length
+                    + " attention_mask values");
+        }
+        return vector;
     }
 
     private static String orEmpty(String s) {

@@ -7,15 +7,18 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.grpc.Status;
 import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Function;
 
 /**
  * A downloaded artifact, verified and opened with ONNX Runtime.
@@ -32,6 +35,11 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * }
  * }</pre>
  *
+ * <p>A text model ({@code "modality": "text"}) takes raw text instead: {@link #predict(String)}
+ * and {@link #predict(List)} tokenize in this JVM with the artifact's {@code tokenizer.json}
+ * (see {@link WordPieceTokenizer}), giving the same ids as Python's tokenizer; loading checks
+ * that on the golden texts before it checks the outputs.
+ *
  * <p>Thread-safe: one instance (one ONNX Runtime session) serves all threads. Close it to free
  * native memory.
  */
@@ -42,16 +50,19 @@ public final class DistilledModel implements AutoCloseable {
     private final Precision precision;
     private final Path modelPath;
     private final OrtSession session;
+    /** The text model's tokenizer; null for numeric models. */
+    private final WordPieceTokenizer tokenizer;
     private final double maxGoldenDiff;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
     private DistilledModel(ArtifactManifest manifest, Precision precision, Path modelPath, OrtSession session,
-            double maxGoldenDiff) {
+            WordPieceTokenizer tokenizer, double maxGoldenDiff) {
         this.manifest = manifest;
         this.precision = precision;
         this.modelPath = modelPath;
         this.session = session;
+        this.tokenizer = tokenizer;
         this.maxGoldenDiff = maxGoldenDiff;
     }
 
@@ -60,7 +71,8 @@ public final class DistilledModel implements AutoCloseable {
      * else the fp32 model.
      *
      * @throws ArtifactVerificationException (DATA_LOSS) when a file's size or SHA-256, or a
-     *     golden vector, does not match, or the manifest cannot be read
+     *     golden vector (for text: the token ids too), does not match, or the manifest or a text
+     *     model's tokenizer cannot be read
      */
     public static DistilledModel load(Path dir) {
         ArtifactManifest manifest = ArtifactManifest.read(dir);
@@ -89,11 +101,17 @@ public final class DistilledModel implements AutoCloseable {
         manifest.files().values().forEach(f -> ArtifactFiles.verify(ArtifactFiles.resolve(dir, f.name()), f));
         GoldenVector golden = manifest.goldenVector(file).orElseThrow(() -> new ArtifactVerificationException(file,
                 "manifest.json has no golden vectors for " + file + ", so its outputs cannot be checked"));
+        WordPieceTokenizer tokenizer = null;
+        if (manifest.isText()) {
+            TextArtifact.checkInputs(manifest);
+            tokenizer = TextArtifact.tokenizer(dir, manifest);
+        }
         Path modelPath = ArtifactFiles.resolve(dir, file);
         OrtSession session = createSession(modelPath, file);
         try {
-            double diff = replay(session, manifest, golden);
-            return new DistilledModel(manifest, precision, modelPath, session, diff);
+            double diff = tokenizer == null ? replay(session, manifest, golden)
+                    : replayText(session, manifest, tokenizer, golden);
+            return new DistilledModel(manifest, precision, modelPath, session, tokenizer, diff);
         } catch (RuntimeException e) {
             closeQuietly(session);
             throw e;
@@ -110,40 +128,58 @@ public final class DistilledModel implements AutoCloseable {
         return predict(new float[][] {sample}).get(0);
     }
 
-    /** Predicts a batch of samples in one run; see {@link #predict(float[])}. */
+    /**
+     * Predicts a batch of samples in one run; see {@link #predict(float[])}.
+     *
+     * @throws IllegalStateException for a text model (use {@link #predict(List)})
+     */
     public List<Prediction> predict(float[][] batch) {
         Objects.requireNonNull(batch, "batch");
+        if (tokenizer != null) {
+            throw new IllegalStateException("this is a text model (manifest modality \"text\"): call predict(String) "
+                    + "or predict(List<String>), not predict(float[])");
+        }
         if (batch.length == 0) {
             return List.of();
         }
         long[] shape = batchShape(batch.length);
-        int width = Math.toIntExact(shape.length == 1 ? 1 : Arrays.stream(shape, 1, shape.length).reduce(1, (a, b) -> a * b));
-        float[] flat = new float[batch.length * width];
-        for (int i = 0; i < batch.length; i++) {
-            float[] row = Objects.requireNonNull(batch[i], "sample " + i);
-            if (row.length != width) {
-                throw new IllegalArgumentException("sample " + i + " has " + row.length + " values, expected " + width
-                        + " (the product of input shape " + manifest.input().shape().subList(1, shape.length) + ")");
-            }
-            System.arraycopy(row, 0, flat, i * width, width);
+        float[] flat = flatten(batch, shape);
+        return withSession(s -> predictions(runFloat(s, manifest, shape, flat).values(), batch.length));
+    }
+
+    /**
+     * Predicts one raw text (text models): tokenized in this JVM with the artifact's tokenizer,
+     * truncated to the manifest's {@code max_length} tokens.
+     *
+     * @throws IllegalStateException when this is not a text model
+     */
+    public Prediction predict(String text) {
+        return predict(List.of(Objects.requireNonNull(text, "text"))).get(0);
+    }
+
+    /**
+     * Predicts a batch of raw texts in one run, padded to the longest; each row's answer is the
+     * one {@link #predict(String)} gives for that text (up to floating-point rounding).
+     *
+     * @throws IllegalStateException when this is not a text model
+     */
+    public List<Prediction> predict(List<String> texts) {
+        Objects.requireNonNull(texts, "texts");
+        if (tokenizer == null) {
+            throw new IllegalStateException("predict(String) needs a text model, but this model's modality is \""
+                    + manifest.modality() + "\": call predict(float[]) with " + manifest.input().shape()
+                    + " features");
         }
-        Lock lock = lifecycle.readLock();
-        lock.lock();
-        try {
-            if (closed) {
-                throw new IllegalStateException("model is closed");
-            }
-            float[] logits = run(session, manifest, shape, flat).values();
-            int classes = logits.length / batch.length;
-            List<Prediction> out = new ArrayList<>(batch.length);
-            for (int i = 0; i < batch.length; i++) {
-                out.add(Prediction.fromLogits(Arrays.copyOfRange(logits, i * classes, (i + 1) * classes),
-                        manifest.labels()));
-            }
-            return out;
-        } finally {
-            lock.unlock();
+        if (texts.isEmpty()) {
+            return List.of();
         }
+        TokenizedBatch batch = tokenizer.encodeBatch(texts);
+        return withSession(s -> predictions(runText(s, manifest, batch).values(), batch.rows()));
+    }
+
+    /** The text model's tokenizer. */
+    public Optional<WordPieceTokenizer> tokenizer() {
+        return Optional.ofNullable(tokenizer);
     }
 
     /** Class labels in logit order. */
@@ -178,18 +214,13 @@ public final class DistilledModel implements AutoCloseable {
 
     /** The ONNX model's own metadata ({@code metadata_props}, e.g. {@code distillbridge.job_id}). */
     public Map<String, String> modelMetadata() {
-        Lock lock = lifecycle.readLock();
-        lock.lock();
-        try {
-            if (closed) {
-                throw new IllegalStateException("model is closed");
+        return withSession(s -> {
+            try {
+                return Map.copyOf(s.getMetadata().getCustomMetadata());
+            } catch (OrtException e) {
+                throw runtimeFailure("cannot read model metadata", e);
             }
-            return Map.copyOf(session.getMetadata().getCustomMetadata());
-        } catch (OrtException e) {
-            throw runtimeFailure("cannot read model metadata", e);
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     /** Releases the ONNX Runtime session; waits for predictions in flight. Idempotent. */
@@ -229,14 +260,68 @@ public final class DistilledModel implements AutoCloseable {
         return shape;
     }
 
+    private float[] flatten(float[][] batch, long[] shape) {
+        int width = Math.toIntExact(Arrays.stream(shape, 1, shape.length).reduce(1, (a, b) -> a * b));
+        float[] flat = new float[batch.length * width];
+        for (int i = 0; i < batch.length; i++) {
+            float[] row = Objects.requireNonNull(batch[i], "sample " + i);
+            if (row.length != width) {
+                throw new IllegalArgumentException("sample " + i + " has " + row.length + " values, expected " + width
+                        + " (the product of input shape " + manifest.input().shape().subList(1, shape.length) + ")");
+            }
+            System.arraycopy(row, 0, flat, i * width, width);
+        }
+        return flat;
+    }
+
+    /** Runs {@code action} on the session unless the model is closed; close() waits for it. */
+    private <T> T withSession(Function<OrtSession, T> action) {
+        Lock lock = lifecycle.readLock();
+        lock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("model is closed");
+            }
+            return action.apply(session);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private List<Prediction> predictions(float[] logits, int rows) {
+        int classes = logits.length / rows;
+        List<Prediction> out = new ArrayList<>(rows);
+        for (int i = 0; i < rows; i++) {
+            out.add(Prediction.fromLogits(Arrays.copyOfRange(logits, i * classes, (i + 1) * classes),
+                    manifest.labels()));
+        }
+        return out;
+    }
+
     /** Replays the golden vectors; returns the largest abs diff, or throws naming file and numbers. */
     private static double replay(OrtSession session, ArtifactManifest manifest, GoldenVector golden) {
         String file = golden.modelFile();
-        if (!FLOAT32.equals(manifest.input().dtype())) {
+        if (!FLOAT32.equals(manifest.input().dtype()) || golden.isText()) {
             throw new UnsupportedOperationException("golden vectors of " + file + ": input dtype "
                     + manifest.input().dtype() + " is not supported; only " + FLOAT32);
         }
-        Outputs actual = run(session, manifest, golden.inputShapeView(), golden.inputView());
+        return compareOutputs(golden, runFloat(session, manifest, golden.inputShapeView(), golden.inputView()));
+    }
+
+    /** Tokenizes the golden texts, checks the ids are Python's exactly, then replays the outputs. */
+    private static double replayText(OrtSession session, ArtifactManifest manifest, WordPieceTokenizer tokenizer,
+            GoldenVector golden) {
+        if (!golden.isText()) {
+            throw new ArtifactVerificationException(golden.modelFile(), "the golden vectors of "
+                    + golden.modelFile() + " have no texts, but this is a text model");
+        }
+        TokenizedBatch batch = tokenizer.encodeBatch(golden.texts());
+        TextArtifact.checkGoldenIds(golden, batch);
+        return compareOutputs(golden, runText(session, manifest, batch));
+    }
+
+    private static double compareOutputs(GoldenVector golden, Outputs actual) {
+        String file = golden.modelFile();
         float[] expected = golden.outputView();
         if (!Arrays.equals(actual.shape(), golden.outputShapeView()) || actual.values().length != expected.length) {
             throw new ArtifactVerificationException(file, "golden vector mismatch in " + file + ": output shape "
@@ -274,12 +359,31 @@ public final class DistilledModel implements AutoCloseable {
     private record Outputs(float[] values, long[] shape) {
     }
 
-    private static Outputs run(OrtSession session, ArtifactManifest manifest, long[] shape, float[] data) {
+    private static Outputs runFloat(OrtSession session, ArtifactManifest manifest, long[] shape, float[] data) {
+        try (OnnxTensor tensor = OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), FloatBuffer.wrap(data),
+                shape)) {
+            return run(session, manifest, Map.of(manifest.input().name(), tensor));
+        } catch (OrtException e) {
+            throw runtimeFailure("ONNX Runtime failed to run the model on input shape " + Arrays.toString(shape), e);
+        }
+    }
+
+    private static Outputs runText(OrtSession session, ArtifactManifest manifest, TokenizedBatch batch) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        String inputName = manifest.input().name();
+        long[] shape = batch.shape();
+        try (OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(batch.idsView()), shape);
+                OnnxTensor mask = OnnxTensor.createTensor(env, LongBuffer.wrap(batch.attentionMaskView()), shape)) {
+            return run(session, manifest, Map.of(TextArtifact.INPUT_IDS, ids, TextArtifact.ATTENTION_MASK, mask));
+        } catch (OrtException e) {
+            throw runtimeFailure("ONNX Runtime failed to run the model on token ids of shape "
+                    + Arrays.toString(shape), e);
+        }
+    }
+
+    private static Outputs run(OrtSession session, ArtifactManifest manifest, Map<String, OnnxTensor> feed)
+            throws OrtException {
         String outputName = manifest.output().name();
-        try (OnnxTensor tensor = OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape);
-                OrtSession.Result result = session.run(Map.of(inputName, tensor), Set.of(outputName))) {
+        try (OrtSession.Result result = session.run(feed, Set.of(outputName))) {
             OnnxValue value = result.get(outputName).orElseThrow(() -> new ArtifactVerificationException(
                     outputName, "the model has no output named '" + outputName + "'"));
             if (!(value instanceof OnnxTensor out)) {
@@ -292,8 +396,6 @@ public final class DistilledModel implements AutoCloseable {
             float[] values = new float[buffer.remaining()];
             buffer.get(values);
             return new Outputs(values, out.getInfo().getShape());
-        } catch (OrtException e) {
-            throw runtimeFailure("ONNX Runtime failed to run the model on input shape " + Arrays.toString(shape), e);
         }
     }
 

@@ -3,6 +3,8 @@ package dev.distillbridge.client;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Typed reads from manifest.json that fail with an {@link ArtifactVerificationException} naming the key. */
 final class ManifestJson {
@@ -44,6 +46,14 @@ final class ManifestJson {
         return e.getAsString();
     }
 
+    static boolean bool(JsonObject parent, String key, String path) {
+        JsonElement e = parent.get(key);
+        if (e == null || !e.isJsonPrimitive() || !e.getAsJsonPrimitive().isBoolean()) {
+            throw invalid(path, "a boolean");
+        }
+        return e.getAsBoolean();
+    }
+
     static double number(JsonObject parent, String key, String path) {
         JsonElement e = parent.get(key);
         if (e == null || !e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
@@ -67,6 +77,19 @@ final class ManifestJson {
             out[i] = numberAt(array, i, path).longValue();
         }
         return out;
+    }
+
+    static List<String> strings(JsonObject parent, String key, String path) {
+        JsonArray array = array(parent, key, path);
+        List<String> out = new ArrayList<>(array.size());
+        for (int i = 0; i < array.size(); i++) {
+            JsonElement e = array.get(i);
+            if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+                throw invalid(path + "[" + i + "]", "a string");
+            }
+            out.add(e.getAsString());
+        }
+        return List.copyOf(out);
     }
 
     static float[] floats(JsonObject parent, String key, String path) {

@@ -1,0 +1,131 @@
+"""Teacher outputs computed once, written to memory-mapped .npy files, reused by later jobs.
+
+Keyed by a hash of (teacher identity, dataset fingerprint, preprocessing, requested outputs), so
+a second job with the same teacher and data skips teacher inference entirely — the teacher is
+never even loaded. The trainer reads batches straight from the memory maps: teacher outputs do
+not occupy the student's RAM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bridge.data.features import Features
+from bridge.models.teachers import OutputRequest, Teacher
+
+
+@dataclass(frozen=True)
+class TeacherOutputs:
+    logits: np.ndarray  # [N, classes] float32
+    hidden: dict[int, np.ndarray] = field(default_factory=dict)  # [N, L, H] float16
+    attention: dict[int, np.ndarray] = field(default_factory=dict)  # [N, heads, L, L] float16
+
+
+@dataclass(frozen=True)
+class CacheResult:
+    outputs: dict[str, TeacherOutputs]  # per split name
+    hit: bool
+    seconds: float
+    directory: Path
+
+
+def cache_key(**facts: object) -> str:
+    return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def teacher_outputs(
+    root: Path,
+    key: str,
+    splits: dict[str, Features],
+    request: OutputRequest,
+    load_teacher: Callable[[], Teacher],
+    batch_size: int,
+    feature_split: str = "train",
+) -> CacheResult:
+    """Logits for every split (hidden states / attention only for `feature_split`), from the
+    cache when present; otherwise the teacher is loaded, run once and released."""
+    directory = root / key[:32]
+    start = time.perf_counter()
+    if not (directory / "complete.json").is_file():
+        tmp = directory.with_name(directory.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        teacher = load_teacher()
+        try:
+            for name, features in splits.items():
+                wanted = request if name == feature_split else OutputRequest()
+                _write_split(tmp, name, features, teacher, wanted, batch_size)
+        finally:
+            teacher.release()
+        (tmp / "complete.json").write_text(json.dumps({"key": key, "splits": list(splits)}))
+        shutil.rmtree(directory, ignore_errors=True)
+        tmp.rename(directory)
+        hit = False
+    else:
+        hit = True
+    outputs = {name: _open_split(directory, name) for name in splits}
+    return CacheResult(outputs, hit, time.perf_counter() - start, directory)
+
+
+def _write_split(
+    directory: Path,
+    split: str,
+    features: Features,
+    teacher: Teacher,
+    request: OutputRequest,
+    batch_size: int,
+) -> None:
+    arrays: dict[str, np.ndarray] = {}
+    width = features.arrays[0].shape[1] if features.is_text else 0
+    for rows, out in teacher.outputs(features, request, batch_size):
+        for name, value in out.items():
+            if name not in arrays:
+                arrays[name] = np.lib.format.open_memmap(
+                    directory / f"{split}.{name}.npy",
+                    mode="w+",
+                    dtype=value.dtype,
+                    shape=(len(features), *_full_shape(name, value.shape[1:], width)),
+                )
+            _store(arrays[name], rows, value)
+    for array in arrays.values():
+        array.flush()
+
+
+def _full_shape(name: str, shape: tuple[int, ...], width: int) -> tuple[int, ...]:
+    """Text batches are trimmed to their longest sequence; the file holds the split's."""
+    if name.startswith("hidden_"):
+        return (width, shape[1])
+    if name.startswith("attention_"):
+        return (shape[0], width, width)
+    return shape
+
+
+def _store(target: np.ndarray, rows: slice, value: np.ndarray) -> None:
+    if value.ndim == 3:
+        target[rows, : value.shape[1]] = value
+    elif value.ndim == 4:
+        target[rows, :, : value.shape[2], : value.shape[3]] = value
+    else:
+        target[rows] = value
+
+
+def _open_split(directory: Path, split: str) -> TeacherOutputs:
+    def load(path: Path) -> np.ndarray:
+        return np.load(path, mmap_mode="r")
+
+    hidden, attention = {}, {}
+    for path in sorted(directory.glob(f"{split}.*.npy")):
+        name = path.name[len(split) + 1 : -4]
+        if name.startswith("hidden_"):
+            hidden[int(name.split("_")[1])] = load(path)
+        elif name.startswith("attention_"):
+            attention[int(name.split("_")[1])] = load(path)
+    return TeacherOutputs(np.asarray(load(directory / f"{split}.logits.npy")), hidden, attention)
