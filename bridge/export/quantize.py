@@ -3,6 +3,8 @@ so CNN convolutions stay fp32 and their dense layers are quantized."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import tempfile
 from pathlib import Path
 
@@ -37,15 +39,18 @@ def quantize_int8(fp32_path: Path, out_path: Path, op_types: list[str] = QUANTIZ
     with tempfile.TemporaryDirectory(prefix="quant-") as tmp:
         source, pre = Path(tmp) / "source.onnx", Path(tmp) / "pre.onnx"
         onnx.save(_without_initializer_value_info(onnx.load(str(fp32_path))), str(source))
-        try:
-            quant_pre_process(str(source), str(pre), skip_symbolic_shape=False)
-        except Exception:  # symbolic shape inference is optional: retry without it
-            quant_pre_process(str(source), str(pre), skip_symbolic_shape=True)
+        # Symbolic shape inference prints its complaints to stdout and fails on some graphs
+        # (HF BERT); it is optional, so retry without it.
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                quant_pre_process(str(source), str(pre), skip_symbolic_shape=False)
+            except Exception:
+                quant_pre_process(str(source), str(pre), skip_symbolic_shape=True)
         try:
             quantize_dynamic(
                 str(pre),
                 str(out_path),
-                op_types_to_quantize=QUANTIZED_OPS,
+                op_types_to_quantize=op_types,
                 weight_type=QuantType.QInt8,
                 per_channel=False,
             )

@@ -41,6 +41,9 @@ record BertNormalizer(boolean cleanText, boolean handleChineseChars, boolean str
     }
 
     private static String stripAccents(String text) {
+        if (text.chars().allMatch(c -> c < 0x80)) {
+            return text; // ASCII is already NFD and has no marks
+        }
         String nfd = Normalizer.normalize(text, Normalizer.Form.NFD);
         StringBuilder out = new StringBuilder(nfd.length());
         nfd.codePoints().filter(cp -> !BertChars.isNonSpacingMark(cp)).forEach(out::appendCodePoint);
