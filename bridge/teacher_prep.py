@@ -347,6 +347,8 @@ def _fine_tuned(
 def _as_is(origin: Path, home: Path, num_labels: int, on_event: EventSink) -> tuple[Path, bool]:
     """An HF classifier that already fits the task: used unchanged; only its ONNX form (for
     size and latency comparisons) and info are cached beside it."""
+    if (origin / "info.json").is_file() and (origin / "teacher.onnx").is_file():
+        return origin, True  # a directory the bridge prepared earlier: already complete
     sha = hf_dir_sha256(origin)
     directory = home / "teachers" / f"hf-{sha[:12]}" / "as-is"
     with _locked(directory):

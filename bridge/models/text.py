@@ -23,6 +23,7 @@ from transformers import (  # noqa: E402 - must follow the offline switch
 from transformers import logging as hf_logging  # noqa: E402
 
 hf_logging.set_verbosity_error()
+hf_logging.disable_progress_bar()
 
 HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 

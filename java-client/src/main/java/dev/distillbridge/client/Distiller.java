@@ -43,6 +43,7 @@ public final class Distiller {
     private final Executor asyncExecutor;
     private final List<Consumer<DistillEvent>> listeners = new ArrayList<>();
     private String teacher;
+    private TeacherPreparation teacherPreparation;
     private StudentConfig student;
     private QuantType quantization = QuantType.NONE;
     private Gates gates;
@@ -60,6 +61,15 @@ public final class Distiller {
      */
     public Distiller setTeacherModel(String zooNameOrServerPath) {
         this.teacher = zooNameOrServerPath;
+        return this;
+    }
+
+    /**
+     * How the server prepares a teacher that has no head for the task (e.g. the {@code minilm-l6}
+     * encoder): fine-tune a head, and the encoder when asked, first. Null = the server's defaults.
+     */
+    public Distiller setTeacherPreparation(TeacherPreparation preparation) {
+        this.teacherPreparation = preparation;
         return this;
     }
 
@@ -173,7 +183,11 @@ public final class Distiller {
         if (teacher == null || teacher.isBlank()) {
             problems.add("teacher", "setTeacherModel(...) was not called");
         } else {
-            spec.setTeacher(TeacherRef.newBuilder().setReference(teacher));
+            TeacherRef.Builder ref = TeacherRef.newBuilder().setReference(teacher);
+            if (teacherPreparation != null) {
+                ref.setPreparation(teacherPreparation.toProto(problems));
+            }
+            spec.setTeacher(ref);
         }
         if (student == null) {
             problems.add("student", "setStudentConfig(...) was not called");

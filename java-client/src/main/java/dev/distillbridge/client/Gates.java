@@ -6,7 +6,9 @@ import java.util.OptionalDouble;
  * Checks an artifact must pass on the server before it is handed over. Unset values take the
  * server's defaults; no retention gate is applied unless {@link #setMinRetention} is called.
  *
- * <pre>{@code new Gates().setMinRetention(95).setFp32Fallback(true)}</pre>
+ * <pre>{@code new Gates().setMinRetention(0.96).setFp32Fallback(true)}</pre>
+ *
+ * Accuracies are fractions, as on the wire and in Python: 0.96 = 96%, 0.01 = one point.
  */
 public final class Gates {
     private Double maxParityError;
@@ -20,13 +22,13 @@ public final class Gates {
         return this;
     }
 
-    /** Percentage points of test accuracy the INT8 model may lose against the fp32 student. */
+    /** Test accuracy the INT8 model may lose against the fp32 student, as a fraction (0.01 = 1 point); >= 0. */
     public Gates setMaxInt8AccuracyDrop(double maxInt8AccuracyDrop) {
         this.maxInt8AccuracyDrop = maxInt8AccuracyDrop;
         return this;
     }
 
-    /** Minimum student/teacher accuracy, in percent. */
+    /** Minimum student/teacher test accuracy ratio, as a fraction (0.96 = 96%); in [0, 2]. */
     public Gates setMinRetention(double minRetention) {
         this.minRetention = minRetention;
         return this;
@@ -55,10 +57,10 @@ public final class Gates {
     }
 
     dev.distillbridge.proto.v1.Gates toProto(Problems problems) {
-        requireNonNegative(problems, "gates.max_parity_error", maxParityError);
-        requireNonNegative(problems, "gates.max_int8_accuracy_drop", maxInt8AccuracyDrop);
-        if (minRetention != null && !(minRetention >= 0 && minRetention <= 100)) {
-            problems.add("gates.min_retention", "must be a percentage in [0, 100], got " + minRetention);
+        problems.requireFiniteNonNegative("gates.max_parity_error", maxParityError);
+        problems.requireFiniteNonNegative("gates.max_int8_accuracy_drop", maxInt8AccuracyDrop);
+        if (minRetention != null && !(minRetention >= 0 && minRetention <= 2)) {
+            problems.add("gates.min_retention", "must be a ratio in [0, 2] (0.96 = 96%), got " + minRetention);
         }
         var builder = dev.distillbridge.proto.v1.Gates.newBuilder().setFp32Fallback(fp32Fallback);
         maxParityError().ifPresent(builder::setMaxParityError);
@@ -71,12 +73,6 @@ public final class Gates {
     public String toString() {
         return "Gates{maxParityError=" + maxParityError + ", maxInt8AccuracyDrop=" + maxInt8AccuracyDrop
                 + ", minRetention=" + minRetention + ", fp32Fallback=" + fp32Fallback + "}";
-    }
-
-    private static void requireNonNegative(Problems problems, String field, Double value) {
-        if (value != null && !(value >= 0 && Double.isFinite(value))) {
-            problems.add(field, "must be finite and >= 0, got " + value);
-        }
     }
 
     private static OptionalDouble optional(Double value) {

@@ -18,15 +18,15 @@ final class Problems {
         }
     }
 
-    void requireNonNegative(String field, int value) {
-        if (value < 0) {
-            add(field, "must be >= 0 (0 = server default), got " + value);
-        }
-    }
-
     void requireFinitePositive(String field, Double value) {
         if (value != null && !(Double.isFinite(value) && value > 0)) {
             add(field, "must be finite and > 0, got " + value);
+        }
+    }
+
+    void requireFiniteNonNegative(String field, Double value) {
+        if (value != null && !(Double.isFinite(value) && value >= 0)) {
+            add(field, "must be finite and >= 0, got " + value);
         }
     }
 

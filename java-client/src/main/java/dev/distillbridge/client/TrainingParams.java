@@ -1,5 +1,6 @@
 package dev.distillbridge.client;
 
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
@@ -22,6 +23,9 @@ public final class TrainingParams {
     private Long seed;
     private String schedule;
     private Integer workers;
+    private Double hiddenWeight;
+    private Double attentionWeight;
+    private int[] layerMap = new int[0];
 
     /** Passes over the training set; > 0. */
     public TrainingParams setEpochs(int epochs) {
@@ -71,6 +75,34 @@ public final class TrainingParams {
         return this;
     }
 
+    /**
+     * Weight of the hidden-state loss (MSE between mapped student and teacher layers, through a
+     * learned projection when widths differ), for Transformer teacher and student; finite and
+     * >= 0, 0 turns it off.
+     */
+    public TrainingParams setHiddenWeight(double hiddenWeight) {
+        this.hiddenWeight = hiddenWeight;
+        return this;
+    }
+
+    /**
+     * Weight of the attention loss (KL between mapped layers' attention distributions, heads
+     * averaged when head counts differ), for Transformer pairs; finite and >= 0, 0 turns it off.
+     */
+    public TrainingParams setAttentionWeight(double attentionWeight) {
+        this.attentionWeight = attentionWeight;
+        return this;
+    }
+
+    /**
+     * The teacher layer (1-based, ascending) each student layer learns from, e.g.
+     * {@code setLayerMap(3, 6)} for a 2-layer student of a 6-layer teacher; none = a uniform mapping.
+     */
+    public TrainingParams setLayerMap(int... teacherLayers) {
+        this.layerMap = teacherLayers == null ? new int[0] : teacherLayers.clone();
+        return this;
+    }
+
     public OptionalInt epochs() {
         return optional(epochs);
     }
@@ -103,6 +135,19 @@ public final class TrainingParams {
         return optional(workers);
     }
 
+    public OptionalDouble hiddenWeight() {
+        return optional(hiddenWeight);
+    }
+
+    public OptionalDouble attentionWeight() {
+        return optional(attentionWeight);
+    }
+
+    /** A copy of the layer mapping; empty = uniform. */
+    public int[] layerMap() {
+        return layerMap.clone();
+    }
+
     dev.distillbridge.proto.v1.TrainingParams toProto(Problems problems) {
         problems.requirePositive("training.epochs", epochs);
         problems.requirePositive("training.batch_size", batchSize);
@@ -111,6 +156,12 @@ public final class TrainingParams {
         problems.requirePositive("training.workers", workers);
         if (alpha != null && !(alpha >= 0 && alpha <= 1)) {
             problems.add("training.alpha", "must be in [0, 1], got " + alpha);
+        }
+        problems.requireFiniteNonNegative("training.hidden_weight", hiddenWeight);
+        problems.requireFiniteNonNegative("training.attention_weight", attentionWeight);
+        if (Arrays.stream(layerMap).anyMatch(l -> l < 1) || !Arrays.equals(layerMap, sorted(layerMap))) {
+            problems.add("training.layer_map", "teacher layers must be >= 1 and ascending, got "
+                    + Arrays.toString(layerMap));
         }
         var builder = dev.distillbridge.proto.v1.TrainingParams.newBuilder();
         epochs().ifPresent(builder::setEpochs);
@@ -121,6 +172,9 @@ public final class TrainingParams {
         seed().ifPresent(builder::setSeed);
         schedule().ifPresent(builder::setSchedule);
         workers().ifPresent(builder::setWorkers);
+        hiddenWeight().ifPresent(builder::setHiddenWeight);
+        attentionWeight().ifPresent(builder::setAttentionWeight);
+        Arrays.stream(layerMap).forEach(builder::addLayerMap);
         return builder.build();
     }
 
@@ -128,7 +182,14 @@ public final class TrainingParams {
     public String toString() {
         return "TrainingParams{epochs=" + epochs + ", batchSize=" + batchSize + ", learningRate=" + learningRate
                 + ", temperature=" + temperature + ", alpha=" + alpha + ", seed=" + seed
-                + ", schedule=" + schedule + ", workers=" + workers + "}";
+                + ", schedule=" + schedule + ", workers=" + workers + ", hiddenWeight=" + hiddenWeight
+                + ", attentionWeight=" + attentionWeight + ", layerMap=" + Arrays.toString(layerMap) + "}";
+    }
+
+    private static int[] sorted(int[] values) {
+        int[] copy = values.clone();
+        Arrays.sort(copy);
+        return copy;
     }
 
     private static OptionalInt optional(Integer value) {

@@ -1,49 +1,55 @@
 package dev.distillbridge.client;
 
 /**
- * A transformer-encoder student, e.g. two layers initialised from the teacher's:
+ * A BERT-like Transformer-encoder student using the teacher's tokenizer, e.g. two layers
+ * initialised from the teacher's:
  * {@code new TransformerConfig().setLayers(2).setHiddenSize(384).setInitFromTeacher(true)}.
- * A field left at 0 takes the server's default (usually the teacher's value).
+ * The defaults are Python's {@code TransformerConfig()}: 2 layers, hidden size 384, 12 heads,
+ * intermediate size 1536, max sequence length 128, initialised from the teacher.
  */
 public final class TransformerConfig implements StudentConfig {
-    private int layers;
-    private int hiddenSize;
-    private int heads;
-    private int intermediateSize;
-    private int maxSeqLen;
-    private boolean initFromTeacher;
+    private int layers = 2;
+    private int hiddenSize = 384;
+    private int heads = 12;
+    private int intermediateSize = 1536;
+    private int maxSeqLen = 128;
+    private boolean initFromTeacher = true;
 
-    /** Number of encoder layers. */
+    /** Number of encoder layers; > 0. */
     public TransformerConfig setLayers(int layers) {
         this.layers = layers;
         return this;
     }
 
-    /** Width of the hidden states; must be divisible by the number of heads. */
+    /** Width of the hidden states; > 0 and divisible by the number of heads. */
     public TransformerConfig setHiddenSize(int hiddenSize) {
         this.hiddenSize = hiddenSize;
         return this;
     }
 
-    /** Attention heads per layer. */
+    /** Attention heads per layer; > 0. */
     public TransformerConfig setHeads(int heads) {
         this.heads = heads;
         return this;
     }
 
-    /** Width of the feed-forward block. */
+    /** Width of the feed-forward block; > 0. */
     public TransformerConfig setIntermediateSize(int intermediateSize) {
         this.intermediateSize = intermediateSize;
         return this;
     }
 
-    /** Longest token sequence the student accepts. */
+    /** Longest token sequence the student accepts; > 0. */
     public TransformerConfig setMaxSeqLen(int maxSeqLen) {
         this.maxSeqLen = maxSeqLen;
         return this;
     }
 
-    /** Copy embeddings and a subset of layers from the teacher before training. */
+    /**
+     * Copy the teacher's embeddings and every k-th layer before training (DistilBERT-style) when
+     * the widths match; otherwise the student starts random and learns projections for the
+     * feature losses.
+     */
     public TransformerConfig setInitFromTeacher(boolean initFromTeacher) {
         this.initFromTeacher = initFromTeacher;
         return this;
@@ -74,11 +80,11 @@ public final class TransformerConfig implements StudentConfig {
     }
 
     dev.distillbridge.proto.v1.TransformerConfig toProto(Problems problems) {
-        problems.requireNonNegative("student.transformer.layers", layers);
-        problems.requireNonNegative("student.transformer.hidden_size", hiddenSize);
-        problems.requireNonNegative("student.transformer.heads", heads);
-        problems.requireNonNegative("student.transformer.intermediate_size", intermediateSize);
-        problems.requireNonNegative("student.transformer.max_seq_len", maxSeqLen);
+        problems.requirePositive("student.transformer.layers", layers);
+        problems.requirePositive("student.transformer.hidden_size", hiddenSize);
+        problems.requirePositive("student.transformer.heads", heads);
+        problems.requirePositive("student.transformer.intermediate_size", intermediateSize);
+        problems.requirePositive("student.transformer.max_seq_len", maxSeqLen);
         if (hiddenSize > 0 && heads > 0 && hiddenSize % heads != 0) {
             problems.add("student.transformer.heads",
                     "hidden_size " + hiddenSize + " is not divisible by heads " + heads);

@@ -18,6 +18,11 @@
  * }
  * }</pre>
  *
+ * <p>A text model (e.g. a MiniLM teacher distilled into a small Transformer) takes raw text:
+ * {@code model.predict("my bag is lost again")} tokenizes in Java with the artifact's
+ * {@code tokenizer.json} ({@link dev.distillbridge.client.WordPieceTokenizer}, pure Java, the
+ * same ids as Python's Hugging Face tokenizers) and runs the model on the ids and mask.
+ *
  * <p>Every failure surfaces as an unchecked {@link dev.distillbridge.client.DistillException}
  * carrying a gRPC {@link io.grpc.Status}; an artifact that fails its checks raises
  * {@link dev.distillbridge.client.ArtifactVerificationException}.

@@ -50,7 +50,7 @@ class DistillerTest {
         DistillationResult result = validDistiller()
                 .enableQuantization(QuantType.INT8)
                 .setName("credit")
-                .setGates(new Gates().setMinRetention(95).setFp32Fallback(true))
+                .setGates(new Gates().setMinRetention(0.95).setFp32Fallback(true))
                 .distill(Dataset.builtin("german-credit").withLabelColumn("creditability"),
                         new TrainingParams().setEpochs(30).setBatchSize(64).setSeed(42));
 
@@ -72,7 +72,7 @@ class DistillerTest {
         assertEquals(42L, spec.getTraining().getSeed());
         assertFalse(spec.getTraining().hasLearningRate(), "unset fields stay unset so the server applies defaults");
         assertFalse(spec.getTraining().hasAlpha());
-        assertEquals(95.0, spec.getGates().getMinRetention());
+        assertEquals(0.95, spec.getGates().getMinRetention());
         assertFalse(spec.getGates().hasMaxParityError());
         assertTrue(spec.getGates().getFp32Fallback());
     }
@@ -106,6 +106,67 @@ class DistillerTest {
         var cnn = fake.service.submitted.get(1).getStudent().getCnn();
         assertEquals(List.of(16, 32), cnn.getChannelsList());
         assertEquals(5, cnn.getKernelSize());
+    }
+
+    @Test
+    void theTextPathReachesTheSpec() {
+        validDistiller()
+                .setTeacherModel("minilm-l6")
+                .setTeacherPreparation(new TeacherPreparation().setFineTuneEncoder(true).setEpochs(2)
+                        .setLearningRate(5e-5))
+                .setStudentConfig(new TransformerConfig().setLayers(2).setHiddenSize(384).setInitFromTeacher(true))
+                .distill(Dataset.builtin("airline-sentiment"), new TrainingParams().setHiddenWeight(0.5)
+                        .setAttentionWeight(0).setLayerMap(1, 4));
+        validDistiller().distill(Dataset.fromPath("data/tickets.jsonl").withTextColumn("text")
+                .withLabelColumn("label"), new TrainingParams().setEpochs(1));
+
+        DistillSpec spec = fake.service.submitted.get(0);
+        assertEquals("minilm-l6", spec.getTeacher().getReference());
+        var preparation = spec.getTeacher().getPreparation();
+        assertTrue(preparation.getFineTuneEncoder());
+        assertEquals(2, preparation.getEpochs());
+        assertEquals(5e-5, preparation.getLearningRate());
+        assertEquals("airline-sentiment", spec.getDataset().getBuiltin());
+        assertEquals(0.5, spec.getTraining().getHiddenWeight());
+        assertTrue(spec.getTraining().hasAttentionWeight(), "0 is sent: it turns the attention loss off");
+        assertEquals(0.0, spec.getTraining().getAttentionWeight());
+        assertEquals(List.of(1, 4), spec.getTraining().getLayerMapList());
+        var transformer = spec.getStudent().getTransformer();
+        assertEquals(List.of(2, 384, 12, 1536, 128), List.of(transformer.getLayers(), transformer.getHiddenSize(),
+                transformer.getHeads(), transformer.getIntermediateSize(), transformer.getMaxSeqLen()),
+                "unset fields take Python's TransformerConfig defaults");
+        assertTrue(transformer.getInitFromTeacher());
+
+        DistillSpec file = fake.service.submitted.get(1);
+        assertEquals("data/tickets.jsonl", file.getDataset().getPath());
+        assertEquals("text", file.getDataset().getTextColumn());
+        assertEquals("label", file.getDataset().getLabelColumn());
+        assertFalse(file.getTeacher().hasPreparation(), "no preparation set: the server's defaults apply");
+        assertFalse(file.getTraining().hasHiddenWeight());
+        assertFalse(file.getTraining().hasAttentionWeight());
+        assertEquals(0, file.getTraining().getLayerMapCount());
+    }
+
+    @Test
+    void badTextPathValuesAreNamed() {
+        Dataset data = Dataset.builtin("airline-sentiment");
+        for (var bad : List.of(new TransformerConfig().setLayers(0), new TransformerConfig().setHiddenSize(-1),
+                new TransformerConfig().setHeads(0), new TransformerConfig().setIntermediateSize(0),
+                new TransformerConfig().setMaxSeqLen(0))) {
+            assertInvalid(validDistiller().setStudentConfig(bad), data, null, "student.transformer.");
+        }
+        assertInvalid(validDistiller().setStudentConfig(new TransformerConfig().setHiddenSize(100).setHeads(12)),
+                data, null, "student.transformer.heads: hidden_size 100 is not divisible by heads 12");
+        assertInvalid(validDistiller(), data, new TrainingParams().setHiddenWeight(-1), "training.hidden_weight");
+        assertInvalid(validDistiller(), data, new TrainingParams().setAttentionWeight(Double.NaN),
+                "training.attention_weight");
+        assertInvalid(validDistiller(), data, new TrainingParams().setLayerMap(0, 3), "training.layer_map");
+        assertInvalid(validDistiller(), data, new TrainingParams().setLayerMap(4, 2), "training.layer_map");
+        assertInvalid(validDistiller().setTeacherPreparation(new TeacherPreparation().setEpochs(0)), data, null,
+                "teacher.preparation.epochs");
+        assertInvalid(validDistiller().setTeacherPreparation(new TeacherPreparation().setLearningRate(-1e-5)), data,
+                null, "teacher.preparation.learning_rate");
+        assertTrue(fake.service.submitted.isEmpty());
     }
 
     @Test
@@ -215,7 +276,7 @@ class DistillerTest {
                 "training.learning_rate");
         assertInvalid(validDistiller(), data, new TrainingParams().setTemperature(0), "training.temperature");
         assertInvalid(validDistiller(), data, new TrainingParams().setAlpha(1.5), "training.alpha");
-        assertInvalid(validDistiller().setGates(new Gates().setMinRetention(120)), data, null, "gates.min_retention");
+        assertInvalid(validDistiller().setGates(new Gates().setMinRetention(95)), data, null, "gates.min_retention");
         assertTrue(fake.service.submitted.isEmpty());
     }
 

@@ -44,7 +44,7 @@ public final class Quickstart {
             System.exit(2);
         }
         try {
-            run(args[0], Path.of(args[1]), overrides(args));
+            run(args[0], Path.of(args[1]), overrides(args, 2));
         } catch (DistillException e) {
             System.err.println("distillation failed: " + e.getMessage());
             System.exit(1);
@@ -89,7 +89,8 @@ public final class Quickstart {
         }
     }
 
-    private static void printProgress(DistillEvent event) {
+    /** Prints stages, validation results and warnings as the job runs. */
+    static void printProgress(DistillEvent event) {
         switch (event.kind()) {
             case STAGE:
             case VALIDATION:
@@ -119,7 +120,8 @@ public final class Quickstart {
         }
     }
 
-    private static void printMetrics(Map<String, Double> metrics) {
+    /** Prints the job's metrics, one per line, formatted by their name's suffix. */
+    static void printMetrics(Map<String, Double> metrics) {
         System.out.println("\nMetrics:");
         int width = metrics.keySet().stream().mapToInt(String::length).max().orElse(10);
         metrics.forEach((name, value) -> System.out.printf(Locale.ROOT, "  %-" + width + "s  %s%n", name,
@@ -148,9 +150,10 @@ public final class Quickstart {
         return String.format(Locale.ROOT, "%.4f", value);
     }
 
-    private static Map<String, String> overrides(String[] args) {
+    /** The key=value arguments after the first {@code skip}. */
+    static Map<String, String> overrides(String[] args, int skip) {
         Map<String, String> opts = new HashMap<>();
-        for (String arg : List.of(args).subList(2, args.length)) {
+        for (String arg : List.of(args).subList(skip, args.length)) {
             int eq = arg.indexOf('=');
             if (eq <= 0) {
                 throw new IllegalArgumentException("expected key=value, got '" + arg + "'");

@@ -1,0 +1,217 @@
+"""The text path on a tiny slice of the airline tweets: the real MiniLM teacher (head-only
+preparation, one epoch) and narrow students, so the whole module runs in about a minute."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from tokenizers import Tokenizer
+
+from bridge.data import load_dataset
+from bridge.data.text import AIRLINE_LABELS
+from bridge.data.tokenize import TextEncoder
+from bridge.events import LogEvent, ProgressEvent
+from bridge.export.verify import max_abs_diff, session
+from bridge.models.text import build_transformer_student, load_hf_classifier, packaged_minilm_dir
+from bridge.pipeline import RunContext, run
+from bridge.spec import (
+    Dataset,
+    DistillSpec,
+    MlpConfig,
+    QuantType,
+    SpecError,
+    TeacherPreparation,
+    TrainingParams,
+    TransformerConfig,
+)
+
+NARROW = TransformerConfig(
+    layers=1,
+    hidden_size=64,
+    heads=4,
+    intermediate_size=128,
+    max_seq_len=48,
+    init_from_teacher=False,
+)
+HEAD_ONLY = TeacherPreparation(fine_tune_encoder=False, epochs=1, learning_rate=2e-3)
+QUICK = TrainingParams(epochs=2, batch_size=32, learning_rate=2e-3, alpha=0.7, seed=5)
+
+
+@pytest.fixture(scope="module")
+def tweets(tmp_path_factory) -> Path:
+    """300 real airline tweets (stratified sample) as a JSONL file."""
+    ds = load_dataset(Dataset.builtin("airline-sentiment"), None)
+    rng = np.random.default_rng(0)
+    picks = np.concatenate(
+        [rng.choice(np.flatnonzero(ds.train.y == c), 100, replace=False) for c in range(3)]
+    )
+    path = tmp_path_factory.mktemp("text") / "tweets.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"text": ds.train.x[i], "label": AIRLINE_LABELS[ds.train.y[i]]})
+            for i in picks
+        )
+    )
+    return path
+
+
+def text_spec(path: Path, **overrides) -> DistillSpec:
+    fields = dict(
+        teacher="minilm-l6",
+        student=NARROW,
+        dataset=Dataset.from_path(str(path), text_column="text"),
+        training=QUICK,
+        quantization=QuantType.INT8,
+        teacher_preparation=HEAD_ONLY,
+    )
+    fields.update(overrides)
+    return DistillSpec(**fields)
+
+
+@pytest.fixture(scope="module")
+def first_run(tweets, home, tmp_path_factory):
+    events = []
+    out = tmp_path_factory.mktemp("text-run") / "artifact"
+    return run(text_spec(tweets), out, RunContext(home=home), events.append), events
+
+
+def test_text_artifact_carries_tokenizer_and_int64_inputs(first_run):
+    result, _ = first_run
+    names = sorted(p.name for p in result.artifact_dir.iterdir())
+    assert names == ["manifest.json", "model.int8.onnx", "model.onnx", "tokenizer.json"]
+    m = result.manifest
+    assert m["modality"] == "text" and m["labels"] == AIRLINE_LABELS
+    assert [i["name"] for i in m["inputs"]] == ["input_ids", "attention_mask"]
+    assert all(i["dtype"] == "int64" and i["shape"] == [-1, -1] for i in m["inputs"])
+    assert m["tokenizer"]["max_length"] == 48 and m["tokenizer"]["lowercase"] is True
+    assert m["tokenizer"]["pad_id"] == 0
+    assert "tokenizer.json" in m["files"]
+    assert "Gather" in m["quantization"]["op_types"]
+
+
+def test_text_golden_vectors_hold_texts_ids_and_outputs(first_run):
+    result, _ = first_run
+    m = result.manifest
+    tok = Tokenizer.from_file(str(result.artifact_dir / "tokenizer.json"))
+    tok.enable_truncation(48)
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    for name, gv in m["golden_vectors"].items():
+        enc = tok.encode_batch(gv["texts"])
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        assert list(ids.shape) == gv["input_shape"]
+        assert ids.reshape(-1).tolist() == gv["input_ids"]
+        assert mask.reshape(-1).tolist() == gv["attention_mask"]
+        out = session(result.artifact_dir / name).run(
+            None, {"input_ids": ids, "attention_mask": mask}
+        )[0]
+        assert max_abs_diff(out, np.array(gv["output"]).reshape(gv["output_shape"])) <= gv["atol"]
+
+
+def test_dynamic_batch_and_sequence(first_run):
+    result, _ = first_run
+    sess = session(result.artifact_dir / "model.int8.onnx")
+    for batch, length in ((1, 1), (3, 9), (5, 48)):
+        ids = np.full((batch, length), 1000, dtype=np.int64)
+        out = sess.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0]
+        assert out.shape == (batch, 3)
+
+
+def test_feature_losses_decrease_during_training(first_run):
+    _, events = first_run
+    progress = [e for e in events if isinstance(e, ProgressEvent)]
+    first, last = progress[0], progress[-1]
+    assert first.hidden_loss > 0 and first.attention_loss > 0
+    assert last.hidden_loss < first.hidden_loss
+    assert last.attention_loss < first.attention_loss
+
+
+def test_second_run_skips_teacher_preparation_and_inference(first_run, tweets, home, tmp_path):
+    assert first_run[0].metrics["teacher_prep_cache_hit"] == 0.0
+    events = []
+    again = run(text_spec(tweets), tmp_path / "again", RunContext(home=home), events.append)
+    assert again.metrics["teacher_prep_cache_hit"] == 1.0
+    assert again.metrics["teacher_cache_hit"] == 1.0
+    logs = [e.message for e in events if isinstance(e, LogEvent)]
+    assert any("reusing it (no preparation)" in m for m in logs)
+    assert any("no teacher inference" in m for m in logs)
+    # same teacher outputs and seed: the very same student
+    assert again.manifest["golden_vectors"] == first_run[0].manifest["golden_vectors"]
+
+
+def test_turning_feature_losses_off_changes_the_student(first_run, tweets, home, tmp_path):
+    plain = QUICK.__class__(**{**QUICK.__dict__, "hidden_weight": 0.0, "attention_weight": 0.0})
+    events = []
+    result = run(
+        text_spec(tweets, training=plain), tmp_path / "plain", RunContext(home=home), events.append
+    )
+    assert all(
+        e.hidden_loss == 0 and e.attention_loss == 0 for e in events if isinstance(e, ProgressEvent)
+    )
+    a = np.array(result.manifest["golden_vectors"]["model.onnx"]["output"])
+    b = np.array(first_run[0].manifest["golden_vectors"]["model.onnx"]["output"])
+    assert max_abs_diff(a, b) > 1e-3
+
+
+def test_prepared_teacher_directory_and_unlabeled_text(first_run, tweets, home, tmp_path):
+    """A Hugging Face directory with a fitting head is used as is; unlabeled text is distilled
+    from soft labels alone, scored as agreement with the teacher."""
+    prepared = Path(first_run[0].manifest["teacher"]["file"])
+    directory = next((home / "teachers" / "minilm-l6").glob(f"{prepared.name}"))
+    unlabeled = tmp_path / "unlabeled.jsonl"
+    unlabeled.write_text(
+        "\n".join(
+            json.dumps({"text": json.loads(line)["text"]})
+            for line in tweets.read_text().splitlines()
+        )
+    )
+    result = run(
+        text_spec(unlabeled, teacher=str(directory)), tmp_path / "u", RunContext(home=home)
+    )
+    assert result.manifest["labels_from_teacher"] is True
+    assert result.manifest["labels"] == ["LABEL_0", "LABEL_1", "LABEL_2"]
+    assert result.metrics["teacher_accuracy"] == 1.0  # agreement with itself
+    assert 0.0 < result.metrics["student_accuracy"] <= 1.0
+
+
+def test_student_initialised_from_every_kth_teacher_layer():
+    teacher_dir = packaged_minilm_dir()
+    config = TransformerConfig(
+        layers=2, hidden_size=384, heads=12, intermediate_size=1536, max_seq_len=32
+    )
+    student, picked = build_transformer_student(config, teacher_dir, 3)
+    assert picked == [0, 3]
+    teacher = load_hf_classifier(teacher_dir, 3).hf.bert
+    for s_layer, t_index in zip(student.hf.bert.encoder.layer, picked, strict=True):
+        t_state = teacher.encoder.layer[t_index].state_dict()
+        for key, value in s_layer.state_dict().items():
+            assert torch.equal(value, t_state[key]), key
+    assert torch.equal(
+        student.hf.bert.embeddings.position_embeddings.weight,
+        teacher.embeddings.position_embeddings.weight[:32],
+    )
+
+
+def test_text_encoder_pads_to_the_longest_and_truncates():
+    encoder = TextEncoder(packaged_minilm_dir() / "tokenizer.json", max_length=8)
+    features = encoder.encode(["hi", "a much longer sentence than eight tokens surely is"])
+    ids, mask = features.arrays
+    assert ids.shape == (2, 8) and mask[0].tolist() == [1, 1, 1, 0, 0, 0, 0, 0]
+    assert ids[0, 0] == 101 and ids[0, 2] == 102 and ids[1, -1] == 102
+    batch_ids, batch_mask = features.batch(np.array([0]))
+    assert batch_ids.shape == (1, 3)  # trimmed to the batch's longest
+
+
+def test_mismatched_modalities_are_refused(tweets, home, tmp_path):
+    with pytest.raises(SpecError, match="mlp students need a tabular or image dataset"):
+        run(text_spec(tweets, student=MlpConfig((8,))), tmp_path / "a", RunContext(home))
+    with pytest.raises(SpecError, match="text teacher; the dataset is image"):
+        run(
+            DistillSpec("minilm-l6", MlpConfig((8,)), Dataset.builtin("digits")),
+            tmp_path / "b",
+            RunContext(home),
+        )
