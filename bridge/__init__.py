@@ -15,6 +15,7 @@ from bridge.spec import (
     QuantType,
     SpecError,
     StudentConfig,
+    TeacherPreparation,
     TrainingParams,
     TransformerConfig,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "SpecError",
     "StageEvent",
     "StudentConfig",
+    "TeacherPreparation",
     "TrainingParams",
     "TransformerConfig",
     "ValidationEvent",

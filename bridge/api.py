@@ -30,6 +30,7 @@ from bridge.spec import (
     QuantType,
     SpecError,
     StudentConfig,
+    TeacherPreparation,
     TrainingParams,
 )
 
@@ -71,6 +72,7 @@ class Distiller:
         self._student: StudentConfig | None = None
         self._quantization = QuantType.NONE
         self._gates = Gates()
+        self._preparation = TeacherPreparation()
         self._name = ""
         self._on_event: EventSink = ignore_events
 
@@ -86,6 +88,11 @@ class Distiller:
     def set_teacher(self, reference: str) -> Distiller:
         """A zoo name (`german-credit-mlp`, ...) or a path to a TorchScript or ONNX file."""
         self._teacher = reference
+        return self
+
+    def set_teacher_preparation(self, preparation: TeacherPreparation) -> Distiller:
+        """How a text encoder without a task head is prepared (fine-tuned) before distilling."""
+        self._preparation = preparation
         return self
 
     def set_student_config(self, config: StudentConfig) -> Distiller:
@@ -122,6 +129,7 @@ class Distiller:
             quantization=self._quantization,
             gates=self._gates,
             name=self._name,
+            teacher_preparation=self._preparation,
         )
         spec.validate()
         return spec
