@@ -19,7 +19,9 @@ from bridge.spec import (
     MlpConfig,
     QuantType,
     SpecError,
+    StudentConfig,
     TrainingParams,
+    TransformerConfig,
 )
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
@@ -68,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--mlp", help="MLP student hidden sizes, e.g. 64,32")
     d.add_argument("--cnn", help="CNN student channels, e.g. 16,32")
     d.add_argument("--kernel-size", type=int, default=3)
+    d.add_argument(
+        "--transformer",
+        metavar="L,H,HEADS,FF,MAXLEN",
+        help="Transformer student, e.g. 2,384,12,1536,64 (initialised from the "
+        "teacher when widths match)",
+    )
+    d.add_argument("--text-column", help="text column of a CSV/JSONL dataset")
     d.add_argument("--int8", action="store_true")
     for name, typ in (
         ("epochs", int),
@@ -107,13 +116,11 @@ def _distill(args: argparse.Namespace) -> int:
 
     cfg = json.loads(args.config.read_text()) if args.config else {}
     opts = {**cfg, **{k: v for k, v in vars(args).items() if v not in (None, False)}}
-    student = (
-        CnnConfig(_ints(opts["cnn"]), int(opts.get("kernel_size", 3)))
-        if "cnn" in opts
-        else MlpConfig(_ints(opts.get("mlp", "64")))
-    )
+    student = _student(opts)
     dataset = (
-        Dataset.from_path(opts["dataset_path"], opts.get("label_column", "label"))
+        Dataset.from_path(
+            opts["dataset_path"], opts.get("label_column", "label"), opts.get("text_column")
+        )
         if "dataset_path" in opts
         else Dataset.builtin(opts.get("dataset", ""))
     )
@@ -136,11 +143,20 @@ def _distill(args: argparse.Namespace) -> int:
     return 0
 
 
-def _inspect(args: argparse.Namespace) -> int:
-    import numpy as np
+def _student(opts: dict) -> StudentConfig:
+    if "transformer" in opts:
+        values = _ints(opts["transformer"])
+        if len(values) != 5:
+            raise SpecError("student.transformer", "expected layers,hidden,heads,ff,max_len")
+        return TransformerConfig(*values)
+    if "cnn" in opts:
+        return CnnConfig(_ints(opts["cnn"]), int(opts.get("kernel_size", 3)))
+    return MlpConfig(_ints(opts.get("mlp", "64")))
 
+
+def _inspect(args: argparse.Namespace) -> int:
     from bridge.export.manifest import read_manifest, verify_files
-    from bridge.export.verify import max_abs_diff, session
+    from bridge.export.verify import replay_golden_vectors
 
     if not (args.directory / "manifest.json").is_file():
         raise SpecError("directory", f"{args.directory} has no manifest.json")
@@ -148,10 +164,7 @@ def _inspect(args: argparse.Namespace) -> int:
     problems = verify_files(args.directory, manifest)
     for name, gv in manifest.get("golden_vectors", {}).items():
         if (args.directory / name).is_file():
-            x = np.asarray(gv["input"], dtype=np.float32).reshape(gv["input_shape"])
-            want = np.asarray(gv["output"], dtype=np.float32).reshape(gv["output_shape"])
-            got = session(args.directory / name).run(None, {manifest["input"]["name"]: x})[0]
-            diff = max_abs_diff(got, want)
+            diff = replay_golden_vectors(args.directory / name, gv)
             print(f"{name}: golden vectors max abs diff {diff:.3g} (atol {gv['atol']})")
             if diff > gv["atol"]:
                 problems.append(f"{name}: golden vectors differ by {diff:.3g}")

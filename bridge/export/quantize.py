@@ -3,14 +3,13 @@ so CNN convolutions stay fp32 and their dense layers are quantized."""
 
 from __future__ import annotations
 
-import contextlib
-import io
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import onnx
-from onnxruntime.quantization import QuantType, quantize_dynamic
-from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from bridge.errors import DistillError
 
@@ -35,27 +34,25 @@ RECIPE = {
 
 
 def quantize_int8(fp32_path: Path, out_path: Path, op_types: list[str] = QUANTIZED_OPS) -> Path:
-    # quant_pre_process leaves temp files in its working area on failure: give it its own.
     with tempfile.TemporaryDirectory(prefix="quant-") as tmp:
-        source, pre = Path(tmp) / "source.onnx", Path(tmp) / "pre.onnx"
+        source = Path(tmp) / "source.onnx"
         onnx.save(_without_initializer_value_info(onnx.load(str(fp32_path))), str(source))
-        # Symbolic shape inference prints its complaints to stdout and fails on some graphs
-        # (HF BERT); it is optional, so retry without it.
-        with contextlib.redirect_stdout(io.StringIO()):
-            try:
-                quant_pre_process(str(source), str(pre), skip_symbolic_shape=False)
-            except Exception:
-                quant_pre_process(str(source), str(pre), skip_symbolic_shape=True)
-        try:
-            quantize_dynamic(
-                str(pre),
-                str(out_path),
-                op_types_to_quantize=op_types,
-                weight_type=QuantType.QInt8,
-                per_channel=False,
-            )
-        except Exception as e:
-            raise DistillError(f"INT8 quantization failed: {type(e).__name__}: {e}") from e
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bridge.export._quantize_child",
+                str(source),
+                str(out_path.resolve()),
+                ",".join(op_types),
+            ],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": _root()},
+        )
+        if done.returncode != 0:
+            raise DistillError(f"INT8 quantization failed: {done.stderr.strip()[-2000:]}")
     return out_path
 
 
@@ -67,3 +64,10 @@ def _without_initializer_value_info(model: onnx.ModelProto) -> onnx.ModelProto:
     del model.graph.value_info[:]
     model.graph.value_info.extend(kept)
     return model
+
+
+def _root() -> str:
+    """The directory holding the `bridge` package, so the child imports this very copy."""
+    import bridge
+
+    return str(Path(bridge.__file__).resolve().parent.parent)

@@ -61,6 +61,24 @@ def golden_vectors(path: Path, features: Features, texts: list[str] | None = Non
     return vectors
 
 
+def replay_golden_vectors(path: Path, vectors: dict) -> float:
+    """Runs the golden inputs through `path`; the largest difference from the golden outputs."""
+    shape = vectors["input_shape"]
+    if "input_ids" in vectors:
+        feed = {
+            name: np.asarray(vectors[name], dtype=np.int64).reshape(shape)
+            for name in ("input_ids", "attention_mask")
+        }
+    else:
+        feed = {
+            session(path).get_inputs()[0].name: np.asarray(
+                vectors["input"], dtype=np.float32
+            ).reshape(shape)
+        }
+    want = np.asarray(vectors["output"]).reshape(vectors["output_shape"])
+    return max_abs_diff(session(path).run(None, feed)[0], want)
+
+
 def latency_ms(path: Path, sample: Features, runs: int = 200) -> float:
     """Median single-thread latency of one-sample inference, in milliseconds."""
     sess = session(path, threads=1)
