@@ -22,6 +22,7 @@ CHUNK_BYTES = 256 * 1024
 # Dataset files up to this size are loaded once at submit, so bad content (NaN, no rows, a
 # missing label column) is INVALID_ARGUMENT now rather than a failed job later.
 PREFLIGHT_MAX_BYTES = 16 * 1024 * 1024
+TEXT_SUFFIXES = (".jsonl",)
 log = logging.getLogger("bridge.server")
 
 
@@ -215,8 +216,8 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
     def _preflight_dataset(self, spec: DistillSpec) -> None:
         if spec.dataset.path is None:
             return
-        if Path(spec.dataset.path).suffix.lower() not in (".csv", ".npz"):
-            return  # other formats (text) are read by the worker
+        if Path(spec.dataset.path).suffix.lower() in TEXT_SUFFIXES:
+            return  # text data needs a tokenizer: the worker reads it
         root = self.jobs.paths.data_root
         try:
             size = (root / spec.dataset.path).stat().st_size

@@ -222,8 +222,9 @@ class UploadStore:
                 raise UploadError(
                     "INVALID_ARGUMENT", f"data: zip entry {info.filename!r} escapes the archive"
                 )
-            mode = info.external_attr >> 16
-            if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            # Unix file type bits, when the archiver set them (writestr-made zips leave them 0).
+            file_type = stat.S_IFMT(info.external_attr >> 16)
+            if file_type and file_type not in (stat.S_IFREG, stat.S_IFDIR):
                 raise UploadError(
                     "INVALID_ARGUMENT",
                     f"data: zip entry {info.filename!r} is a link or special file",
