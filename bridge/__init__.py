@@ -3,7 +3,7 @@
 The public face; everything else is private to the package.
 """
 
-from bridge.api import DistillationResult, Distiller
+from bridge.api import DistillationResult, Distiller, Teacher
 from bridge.errors import DistillError, GateError, JobCancelled
 from bridge.events import Event, LogEvent, ProgressEvent, StageEvent, ValidationEvent
 from bridge.spec import (
@@ -38,6 +38,7 @@ __all__ = [
     "SpecError",
     "StageEvent",
     "StudentConfig",
+    "Teacher",
     "TeacherPreparation",
     "TrainingParams",
     "TransformerConfig",

@@ -12,9 +12,10 @@ server; both have the same methods and return the same `DistillationResult`.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
@@ -61,6 +62,25 @@ class DistillationResult:
         return target
 
 
+@dataclass(frozen=True)
+class Teacher:
+    """A teacher for `set_teacher`, when a plain string (zoo name or server path) is not enough:
+    `Teacher.upload(path)` sends a local file (.pt, .ts, .onnx) or Hugging Face directory to the
+    server before the job; `Teacher.uploaded(upload_id)` names one already there."""
+
+    reference: str = ""
+    upload_id: str = ""
+    local_path: str = ""
+
+    @classmethod
+    def upload(cls, path: str | os.PathLike[str]) -> Teacher:
+        return cls(local_path=str(path))
+
+    @classmethod
+    def uploaded(cls, upload_id: str) -> Teacher:
+        return cls(upload_id=upload_id)
+
+
 class Distiller:
     """Describe a distillation fluently, then `distill(dataset, params)`. Validation happens in
     `distill()`: a bad field raises `SpecError` naming it, local or remote alike."""
@@ -68,7 +88,7 @@ class Distiller:
     def __init__(self, *, home: str | Path | None = None) -> None:
         self._home = Path(home) if home else default_home()
         self._client: RemoteClient | None = None
-        self._teacher = ""
+        self._teacher = Teacher()
         self._student: StudentConfig | None = None
         self._quantization = QuantType.NONE
         self._gates = Gates()
@@ -77,17 +97,37 @@ class Distiller:
         self._on_event: EventSink = ignore_events
 
     @classmethod
-    def remote(cls, target: str, *, timeout: float | None = None) -> Distiller:
-        """A Distiller whose jobs run on the server at `target` (e.g. "localhost:50051")."""
+    def remote(
+        cls,
+        target: str,
+        *,
+        timeout: float | None = None,
+        token: str | None = None,
+        tls_root_cert: str | Path | None = None,
+        tls_client_cert: str | Path | None = None,
+        tls_client_key: str | Path | None = None,
+    ) -> Distiller:
+        """A Distiller whose jobs run on the server at `target` (e.g. "localhost:50051").
+
+        `token`: the server's bearer token. `tls_root_cert`: a PEM file to trust (turns TLS
+        on); `tls_client_cert` / `tls_client_key`: a client certificate, when asked for."""
         distiller = cls()
-        distiller._client = RemoteClient(target, timeout=timeout)
+        distiller._client = RemoteClient(
+            target,
+            timeout=timeout,
+            token=token,
+            tls_root_cert=tls_root_cert,
+            tls_client_cert=tls_client_cert,
+            tls_client_key=tls_client_key,
+        )
         return distiller
 
     # ------------------------------------------------------------ fluent setters
 
-    def set_teacher(self, reference: str) -> Distiller:
-        """A zoo name (`german-credit-mlp`, ...) or a path to a TorchScript or ONNX file."""
-        self._teacher = reference
+    def set_teacher(self, reference: str | Teacher) -> Distiller:
+        """A zoo name (`german-credit-mlp`, ...), a path to a TorchScript or ONNX file (on the
+        server, for a remote run), or a `Teacher` (`Teacher.upload(local_path)`)."""
+        self._teacher = reference if isinstance(reference, Teacher) else Teacher(reference)
         return self
 
     def set_teacher_preparation(self, preparation: TeacherPreparation) -> Distiller:
@@ -122,7 +162,8 @@ class Distiller:
         if self._student is None:
             raise SpecError("student", "set_student_config(...) was not called")
         spec = DistillSpec(
-            teacher=self._teacher,
+            teacher=self._teacher.reference or self._teacher.local_path,
+            teacher_upload_id=self._teacher.upload_id,
             student=self._student,
             dataset=dataset,
             training=params or TrainingParams(),
@@ -137,8 +178,19 @@ class Distiller:
     def distill(self, dataset: Dataset, params: TrainingParams | None = None) -> DistillationResult:
         spec = self.build_spec(dataset, params)
         if self._client is not None:
-            return self._distill_remote(spec)
+            return self._distill_remote(self._client.upload_local_files(spec, self._local_teacher))
+        if spec.teacher_upload_id:
+            raise SpecError("teacher.upload_id", "uploads exist on a server; use a local path")
+        if spec.dataset.upload_id:
+            raise SpecError("dataset.upload_id", "uploads exist on a server; use a local path")
+        if spec.dataset.local_file:  # a local run reads the file where it is
+            local = replace(spec.dataset, path=spec.dataset.local_file, local_file=None)
+            spec = replace(spec, dataset=local)
         return self._distill_local(spec)
+
+    @property
+    def _local_teacher(self) -> str | None:
+        return self._teacher.local_path or None
 
     def close(self) -> None:
         if self._client is not None:
@@ -173,4 +225,4 @@ class Distiller:
         )
 
 
-__all__ = ["DistillationResult", "Distiller"]
+__all__ = ["DistillationResult", "Distiller", "Teacher"]

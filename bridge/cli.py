@@ -59,6 +59,25 @@ def _parser() -> argparse.ArgumentParser:
         help="user teacher/dataset files must live here (default DATA_DIR/files)",
     )
     s.add_argument("--max-concurrent-jobs", type=int, default=1)
+    s.add_argument(
+        "--max-queued-jobs", type=int, default=64, help="SubmitJob past this: RESOURCE_EXHAUSTED"
+    )
+    s.add_argument("--max-upload-bytes", type=int, default=2 * 1024**3)
+    s.add_argument(
+        "--max-message-bytes", type=int, default=4 * 1024 * 1024, help="largest request message"
+    )
+    s.add_argument(
+        "--auth-token-file",
+        type=Path,
+        help="require 'authorization: Bearer <token>' on every call but health checks",
+    )
+    s.add_argument("--tls-cert", type=Path, help="PEM certificate chain; enables TLS")
+    s.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
+    s.add_argument(
+        "--tls-client-ca", type=Path, help="require client certificates signed by this PEM CA"
+    )
+    s.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
+    s.add_argument("--log-format", choices=("json", "text"), default="json")
     s.set_defaults(run=_serve)
 
     d = sub.add_parser("distill", help="run one distillation (locally or on a server)")
@@ -105,9 +124,22 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     from bridge.server import ServerConfig, serve
 
-    serve(
-        ServerConfig(args.host, args.port, args.data_dir, args.data_root, args.max_concurrent_jobs)
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        data_root=args.data_root,
+        max_concurrent_jobs=args.max_concurrent_jobs,
+        max_queued_jobs=args.max_queued_jobs,
+        max_upload_bytes=args.max_upload_bytes,
+        max_message_bytes=args.max_message_bytes,
+        auth_token_file=args.auth_token_file,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_client_ca=args.tls_client_ca,
+        metrics_port=args.metrics_port,
     )
+    serve(config, args.log_format)
     return 0
 
 

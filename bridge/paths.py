@@ -8,6 +8,15 @@ from pathlib import Path
 
 from bridge.spec import SpecError
 
+# Directories the server itself manages (the upload store) whose files a job may read although
+# they lie outside the data root. Registered explicitly by the server and by each worker.
+_TRUSTED_DIRS: set[Path] = set()
+
+
+def trust_directory(path: Path) -> None:
+    """Lets `resolve_under_root` accept paths under `path` as well as under the root."""
+    _TRUSTED_DIRS.add(path.resolve())
+
 
 def default_home() -> Path:
     """Cache of trained zoo teachers and local artifacts: $DISTILL_BRIDGE_HOME or
@@ -30,7 +39,7 @@ def resolve_under_root(
     if root is not None:
         root = root.resolve()
         path = (root / path).resolve() if not path.is_absolute() else path.resolve()
-        if not path.is_relative_to(root):
+        if not path.is_relative_to(root) and not any(path.is_relative_to(t) for t in _TRUSTED_DIRS):
             raise SpecError(field, f"{raw!r} is outside the server's data root", kind="invalid")
     if not path.exists():
         raise SpecError(field, f"no such file: {raw!r}", kind="not_found")

@@ -8,8 +8,13 @@ status name in `.code` for the rest.
 
 from __future__ import annotations
 
+import tempfile
 import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -22,28 +27,45 @@ from bridge.spec import DistillSpec, SpecError, spec_to_proto
 
 RETRIES = 5
 RETRY_BACKOFF_SECONDS = 0.5
+UPLOAD_CHUNK_BYTES = 256 * 1024
 CHANNEL_OPTIONS = [
-    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_permit_without_calls", 1),
 ]
 
 
 class RemoteClient:
-    """Owns its channel unless one is passed in. Use as a context manager or call `close()`."""
+    """Owns its channel unless one is passed in. Use as a context manager or call `close()`.
+
+    `token` is sent as `authorization: Bearer <token>` on every call. Any `tls_*` argument
+    switches to TLS: `tls_root_cert` is the PEM CA (or self-signed certificate) to trust
+    (default: the system roots); `tls_client_cert` + `tls_client_key` present a client
+    certificate to a server that asks for one."""
 
     def __init__(
-        self, target: str, *, timeout: float | None = None, channel: grpc.Channel | None = None
+        self,
+        target: str,
+        *,
+        timeout: float | None = None,
+        channel: grpc.Channel | None = None,
+        token: str | None = None,
+        tls_root_cert: str | Path | None = None,
+        tls_client_cert: str | Path | None = None,
+        tls_client_key: str | Path | None = None,
     ) -> None:
         self._owns_channel = channel is None
-        self.channel = channel or grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+        if channel is None:
+            channel = _open_channel(target, tls_root_cert, tls_client_cert, tls_client_key)
+        self._base_channel = channel
+        self.channel = grpc.intercept_channel(channel, _BearerToken(token)) if token else channel
         self.stub = pb_grpc.DistillerServiceStub(self.channel)
         self.timeout = timeout
         self.target = target
 
     def close(self) -> None:
         if self._owns_channel:
-            self.channel.close()
+            self._base_channel.close()
 
     def __enter__(self) -> RemoteClient:
         return self
@@ -90,6 +112,53 @@ class RemoteClient:
                 raise DistillError(
                     f"watch of {job_id} ended before the job finished", "UNAVAILABLE"
                 )
+            except grpc.RpcError as e:
+                failures += 1
+                if e.code() != grpc.StatusCode.UNAVAILABLE or failures > RETRIES:
+                    raise translate(e) from None
+                time.sleep(RETRY_BACKOFF_SECONDS * failures)
+
+    # ------------------------------------------------------------ uploads
+
+    def upload_model(self, path: str | Path) -> pb.UploadResult:
+        """Stores a teacher on the server: a .pt/.ts/.onnx file, or a Hugging Face model
+        directory (zipped on the fly). Use the returned `upload_id` in the spec."""
+        return self._upload(self.stub.UploadModel, Path(path), pb.UPLOAD_KIND_MODEL)
+
+    def upload_dataset(self, path: str | Path) -> pb.UploadResult:
+        """Stores a .csv/.jsonl/.npz dataset on the server."""
+        return self._upload(self.stub.UploadDataset, Path(path), pb.UPLOAD_KIND_DATASET)
+
+    def upload_local_files(self, spec: DistillSpec, teacher_file: str | None) -> DistillSpec:
+        """The spec with a local teacher (`teacher_file`) and a `Dataset.upload` file replaced
+        by the ids of their uploads."""
+        if teacher_file:
+            upload = self.upload_model(teacher_file)
+            spec = replace(spec, teacher="", teacher_upload_id=upload.upload_id)
+        if spec.dataset.local_file:
+            upload = self.upload_dataset(spec.dataset.local_file)
+            dataset = replace(spec.dataset, local_file=None, upload_id=upload.upload_id)
+            spec = replace(spec, dataset=dataset)
+        return spec
+
+    def _upload(self, method: Any, path: Path, kind: int) -> pb.UploadResult:
+        if path.is_dir():
+            with tempfile.TemporaryDirectory() as tmp:
+                archive = _zip_directory(path, Path(tmp) / (path.name + ".zip"))
+                return self._upload(method, archive, kind)
+        if not path.is_file():
+            field = "teacher" if kind == pb.UPLOAD_KIND_MODEL else "dataset"
+            raise SpecError(field, f"no such local file: {path}", kind="not_found")
+        meta = pb.UploadMetadata(
+            file_name=path.name,
+            total_size=path.stat().st_size,
+            sha256=sha256_file(path),
+            kind=kind,
+        )
+        failures = 0
+        while True:  # an upload is not resumable: a broken stream starts it again
+            try:
+                return method(_upload_chunks(meta, path), timeout=self.timeout)
             except grpc.RpcError as e:
                 failures += 1
                 if e.code() != grpc.StatusCode.UNAVAILABLE or failures > RETRIES:
@@ -144,6 +213,85 @@ class RemoteClient:
             return method(request, timeout=self.timeout)
         except grpc.RpcError as e:
             raise translate(e) from None
+
+
+def _open_channel(
+    target: str,
+    root_cert: str | Path | None,
+    client_cert: str | Path | None,
+    client_key: str | Path | None,
+) -> grpc.Channel:
+    if root_cert is None and client_cert is None and client_key is None:
+        return grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+    if (client_cert is None) != (client_key is None):
+        raise ValueError("tls_client_cert and tls_client_key go together")
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=Path(root_cert).read_bytes() if root_cert else None,
+        private_key=Path(client_key).read_bytes() if client_key else None,
+        certificate_chain=Path(client_cert).read_bytes() if client_cert else None,
+    )
+    return grpc.secure_channel(target, credentials, options=CHANNEL_OPTIONS)
+
+
+class _BearerToken(
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
+    """Adds `authorization: Bearer <token>` to every call (plaintext or TLS alike)."""
+
+    def __init__(self, token: str) -> None:
+        self._header = ("authorization", f"Bearer {token}")
+
+    def _with_token(self, details: Any) -> Any:
+        metadata = [*(details.metadata or ()), self._header]
+        return _CallDetails(
+            details.method,
+            details.timeout,
+            metadata,
+            details.credentials,
+            getattr(details, "wait_for_ready", None),
+            getattr(details, "compression", None),
+        )
+
+    def intercept_unary_unary(self, continuation, details, request):  # noqa: ANN001, ANN201
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):  # noqa: ANN001, ANN201
+        return continuation(self._with_token(details), request)
+
+    def intercept_stream_unary(self, continuation, details, requests):  # noqa: ANN001, ANN201
+        return continuation(self._with_token(details), requests)
+
+    def intercept_stream_stream(self, continuation, details, requests):  # noqa: ANN001, ANN201
+        return continuation(self._with_token(details), requests)
+
+
+class _CallDetails(grpc.ClientCallDetails):
+    def __init__(self, method, timeout, metadata, credentials, wait_for_ready, compression):  # noqa: ANN001
+        self.method, self.timeout, self.metadata = method, timeout, metadata
+        self.credentials, self.wait_for_ready, self.compression = (
+            credentials,
+            wait_for_ready,
+            compression,
+        )
+
+
+def _upload_chunks(meta: pb.UploadMetadata, path: Path) -> Iterator[pb.UploadChunk]:
+    yield pb.UploadChunk(metadata=meta)
+    with path.open("rb") as f:
+        while block := f.read(UPLOAD_CHUNK_BYTES):
+            yield pb.UploadChunk(data=block)
+
+
+def _zip_directory(directory: Path, archive: Path) -> Path:
+    """Zips a model directory (regular files only, paths relative to it) for UploadModel."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                zf.write(path, path.relative_to(directory).as_posix())
+    return archive
 
 
 def _check_chunk(chunk: pb.ArtifactChunk, entry: pb.ArtifactFile, position: int) -> None:

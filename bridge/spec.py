@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -184,12 +185,17 @@ class Gates:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A reference to a dataset: built-in by name, or a file under the server's data root."""
+    """A reference to a dataset: built-in by name, a file under the server's data root, a file
+    stored on the server with UploadDataset (`upload_id`), or a local file to upload first
+    (`Dataset.upload(path)`: a remote Distiller uploads it, a local run reads it)."""
 
     name: str | None = None
     path: str | None = None
     label_column: str = "label"
     text_column: str | None = None
+    upload_id: str | None = None
+    # Client side only, never on the wire: the local file `Dataset.upload` refers to.
+    local_file: str | None = None
 
     @classmethod
     def builtin(cls, name: str) -> Dataset:
@@ -202,15 +208,37 @@ class Dataset:
     ) -> Dataset:
         return cls(path=str(path), label_column=label_column, text_column=text_column)
 
+    @classmethod
+    def upload(
+        cls,
+        path: str | os.PathLike[str],
+        label_column: str = "label",
+        text_column: str | None = None,
+    ) -> Dataset:
+        """A local CSV / JSONL / NPZ file that `Distiller.remote(...)` uploads before submitting."""
+        return cls(local_file=str(path), label_column=label_column, text_column=text_column)
+
+    @classmethod
+    def uploaded(
+        cls, upload_id: str, label_column: str = "label", text_column: str | None = None
+    ) -> Dataset:
+        """A file already stored on the server (the id an upload returned)."""
+        return cls(upload_id=upload_id, label_column=label_column, text_column=text_column)
+
     def validate(self) -> None:
-        if bool(self.name) == bool(self.path):
-            raise SpecError("dataset", "set exactly one of dataset.builtin or dataset.path")
-        if self.path is not None and not self.label_column:
+        sources = [self.name, self.path, self.upload_id, self.local_file]
+        if sum(bool(s) for s in sources) != 1:
+            raise SpecError(
+                "dataset", "set exactly one of dataset.builtin, dataset.path or dataset.upload_id"
+            )
+        if self.name is None and not self.label_column:
             raise SpecError("dataset.label_column", "must not be empty")
 
     @property
     def display_name(self) -> str:
-        return self.name or str(self.path)
+        if self.upload_id:
+            return f"upload:{self.upload_id}"
+        return self.name or str(self.path or self.local_file)
 
 
 @dataclass(frozen=True)
@@ -223,10 +251,17 @@ class DistillSpec:
     gates: Gates = field(default_factory=Gates)
     name: str = ""
     teacher_preparation: TeacherPreparation = field(default_factory=TeacherPreparation)
+    # A model stored with UploadModel; the server turns it into `teacher` (the stored path).
+    teacher_upload_id: str = ""
 
     def validate(self) -> None:
         """Checks everything that can be checked without touching disk or the zoo."""
-        if not self.teacher or not self.teacher.strip():
+        if self.teacher_upload_id:
+            if self.teacher:
+                raise SpecError(
+                    "teacher", "set one of teacher.reference or teacher.upload_id, not both"
+                )
+        elif not self.teacher or not self.teacher.strip():
             raise SpecError("teacher.reference", "a teacher is required (zoo name or path)")
         if not isinstance(self.student, MlpConfig | CnnConfig | TransformerConfig):
             raise SpecError("student", "set one of student.mlp, student.cnn, student.transformer")
@@ -280,6 +315,7 @@ def spec_to_proto(spec: DistillSpec) -> pb.DistillSpec:
     msg = pb.DistillSpec(
         teacher=pb.TeacherRef(
             reference=spec.teacher,
+            upload_id=spec.teacher_upload_id,
             preparation=pb.TeacherPreparation(
                 fine_tune_encoder=prep.fine_tune_encoder,
                 epochs=prep.epochs,
@@ -302,6 +338,10 @@ def spec_to_proto(spec: DistillSpec) -> pb.DistillSpec:
         msg.dataset.builtin = ds.name
     elif ds.path:
         msg.dataset.path = ds.path
+    elif ds.upload_id:
+        msg.dataset.upload_id = ds.upload_id
+    elif ds.local_file:
+        raise SpecError("dataset", f"{ds.local_file} has not been uploaded yet")
     msg.dataset.label_column = ds.label_column
     msg.dataset.text_column = ds.text_column or ""
     t = spec.training
@@ -360,11 +400,13 @@ def spec_from_proto(msg: pb.DistillSpec) -> DistillSpec:
     dataset = Dataset(
         name=msg.dataset.builtin if source == "builtin" else None,
         path=msg.dataset.path if source == "path" else None,
+        upload_id=msg.dataset.upload_id if source == "upload_id" else None,
         label_column=msg.dataset.label_column or "label",
         text_column=msg.dataset.text_column or None,
     )
     spec = DistillSpec(
         teacher=msg.teacher.reference,
+        teacher_upload_id=msg.teacher.upload_id,
         student=student,
         dataset=dataset,
         training=_optional_fields(

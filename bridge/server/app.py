@@ -1,10 +1,10 @@
-"""Builds and runs the gRPC server: DistillerService, health, reflection, clean shutdown."""
+"""Builds and runs the gRPC server: DistillerService, health, reflection, the bearer-token guard,
+TLS, the SQLite store, Prometheus metrics and a clean SIGTERM."""
 
 from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 from concurrent import futures
 from dataclasses import dataclass
@@ -16,19 +16,21 @@ from grpc_reflection.v1alpha import reflection
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge._proto.distillbridge.v1 import distiller_pb2_grpc as pb_grpc
-from bridge.server.jobs import JobManager, ServerPaths
+from bridge.paths import trust_directory
+from bridge.server import logs
+from bridge.server.guard import GuardInterceptor
+from bridge.server.jobs import JobLimits, JobManager, ServerPaths
+from bridge.server.metrics import Metrics
 from bridge.server.servicer import DistillerServicer
+from bridge.server.store import Store
+from bridge.server.uploads import UploadLimits, UploadStore
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["DistillerService"].full_name
 # WatchJob streams each hold a thread for their lifetime: size the pool for many watchers.
 MAX_RPC_THREADS = 128
-CHANNEL_OPTIONS = [
-    ("grpc.max_send_message_length", 16 * 1024 * 1024),
-    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
-    # Accept client keepalive pings every 20 s (the default rejects anything under 5 min).
-    ("grpc.http2.min_recv_ping_interval_without_data_ms", 20_000),
-    ("grpc.keepalive_permit_without_calls", 1),
-]
+# Job results carry the manifest (golden vectors) inline; clients accept 64 MiB.
+MAX_SEND_MESSAGE_BYTES = 64 * 1024 * 1024
+log = logging.getLogger("bridge.server")
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,38 @@ class ServerConfig:
     data_dir: Path = Path("distill-data")
     data_root: Path | None = None  # default: <data_dir>/files
     max_concurrent_jobs: int = 1
+    max_queued_jobs: int = 64
+    max_upload_bytes: int = 2 * 1024**3
+    # Largest request message; uploads stream 256 KiB chunks, so 4 MiB is ample.
+    max_message_bytes: int = 4 * 1024 * 1024
+    auth_token_file: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None  # set: clients must present a certificate it signed
+    metrics_port: int | None = None
+    grace_seconds: float = 5.0
+
+    def token(self) -> str | None:
+        if self.auth_token_file is None:
+            return None
+        token = self.auth_token_file.read_text().strip()
+        if not token:
+            raise ValueError(f"--auth-token-file {self.auth_token_file} is empty")
+        return token
+
+    def credentials(self) -> grpc.ServerCredentials | None:
+        if self.tls_cert is None and self.tls_key is None:
+            if self.tls_client_ca is not None:
+                raise ValueError("--tls-client-ca needs --tls-cert and --tls-key")
+            return None
+        if self.tls_cert is None or self.tls_key is None:
+            raise ValueError("--tls-cert and --tls-key go together")
+        ca = self.tls_client_ca.read_bytes() if self.tls_client_ca else None
+        return grpc.ssl_server_credentials(
+            [(self.tls_key.read_bytes(), self.tls_cert.read_bytes())],
+            root_certificates=ca,
+            require_client_auth=ca is not None,
+        )
 
 
 class DistillServer:
@@ -47,20 +81,54 @@ class DistillServer:
         data_dir = config.data_dir.resolve()
         data_root = (config.data_root or data_dir / "files").resolve()
         data_root.mkdir(parents=True, exist_ok=True)
-        self.jobs = JobManager(ServerPaths(data_dir, data_root), config.max_concurrent_jobs)
+        paths = ServerPaths(data_dir, data_root)
+        trust_directory(paths.uploads)
+        self.config = config
+        self.metrics = Metrics()
+        self.store = Store(data_dir)
+        self.uploads = UploadStore(
+            paths.uploads, self.store, UploadLimits(max_upload_bytes=config.max_upload_bytes)
+        )
+        self.jobs = JobManager(
+            paths,
+            self.store,
+            JobLimits(config.max_concurrent_jobs, config.max_queued_jobs),
+            self.metrics,
+            prepare=self.uploads.resolve,
+        )
         self.health = health.HealthServicer()
         self.server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=MAX_RPC_THREADS), options=CHANNEL_OPTIONS
+            futures.ThreadPoolExecutor(max_workers=MAX_RPC_THREADS),
+            interceptors=[GuardInterceptor(config.token(), self.metrics)],
+            options=[
+                ("grpc.max_send_message_length", MAX_SEND_MESSAGE_BYTES),
+                ("grpc.max_receive_message_length", config.max_message_bytes),
+                # Accept client keepalive pings every 20 s (the default rejects < 5 min).
+                ("grpc.http2.min_recv_ping_interval_without_data_ms", 20_000),
+                ("grpc.keepalive_permit_without_calls", 1),
+            ],
         )
-        pb_grpc.add_DistillerServiceServicer_to_server(DistillerServicer(self.jobs), self.server)
+        servicer = DistillerServicer(self.jobs, self.uploads)
+        pb_grpc.add_DistillerServiceServicer_to_server(servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
         )
-        self.port = self.server.add_insecure_port(f"{config.host}:{config.port}")
+        address = f"{config.host}:{config.port}"
+        credentials = config.credentials()
+        self.tls = credentials is not None
+        if credentials is None:
+            self.port = self.server.add_insecure_port(address)
+        else:
+            self.port = self.server.add_secure_port(address, credentials)
         if self.port == 0:
-            raise OSError(f"cannot bind {config.host}:{config.port}")
+            raise OSError(f"cannot bind {address}")
         self.host = config.host
+        self._metrics_http = None
+        self.metrics_port: int | None = None
+        if config.metrics_port is not None:
+            self._metrics_http = self.metrics.serve(config.metrics_port, config.host)
+            self.metrics_port = self._metrics_http.server_port
 
     def start(self) -> DistillServer:
         self.server.start()
@@ -68,31 +136,36 @@ class DistillServer:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         return self
 
-    def stop(self, grace: float = 5.0) -> None:
+    def stop(self, grace: float | None = None) -> None:
+        """Stops accepting, records job states (running -> FAILED, queued stay queued), ends
+        open WatchJob streams with UNAVAILABLE and gives other calls `grace` seconds."""
         self.health.enter_graceful_shutdown()
         self.jobs.shutdown()
-        self.server.stop(grace).wait()
+        self.server.stop(self.config.grace_seconds if grace is None else grace).wait()
+        if self._metrics_http is not None:
+            self._metrics_http.shutdown()
+        self.store.close()
 
     def wait(self) -> None:
         self.server.wait_for_termination()
 
 
-def serve(config: ServerConfig) -> None:
+def serve(config: ServerConfig, log_format: str = "json") -> None:
     """Runs until SIGINT/SIGTERM; prints one ready line that scripts and tests wait for."""
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    logs.configure(log_format)
     server = DistillServer(config).start()
-    print(f"distill-bridge listening on {server.host}:{server.port}", flush=True)
+    scheme = "tls" if server.tls else "plaintext"
+    print(f"distill-bridge listening on {server.host}:{server.port} ({scheme})", flush=True)
+    if server.metrics_port is not None:
+        print(f"metrics on http://{server.host}:{server.metrics_port}/metrics", flush=True)
     stopped = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
-        logging.getLogger("bridge.server").info("signal %d: shutting down", signum)
+        log.info("shutting down", extra={"signal": signal.Signals(signum).name})
         stopped.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     stopped.wait()
     server.stop()
+    log.info("stopped cleanly")

@@ -1,9 +1,16 @@
-"""Job bookkeeping: a queue, one worker *process* per running job (a crash or cancel never
-takes the server down), and each job's event log that watchers replay and follow."""
+"""Job bookkeeping: a bounded queue, one worker *process* per running job (a crash or cancel
+never takes the server down), each job's event log that watchers replay and follow, and the
+SQLite store that lets all of it survive a restart.
+
+Restart policy: a job that was running when the server died is marked FAILED with "interrupted
+by server restart" (its half-trained state is not resumed: a job restarts cheaply from its spec,
+and a resumed one could not prove it matched a clean run). Queued jobs stay queued and run.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing as mp
 import os
 import queue
@@ -19,21 +26,42 @@ from pathlib import Path
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge.errors import DistillError
-from bridge.events import Event, LogEvent, event_to_proto
+from bridge.events import Event, LogEvent, StageEvent, event_to_proto
 from bridge.export.manifest import MANIFEST
-from bridge.paths import sha256_file
+from bridge.paths import sha256_file, trust_directory
+from bridge.server import logs
 from bridge.server.convert import timestamp
-from bridge.spec import DistillSpec, SpecError, spec_to_proto
+from bridge.server.metrics import Metrics
+from bridge.server.store import Store, StoredJob
+from bridge.spec import DistillSpec, SpecError, spec_from_proto, spec_to_proto
 
 TERMINAL = {pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED}
 KILL_GRACE_SECONDS = 3.0
+INTERRUPTED_BY_RESTART = "interrupted by server restart"
+INTERRUPTED_BY_SHUTDOWN = "interrupted by server shutdown"
+log = logging.getLogger("bridge.server.jobs")
+
+
+class ServerClosing(DistillError):
+    """The server is shutting down: streams end with UNAVAILABLE, new jobs are refused."""
+
+    def __init__(self) -> None:
+        super().__init__("server is shutting down", "UNAVAILABLE")
+
+
+class QueueFull(DistillError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the job queue is full ({limit} jobs waiting); retry later", "RESOURCE_EXHAUSTED"
+        )
 
 
 @dataclass
 class JobRecord:
     job_id: str
-    spec: DistillSpec
+    spec_proto: pb.DistillSpec  # as submitted: what GetJob shows, what a restart re-reads
     directory: Path
+    spec: DistillSpec | None = None  # None for a restored job whose spec no longer validates
     state: int = pb.JOB_STATE_QUEUED
     stage: str = "queued"
     error: str = ""
@@ -48,7 +76,12 @@ class JobRecord:
 
     @property
     def artifact_dir(self) -> Path:
+        """Published artifacts only: a worker writes into `staging_dir`, renamed on success."""
         return self.directory / "artifact"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.directory / "staging"
 
     @property
     def done(self) -> bool:
@@ -65,7 +98,7 @@ class JobRecord:
         return pb.Job(
             job_id=self.job_id,
             state=self.state,
-            spec=spec_to_proto(self.spec),
+            spec=self.spec_proto,
             stage=self.stage,
             error=self.error,
             created_at=timestamp(self.created),
@@ -77,21 +110,50 @@ class JobRecord:
 
 @dataclass(frozen=True)
 class ServerPaths:
-    data_dir: Path  # jobs/ and the zoo teacher cache live here
+    data_dir: Path  # bridge.db, jobs/, uploads/ and the zoo teacher cache live here
     data_root: Path  # user teacher and dataset files must live under this
 
     @property
     def home(self) -> Path:
         return self.data_dir
 
+    @property
+    def uploads(self) -> Path:
+        return self.data_dir / "uploads"
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    max_concurrent_jobs: int = 1
+    max_queued_jobs: int = 64
+
+    def __post_init__(self) -> None:
+        if self.max_concurrent_jobs < 1 or self.max_queued_jobs < 0:
+            raise ValueError("max_concurrent_jobs must be >= 1 and max_queued_jobs >= 0")
+
+
+def _identity(spec: DistillSpec) -> DistillSpec:
+    return spec
+
 
 class JobManager:
-    """Thread-safe. Jobs run in spawned worker processes, at most `max_concurrent` at once;
-    the rest wait in FIFO order."""
+    """Thread-safe. Jobs run in spawned worker processes, at most `max_concurrent_jobs` at once;
+    up to `max_queued_jobs` more wait in FIFO order. `prepare` turns a submitted spec into
+    the one a worker runs (upload ids -> stored paths) just before it starts."""
 
-    def __init__(self, paths: ServerPaths, max_concurrent: int = 1) -> None:
+    def __init__(
+        self,
+        paths: ServerPaths,
+        store: Store,
+        limits: JobLimits | None = None,
+        metrics: Metrics | None = None,
+        prepare: Callable[[DistillSpec], DistillSpec] = _identity,
+    ) -> None:
         self.paths = paths
-        self.max_concurrent = max_concurrent
+        self.store = store
+        self.limits = limits or JobLimits()
+        self.metrics = metrics or Metrics()
+        self.prepare = prepare
         self._jobs: dict[str, JobRecord] = {}
         self._queue: list[str] = []
         self._running = 0
@@ -99,6 +161,10 @@ class JobManager:
         self._closed = False
         self._mp = mp.get_context("spawn")
         (paths.data_dir / "jobs").mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            for stored in store.jobs():
+                self._restore(stored)
+            self._start_ready()
 
     # ------------------------------------------------------------ queries
 
@@ -113,15 +179,18 @@ class JobManager:
     def watch(
         self, job_id: str, from_sequence: int, alive: Callable[[], bool]
     ) -> Iterator[pb.JobEvent]:
-        """Yields the job's events from `from_sequence` on, live, until the final event."""
+        """Yields the job's events from `from_sequence` on, live, until the final event.
+        Raises `ServerClosing` when the server stops before the job ends."""
         job = self._jobs[job_id]
         next_seq = max(0, from_sequence)
         while True:
             with self._lock:
                 while next_seq >= len(job.events):
                     # a finished job's last event is its FinishedEvent: nothing more will come
-                    if job.done or self._closed or not alive():
+                    if job.done or not alive():
                         return
+                    if self._closed:
+                        raise ServerClosing()
                     self._lock.wait(timeout=0.5)
                 batch = job.events[next_seq:]
             for event in batch:
@@ -134,15 +203,20 @@ class JobManager:
 
     def submit(self, spec: DistillSpec) -> JobRecord:
         job_id = "job-" + uuid.uuid4().hex[:12]
-        job = JobRecord(job_id, spec, self.paths.data_dir / "jobs" / job_id)
-        job.directory.mkdir(parents=True)
+        job = JobRecord(job_id, spec_to_proto(spec), self.paths.data_dir / "jobs" / job_id, spec)
         with self._lock:
             if self._closed:
-                raise DistillError("server is shutting down")
+                raise ServerClosing()
+            if len(self._queue) >= self.limits.max_queued_jobs:
+                raise QueueFull(self.limits.max_queued_jobs)
+            job.directory.mkdir(parents=True)
+            self.store.insert_job(job_id, job.spec_proto, job.created)
             self._jobs[job_id] = job
             self._queue.append(job_id)
             self._append(job, event_to_proto(LogEvent(f"queued ({len(self._queue)} waiting)")))
+            self.metrics.jobs_submitted.inc()
             self._start_ready()
+        log.info("job submitted", extra=logs.job(job_id, dataset=spec.dataset.display_name))
         return job
 
     def cancel(self, job_id: str) -> JobRecord:
@@ -156,25 +230,64 @@ class JobManager:
             self._finish(job, pb.JOB_STATE_CANCELLED, "cancelled by the caller")
         if process is not None:
             _kill_tree(process)
+        log.info("job cancelled", extra=logs.job(job_id))
         return job
 
     def shutdown(self) -> None:
-        """Stops taking jobs, ends running workers and marks unfinished jobs."""
+        """Stops taking jobs, ends running workers and records their jobs as FAILED; queued
+        jobs stay queued in the store and run after a restart."""
         with self._lock:
             self._closed = True
-            running = [j for j in self._jobs.values() if not j.done]
+            running = [j for j in self._jobs.values() if j.state == pb.JOB_STATE_RUNNING]
             for job in running:
-                self._finish(job, pb.JOB_STATE_FAILED, "interrupted by server shutdown")
+                self._finish(job, pb.JOB_STATE_FAILED, INTERRUPTED_BY_SHUTDOWN, "interrupted")
             self._lock.notify_all()
         for job in running:
             if job.process is not None:
                 _kill_tree(job.process)
 
+    # ------------------------------------------------------------ restart
+
+    def _restore(self, stored: StoredJob) -> None:
+        job = JobRecord(
+            stored.job_id,
+            stored.spec,
+            self.paths.data_dir / "jobs" / stored.job_id,
+            state=stored.state,
+            stage=stored.stage,
+            error=stored.error,
+            created=stored.created,
+            started=stored.started,
+            finished=stored.finished,
+            metrics=stored.metrics,
+            manifest_json=stored.manifest_json,
+            files=stored.files,
+            events=stored.events,
+        )
+        self._jobs[job.job_id] = job
+        shutil.rmtree(job.staging_dir, ignore_errors=True)  # a worker's unfinished output
+        if job.state == pb.JOB_STATE_RUNNING:
+            self._finish(job, pb.JOB_STATE_FAILED, INTERRUPTED_BY_RESTART, "interrupted")
+            log.warning("job interrupted by restart", extra=logs.job(job.job_id))
+        elif job.state == pb.JOB_STATE_QUEUED:
+            try:
+                job.spec = spec_from_proto(job.spec_proto)
+            except SpecError as e:
+                self._finish(job, pb.JOB_STATE_FAILED, f"spec no longer valid after restart: {e}")
+                return
+            self._queue.append(job.job_id)
+
     # ------------------------------------------------------------ internals
 
     def _start_ready(self) -> None:
-        while self._queue and self._running < self.max_concurrent and not self._closed:
+        while self._queue and self._running < self.limits.max_concurrent_jobs and not self._closed:
             job = self._jobs[self._queue.pop(0)]
+            assert job.spec is not None
+            try:
+                spec = self.prepare(job.spec)
+            except SpecError as e:
+                self._finish(job, pb.JOB_STATE_FAILED, str(e))
+                continue
             self._running += 1
             job.state, job.stage, job.started = pb.JOB_STATE_RUNNING, "starting", time.time()
             events: mp.Queue = self._mp.Queue()
@@ -182,12 +295,22 @@ class JobManager:
                 target=_worker_main,
                 name=f"distill-{job.job_id}",
                 daemon=True,
-                args=(job.spec, job.artifact_dir, self.paths, job.job_id, events),
+                args=(spec, job.staging_dir, self.paths, job.job_id, events, os.getpid()),
             )
             job.process.start()
+            self.store.update_job(
+                job.job_id,
+                state=job.state,
+                stage=job.stage,
+                started=job.started,
+                worker_pid=job.process.pid,
+            )
+            log.info("job started", extra=logs.job(job.job_id, worker_pid=job.process.pid))
             threading.Thread(
                 target=self._pump, args=(job, events), daemon=True, name=f"pump-{job.job_id}"
             ).start()
+        self.metrics.jobs_running.set(self._running)
+        self.metrics.jobs_queued.set(len(self._queue))
 
     def _pump(self, job: JobRecord, events: mp.Queue) -> None:
         """Moves the worker's messages into the job until it reports an outcome or dies."""
@@ -202,40 +325,46 @@ class JobManager:
                 continue
             if kind == "event":
                 with self._lock:
-                    if payload.__class__.__name__ == "StageEvent":
+                    if job.done:
+                        continue
+                    if isinstance(payload, StageEvent):
                         job.stage = payload.stage
+                        self.store.update_job(job.job_id, stage=job.stage)
                     self._append(job, event_to_proto(payload))
             else:
                 outcome = (kind, payload)
         job.process.join(timeout=KILL_GRACE_SECONDS)
+        files: list[pb.ArtifactFile] = []
+        if outcome and outcome[0] == "ok" and not job.done:
+            try:  # hashing and fsync happen outside the lock: GetJob must not wait on disk
+                files = _publish(job.staging_dir, job.artifact_dir)
+            except OSError as e:
+                outcome = ("error", f"cannot store the artifact: {e}")
         with self._lock:
             self._running -= 1
             if not job.done:
                 if outcome and outcome[0] == "ok":
-                    self._succeed(job, outcome[1])
+                    self._succeed(job, outcome[1], files)
                 elif outcome:
-                    self._finish(job, pb.JOB_STATE_FAILED, outcome[1])
+                    self._finish(job, pb.JOB_STATE_FAILED, outcome[1], "pipeline")
                 else:
                     code = job.process.exitcode
                     self._finish(
                         job,
                         pb.JOB_STATE_FAILED,
                         f"worker process died unexpectedly (exit code {code})",
+                        "worker_died",
                     )
             self._start_ready()
 
-    def _succeed(self, job: JobRecord, result: dict) -> None:
+    def _succeed(self, job: JobRecord, result: dict, files: list[pb.ArtifactFile]) -> None:
         job.metrics = result["metrics"]
-        manifest_path = job.artifact_dir / MANIFEST
-        job.manifest_json = manifest_path.read_text()
-        job.files = [
-            pb.ArtifactFile(name=p.name, size_bytes=p.stat().st_size, sha256=sha256_file(p))
-            for p in sorted(job.artifact_dir.iterdir())
-            if p.is_file()
-        ]
+        job.manifest_json = (job.artifact_dir / MANIFEST).read_text()
+        job.files = files
+        self.store.record_artifacts(job.job_id, files)
         self._finish(job, pb.JOB_STATE_SUCCEEDED, "")
 
-    def _finish(self, job: JobRecord, state: int, error: str) -> None:
+    def _finish(self, job: JobRecord, state: int, error: str, cause: str = "") -> None:
         job.state, job.error, job.finished = state, error, time.time()
         job.stage = {
             pb.JOB_STATE_SUCCEEDED: "done",
@@ -244,22 +373,77 @@ class JobManager:
         }[state]
         finished = pb.FinishedEvent(state=state, error=error, result=job.result_proto())
         self._append(job, pb.JobEvent(finished=finished))
+        self.store.update_job(
+            job.job_id,
+            state=state,
+            stage=job.stage,
+            error=error,
+            finished=job.finished,
+            metrics=job.metrics,
+            manifest_json=job.manifest_json,
+        )
         if state != pb.JOB_STATE_SUCCEEDED:
             shutil.rmtree(job.artifact_dir, ignore_errors=True)
+            shutil.rmtree(job.staging_dir, ignore_errors=True)
+        state_name = pb.JobState.Name(state).removeprefix("JOB_STATE_").lower()
+        self.metrics.jobs_finished.labels(state_name).inc()
+        if state == pb.JOB_STATE_FAILED:
+            self.metrics.job_failures.labels(cause or "pipeline").inc()
+        if job.started is not None:
+            self.metrics.job_duration.labels(state_name).observe(job.finished - job.started)
+        level = logging.INFO if state == pb.JOB_STATE_SUCCEEDED else logging.WARNING
+        log.log(level, "job %s", state_name, extra=logs.job(job.job_id, error=error))
 
     def _append(self, job: JobRecord, event: pb.JobEvent) -> None:
         event.job_id = job.job_id
         event.sequence = len(job.events)
         event.time.CopyFrom(timestamp(time.time()))
+        self.store.append_event(event)
         job.events.append(event)
         self._lock.notify_all()
 
 
+def _publish(staging: Path, artifact: Path) -> list[pb.ArtifactFile]:
+    """Makes a worker's output the job's artifact, all or nothing: every file is fsynced and
+    hashed, then the directory is renamed into place (a reader never sees half a file)."""
+    files = []
+    for path in sorted(p for p in staging.iterdir() if p.is_file()):
+        with path.open("rb") as f:
+            os.fsync(f.fileno())
+        files.append(
+            pb.ArtifactFile(
+                name=path.name, size_bytes=path.stat().st_size, sha256=sha256_file(path)
+            )
+        )
+    if not any(f.name == MANIFEST for f in files):
+        raise OSError(f"the worker wrote no {MANIFEST}")
+    shutil.rmtree(artifact, ignore_errors=True)
+    os.replace(staging, artifact)
+    _fsync_dir(artifact.parent)
+    return files
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _worker_main(
-    spec: DistillSpec, out_dir: Path, paths: ServerPaths, job_id: str, events: mp.Queue
+    spec: DistillSpec,
+    out_dir: Path,
+    paths: ServerPaths,
+    job_id: str,
+    events: mp.Queue,
+    server_pid: int,
 ) -> None:
-    """Entry point of a worker process. Its own process group, so cancel ends its children."""
+    """Entry point of a worker process. Its own process group, so cancel ends its children;
+    a watchdog ends the group when the server dies (even by SIGKILL), so no orphan trains on."""
     os.setpgrp()
+    threading.Thread(target=_watch_parent, args=(server_pid,), daemon=True).start()
+    trust_directory(paths.uploads)
     from bridge.pipeline import RunContext, run  # heavy imports stay out of the server
 
     def on_event(event: Event) -> None:
@@ -285,14 +469,27 @@ def _worker_main(
         events.join_thread()
 
 
+def _watch_parent(server_pid: int) -> None:
+    """Polls for reparenting: once the server is gone, SIGKILL this worker's process group."""
+    while os.getppid() == server_pid:
+        time.sleep(1.0)
+    os.killpg(0, signal.SIGKILL)
+
+
 def _kill_tree(process: mp.process.BaseProcess) -> None:
-    """SIGTERM the worker's process group, then SIGKILL what is left."""
+    """SIGTERM the worker's process group, then SIGKILL whatever of the group is left (data
+    loader children included) once the worker is gone or the grace period ends."""
     pid = process.pid
     if pid is None:
         return
-    for sig, wait in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, 5.0)):
+    _signal_tree(pid, signal.SIGTERM)
+    process.join(timeout=KILL_GRACE_SECONDS)
+    _signal_tree(pid, signal.SIGKILL)
+    process.join(timeout=5.0)
+
+
+def _signal_tree(pid: int, sig: int) -> None:
+    # The group exists once the worker ran os.setpgrp(); before that only the process does.
+    for send in (os.killpg, os.kill):
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, sig)
-        process.join(timeout=wait)
-        if not process.is_alive():
-            return
+            send(pid, sig)

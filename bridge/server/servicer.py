@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge._proto.distillbridge.v1 import distiller_pb2_grpc as pb_grpc
-from bridge.data import BUILTIN_DATASETS, check_dataset
+from bridge.data import BUILTIN_DATASETS, check_dataset, load_dataset
 from bridge.errors import DistillError
 from bridge.models import ZOO, resolve_teacher
-from bridge.server.jobs import JobManager, JobRecord
+from bridge.server import logs
+from bridge.server.jobs import JobManager, JobRecord, ServerClosing
+from bridge.server.uploads import KIND_NAMES, UploadError, UploadStore
 from bridge.spec import DistillSpec, SpecError, spec_from_proto
 
 CHUNK_BYTES = 256 * 1024
+# Dataset files up to this size are loaded once at submit, so bad content (NaN, no rows, a
+# missing label column) is INVALID_ARGUMENT now rather than a failed job later.
+PREFLIGHT_MAX_BYTES = 16 * 1024 * 1024
+TEXT_SUFFIXES = (".jsonl",)
 log = logging.getLogger("bridge.server")
 
 
 class DistillerServicer(pb_grpc.DistillerServiceServicer):
-    def __init__(self, jobs: JobManager) -> None:
+    def __init__(self, jobs: JobManager, uploads: UploadStore) -> None:
         self.jobs = jobs
+        self.uploads = uploads
 
     # ------------------------------------------------------------ jobs
 
@@ -29,19 +37,17 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
         try:
             spec = spec_from_proto(request.spec)
             self._check_references(spec)
-        except SpecError as e:
-            context.abort(grpc.StatusCode[e.code], str(e))
-        try:
             job = self.jobs.submit(spec)
+        except SpecError as e:
+            self._reject(context, e.code, str(e))
         except DistillError as e:
-            context.abort(grpc.StatusCode.UNAVAILABLE, str(e))
-        log.info(
-            "job %s submitted: teacher=%s dataset=%s",
-            job.job_id,
-            spec.teacher,
-            spec.dataset.display_name,
-        )
+            self._reject(context, e.code or "UNAVAILABLE", str(e))
         return job.to_proto()
+
+    def _reject(self, context: grpc.ServicerContext, code: str, message: str) -> None:
+        self.jobs.metrics.jobs_rejected.labels(code).inc()
+        log.info("submit refused: %s", message, extra={"code": code})
+        context.abort(grpc.StatusCode[code], message)
 
     def GetJob(self, request: pb.GetJobRequest, context: grpc.ServicerContext) -> pb.Job:
         return self._job(request.job_id, context).to_proto()
@@ -66,7 +72,10 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
         job = self._job(request.job_id, context)
         if request.from_sequence < 0:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "from_sequence: must be >= 0")
-        yield from self.jobs.watch(job.job_id, request.from_sequence, context.is_active)
+        try:
+            yield from self.jobs.watch(job.job_id, request.from_sequence, context.is_active)
+        except ServerClosing as e:
+            context.abort(grpc.StatusCode.UNAVAILABLE, str(e))
 
     # ------------------------------------------------------------ artifacts
 
@@ -91,7 +100,55 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
                 grpc.StatusCode.OUT_OF_RANGE,
                 f"offset: {request.offset} is outside 0..{entry.size_bytes}",
             )
+        path = job.artifact_dir / entry.name
+        if not path.is_file() or path.stat().st_size != entry.size_bytes:
+            log.error(
+                "artifact file missing or resized", extra=logs.job(job.job_id, file=entry.name)
+            )
+            context.abort(
+                grpc.StatusCode.DATA_LOSS,
+                f"file_name: {entry.name} of job {job.job_id} is missing or damaged on the server",
+            )
+        self.jobs.metrics.downloads.labels(str(request.offset > 0).lower()).inc()
+        log.info(
+            "download",
+            extra=logs.job(job.job_id, file=entry.name, offset=request.offset),
+        )
         yield from _chunks(job, entry, request.offset)
+
+    # ------------------------------------------------------------ uploads
+
+    def UploadModel(
+        self, request_iterator: Iterator[pb.UploadChunk], context: grpc.ServicerContext
+    ) -> pb.UploadResult:
+        return self._upload(pb.UPLOAD_KIND_MODEL, request_iterator, context)
+
+    def UploadDataset(
+        self, request_iterator: Iterator[pb.UploadChunk], context: grpc.ServicerContext
+    ) -> pb.UploadResult:
+        return self._upload(pb.UPLOAD_KIND_DATASET, request_iterator, context)
+
+    def _upload(
+        self, kind: int, chunks: Iterator[pb.UploadChunk], context: grpc.ServicerContext
+    ) -> pb.UploadResult:
+        metrics = self.jobs.metrics
+        try:
+            upload = self.uploads.receive(kind, chunks)
+        except UploadError as e:
+            metrics.uploads.labels(KIND_NAMES[kind], e.code).inc()
+            log.info("upload refused: %s", e, extra={"code": e.code})
+            context.abort(grpc.StatusCode[e.code], str(e))
+        metrics.uploads.labels(KIND_NAMES[kind], "ok").inc()
+        metrics.upload_bytes.inc(upload.size_bytes)
+        log.info(
+            "upload stored",
+            extra={
+                "upload_id": upload.upload_id,
+                "file": upload.file_name,
+                "bytes": upload.size_bytes,
+            },
+        )
+        return upload.to_proto()
 
     # ------------------------------------------------------------ catalogues
 
@@ -142,9 +199,12 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
         return job
 
     def _check_references(self, spec: DistillSpec) -> None:
-        """What can be checked before queueing: teacher and dataset exist, and fit together."""
+        """What can be checked before queueing: uploads, teacher and dataset exist, fit
+        together, and a small dataset file is readable."""
         root = self.jobs.paths.data_root
+        spec = self.uploads.resolve(spec)
         check_dataset(spec.dataset, root)
+        self._preflight_dataset(spec)
         builtin = BUILTIN_DATASETS.get(spec.dataset.name or "")
         resolve_teacher(spec.teacher, spec.dataset, root, builtin.modality if builtin else None)
         if builtin is None:
@@ -157,6 +217,19 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
                 f"{arch} students need {' or '.join(needs[arch])} data; dataset "
                 f"{builtin.name!r} is {builtin.modality}",
             )
+
+    def _preflight_dataset(self, spec: DistillSpec) -> None:
+        if spec.dataset.path is None:
+            return
+        if Path(spec.dataset.path).suffix.lower() in TEXT_SUFFIXES:
+            return  # text data needs a tokenizer: the worker reads it
+        root = self.jobs.paths.data_root
+        try:
+            size = (root / spec.dataset.path).stat().st_size
+        except OSError:
+            return
+        if size <= PREFLIGHT_MAX_BYTES:
+            load_dataset(spec.dataset, root)
 
 
 def _chunks(job: JobRecord, entry: pb.ArtifactFile, offset: int) -> Iterator[pb.ArtifactChunk]:

@@ -23,6 +23,12 @@ class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATE_SUCCEEDED: _ClassVar[JobState]
     JOB_STATE_FAILED: _ClassVar[JobState]
     JOB_STATE_CANCELLED: _ClassVar[JobState]
+
+class UploadKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    UPLOAD_KIND_UNSPECIFIED: _ClassVar[UploadKind]
+    UPLOAD_KIND_MODEL: _ClassVar[UploadKind]
+    UPLOAD_KIND_DATASET: _ClassVar[UploadKind]
 QUANT_TYPE_NONE: QuantType
 QUANT_TYPE_INT8: QuantType
 JOB_STATE_UNSPECIFIED: JobState
@@ -31,6 +37,9 @@ JOB_STATE_RUNNING: JobState
 JOB_STATE_SUCCEEDED: JobState
 JOB_STATE_FAILED: JobState
 JOB_STATE_CANCELLED: JobState
+UPLOAD_KIND_UNSPECIFIED: UploadKind
+UPLOAD_KIND_MODEL: UploadKind
+UPLOAD_KIND_DATASET: UploadKind
 
 class DistillSpec(_message.Message):
     __slots__ = ("teacher", "student", "quantization", "dataset", "training", "gates", "name")
@@ -51,12 +60,14 @@ class DistillSpec(_message.Message):
     def __init__(self, teacher: _Optional[_Union[TeacherRef, _Mapping]] = ..., student: _Optional[_Union[StudentConfig, _Mapping]] = ..., quantization: _Optional[_Union[QuantType, str]] = ..., dataset: _Optional[_Union[DatasetRef, _Mapping]] = ..., training: _Optional[_Union[TrainingParams, _Mapping]] = ..., gates: _Optional[_Union[Gates, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
 
 class TeacherRef(_message.Message):
-    __slots__ = ("reference", "preparation")
+    __slots__ = ("reference", "upload_id", "preparation")
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     PREPARATION_FIELD_NUMBER: _ClassVar[int]
     reference: str
+    upload_id: str
     preparation: TeacherPreparation
-    def __init__(self, reference: _Optional[str] = ..., preparation: _Optional[_Union[TeacherPreparation, _Mapping]] = ...) -> None: ...
+    def __init__(self, reference: _Optional[str] = ..., upload_id: _Optional[str] = ..., preparation: _Optional[_Union[TeacherPreparation, _Mapping]] = ...) -> None: ...
 
 class TeacherPreparation(_message.Message):
     __slots__ = ("fine_tune_encoder", "epochs", "learning_rate")
@@ -69,16 +80,18 @@ class TeacherPreparation(_message.Message):
     def __init__(self, fine_tune_encoder: _Optional[bool] = ..., epochs: _Optional[int] = ..., learning_rate: _Optional[float] = ...) -> None: ...
 
 class DatasetRef(_message.Message):
-    __slots__ = ("builtin", "path", "label_column", "text_column")
+    __slots__ = ("builtin", "path", "upload_id", "label_column", "text_column")
     BUILTIN_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     LABEL_COLUMN_FIELD_NUMBER: _ClassVar[int]
     TEXT_COLUMN_FIELD_NUMBER: _ClassVar[int]
     builtin: str
     path: str
+    upload_id: str
     label_column: str
     text_column: str
-    def __init__(self, builtin: _Optional[str] = ..., path: _Optional[str] = ..., label_column: _Optional[str] = ..., text_column: _Optional[str] = ...) -> None: ...
+    def __init__(self, builtin: _Optional[str] = ..., path: _Optional[str] = ..., upload_id: _Optional[str] = ..., label_column: _Optional[str] = ..., text_column: _Optional[str] = ...) -> None: ...
 
 class StudentConfig(_message.Message):
     __slots__ = ("mlp", "cnn", "transformer")
@@ -408,3 +421,39 @@ class ListDatasetsResponse(_message.Message):
     DATASETS_FIELD_NUMBER: _ClassVar[int]
     datasets: _containers.RepeatedCompositeFieldContainer[DatasetInfo]
     def __init__(self, datasets: _Optional[_Iterable[_Union[DatasetInfo, _Mapping]]] = ...) -> None: ...
+
+class UploadMetadata(_message.Message):
+    __slots__ = ("file_name", "total_size", "sha256", "kind")
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    file_name: str
+    total_size: int
+    sha256: str
+    kind: UploadKind
+    def __init__(self, file_name: _Optional[str] = ..., total_size: _Optional[int] = ..., sha256: _Optional[str] = ..., kind: _Optional[_Union[UploadKind, str]] = ...) -> None: ...
+
+class UploadChunk(_message.Message):
+    __slots__ = ("metadata", "data")
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    metadata: UploadMetadata
+    data: bytes
+    def __init__(self, metadata: _Optional[_Union[UploadMetadata, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class UploadResult(_message.Message):
+    __slots__ = ("upload_id", "file_name", "size_bytes", "sha256", "kind", "extracted")
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    EXTRACTED_FIELD_NUMBER: _ClassVar[int]
+    upload_id: str
+    file_name: str
+    size_bytes: int
+    sha256: str
+    kind: UploadKind
+    extracted: bool
+    def __init__(self, upload_id: _Optional[str] = ..., file_name: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., kind: _Optional[_Union[UploadKind, str]] = ..., extracted: _Optional[bool] = ...) -> None: ...

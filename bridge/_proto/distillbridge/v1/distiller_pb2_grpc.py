@@ -75,6 +75,16 @@ class DistillerServiceStub:
                 request_serializer=distillbridge_dot_v1_dot_distiller__pb2.ListDatasetsRequest.SerializeToString,
                 response_deserializer=distillbridge_dot_v1_dot_distiller__pb2.ListDatasetsResponse.FromString,
                 _registered_method=True)
+        self.UploadModel = channel.stream_unary(
+                '/distillbridge.v1.DistillerService/UploadModel',
+                request_serializer=distillbridge_dot_v1_dot_distiller__pb2.UploadChunk.SerializeToString,
+                response_deserializer=distillbridge_dot_v1_dot_distiller__pb2.UploadResult.FromString,
+                _registered_method=True)
+        self.UploadDataset = channel.stream_unary(
+                '/distillbridge.v1.DistillerService/UploadDataset',
+                request_serializer=distillbridge_dot_v1_dot_distiller__pb2.UploadChunk.SerializeToString,
+                response_deserializer=distillbridge_dot_v1_dot_distiller__pb2.UploadResult.FromString,
+                _registered_method=True)
 
 
 class DistillerServiceServicer:
@@ -132,6 +142,23 @@ class DistillerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UploadModel(self, request_iterator, context):
+        """Stores a teacher model (.pt, .ts, .onnx, or a .zip of a Hugging Face directory) on the
+        server; reference it with TeacherRef.upload_id. The first chunk carries UploadMetadata,
+        the rest carry data. RESOURCE_EXHAUSTED past the server's size limit, DATA_LOSS when the
+        bytes do not match the declared size or SHA-256, INVALID_ARGUMENT for a bad name or file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadDataset(self, request_iterator, context):
+        """Stores a dataset file (.csv, .jsonl, .npz); reference it with DatasetRef.upload_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DistillerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -174,6 +201,16 @@ def add_DistillerServiceServicer_to_server(servicer, server):
                     servicer.ListDatasets,
                     request_deserializer=distillbridge_dot_v1_dot_distiller__pb2.ListDatasetsRequest.FromString,
                     response_serializer=distillbridge_dot_v1_dot_distiller__pb2.ListDatasetsResponse.SerializeToString,
+            ),
+            'UploadModel': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadModel,
+                    request_deserializer=distillbridge_dot_v1_dot_distiller__pb2.UploadChunk.FromString,
+                    response_serializer=distillbridge_dot_v1_dot_distiller__pb2.UploadResult.SerializeToString,
+            ),
+            'UploadDataset': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadDataset,
+                    request_deserializer=distillbridge_dot_v1_dot_distiller__pb2.UploadChunk.FromString,
+                    response_serializer=distillbridge_dot_v1_dot_distiller__pb2.UploadResult.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -393,6 +430,60 @@ class DistillerService:
             '/distillbridge.v1.DistillerService/ListDatasets',
             distillbridge_dot_v1_dot_distiller__pb2.ListDatasetsRequest.SerializeToString,
             distillbridge_dot_v1_dot_distiller__pb2.ListDatasetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadModel(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/distillbridge.v1.DistillerService/UploadModel',
+            distillbridge_dot_v1_dot_distiller__pb2.UploadChunk.SerializeToString,
+            distillbridge_dot_v1_dot_distiller__pb2.UploadResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadDataset(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/distillbridge.v1.DistillerService/UploadDataset',
+            distillbridge_dot_v1_dot_distiller__pb2.UploadChunk.SerializeToString,
+            distillbridge_dot_v1_dot_distiller__pb2.UploadResult.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,9 +6,18 @@ import dev.distillbridge.proto.v1.ListDatasetsRequest;
 import dev.distillbridge.proto.v1.ListJobsRequest;
 import dev.distillbridge.proto.v1.ListTeachersRequest;
 import io.grpc.Channel;
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.stub.MetadataUtils;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -29,9 +38,20 @@ import java.util.function.Consumer;
  * }
  * }</pre>
  *
- * <p>Thread-safe; create one per server and share it. {@link #connect(String)} opens (and
- * {@link #close()} shuts down) its own plaintext channel; {@link #forChannel(Channel)} uses a
- * channel the caller configured (TLS, credentials, interceptors) and leaves it open on close.
+ * <p>A server with a token and TLS:
+ *
+ * <pre>{@code
+ * DistillBridge bridge = DistillBridge.builder("models.internal:50051")
+ *     .bearerToken(System.getenv("DISTILL_BRIDGE_TOKEN"))
+ *     .trustCertificate(Path.of("/etc/distill/ca.pem"))
+ *     .clientCertificate(Path.of("client.pem"), Path.of("client.key"))   // when the server asks
+ *     .callTimeout(Duration.ofSeconds(30))
+ *     .build();
+ * }</pre>
+ *
+ * <p>Thread-safe; create one per server and share it. {@link #connect(String)} and
+ * {@link #builder(String)} open (and {@link #close()} shuts down) their own channel;
+ * {@link #forChannel(Channel)} uses a channel the caller configured and leaves it open on close.
  */
 public final class DistillBridge implements AutoCloseable {
     /** Timeout of each unary call (catalogues, submit, get, cancel) unless one is given. */
@@ -70,6 +90,11 @@ public final class DistillBridge implements AutoCloseable {
                 .maxInboundMessageSize(Rpc.MAX_INBOUND_MESSAGE_BYTES)
                 .build();
         return new DistillBridge(channel, channel, callTimeout, RetryPolicy.DEFAULT);
+    }
+
+    /** Options for a connection: bearer token, TLS, client certificate, call timeout. */
+    public static Builder builder(String target) {
+        return new Builder(target);
     }
 
     /** Uses a channel the caller owns; {@link #close()} does not shut it down. */
@@ -158,6 +183,106 @@ public final class DistillBridge implements AutoCloseable {
         } catch (InterruptedException e) {
             ownedChannel.shutdownNow();
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Configures a {@link DistillBridge}. Plaintext unless a TLS option is set; each option is
+     * checked (files readable, pairs complete) when {@link #build()} is called.
+     */
+    public static final class Builder {
+        private final String target;
+        private String bearerToken;
+        private boolean tls;
+        private Path trustCertificate;
+        private Path clientCertificate;
+        private Path clientKey;
+        private Duration callTimeout = DEFAULT_CALL_TIMEOUT;
+
+        private Builder(String target) {
+            this.target = Objects.requireNonNull(target, "target");
+        }
+
+        /** Sends {@code authorization: Bearer <token>} with every call (the server's --auth-token-file). */
+        public Builder bearerToken(String token) {
+            this.bearerToken = Objects.requireNonNull(token, "token");
+            return this;
+        }
+
+        /** Uses TLS, trusting the JVM's default certificate authorities. */
+        public Builder useTls() {
+            this.tls = true;
+            return this;
+        }
+
+        /** Uses TLS, trusting the CA (or self-signed certificate) in this PEM file. */
+        public Builder trustCertificate(Path pemFile) {
+            this.trustCertificate = Objects.requireNonNull(pemFile, "pemFile");
+            this.tls = true;
+            return this;
+        }
+
+        /** Presents this client certificate (PEM chain and PKCS#8 PEM key); implies TLS. */
+        public Builder clientCertificate(Path certificateChain, Path privateKey) {
+            this.clientCertificate = Objects.requireNonNull(certificateChain, "certificateChain");
+            this.clientKey = Objects.requireNonNull(privateKey, "privateKey");
+            this.tls = true;
+            return this;
+        }
+
+        /** Timeout of each unary call (default {@link #DEFAULT_CALL_TIMEOUT}). */
+        public Builder callTimeout(Duration timeout) {
+            this.callTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /**
+         * Opens the channel.
+         *
+         * @throws IllegalArgumentException for a non-positive timeout, a blank token or an
+         *     unreadable certificate or key file
+         */
+        public DistillBridge build() {
+            if (callTimeout.isNegative() || callTimeout.isZero()) {
+                throw new IllegalArgumentException("callTimeout must be positive, got " + callTimeout);
+            }
+            if (bearerToken != null && bearerToken.isBlank()) {
+                throw new IllegalArgumentException("bearerToken must not be blank");
+            }
+            ManagedChannelBuilder<?> builder = Grpc.newChannelBuilder(target, credentials())
+                    .maxInboundMessageSize(Rpc.MAX_INBOUND_MESSAGE_BYTES);
+            if (bearerToken != null) {
+                Metadata headers = new Metadata();
+                headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + bearerToken);
+                builder.intercept(MetadataUtils.newAttachHeadersInterceptor(headers));
+            }
+            ManagedChannel channel = builder.build();
+            return new DistillBridge(channel, channel, callTimeout, RetryPolicy.DEFAULT);
+        }
+
+        private ChannelCredentials credentials() {
+            if (!tls) {
+                return InsecureChannelCredentials.create();
+            }
+            TlsChannelCredentials.Builder creds = TlsChannelCredentials.newBuilder();
+            try {
+                if (trustCertificate != null) {
+                    creds.trustManager(readable(trustCertificate).toFile());
+                }
+                if (clientCertificate != null) {
+                    creds.keyManager(readable(clientCertificate).toFile(), readable(clientKey).toFile());
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot load TLS material", e);
+            }
+            return creds.build();
+        }
+
+        private static Path readable(Path file) {
+            if (!Files.isReadable(file)) {
+                throw new IllegalArgumentException("cannot read " + file);
+            }
+            return file;
         }
     }
 

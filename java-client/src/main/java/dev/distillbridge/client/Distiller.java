@@ -4,9 +4,11 @@ import dev.distillbridge.proto.v1.DistillSpec;
 import dev.distillbridge.proto.v1.Job;
 import dev.distillbridge.proto.v1.SubmitJobRequest;
 import dev.distillbridge.proto.v1.TeacherRef;
+import dev.distillbridge.proto.v1.UploadKind;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,7 +44,7 @@ public final class Distiller {
     private final Rpc rpc;
     private final Executor asyncExecutor;
     private final List<Consumer<DistillEvent>> listeners = new ArrayList<>();
-    private String teacher;
+    private Teacher teacher;
     private TeacherPreparation teacherPreparation;
     private StudentConfig student;
     private QuantType quantization = QuantType.NONE;
@@ -60,7 +62,16 @@ public final class Distiller {
      * to a TorchScript file, an ONNX file or a Hugging Face directory under its data root.
      */
     public Distiller setTeacherModel(String zooNameOrServerPath) {
-        this.teacher = zooNameOrServerPath;
+        this.teacher = zooNameOrServerPath == null ? null : Teacher.of(zooNameOrServerPath);
+        return this;
+    }
+
+    /**
+     * The teacher, including one to upload: {@code setTeacherModel(Teacher.upload(Path.of("bert/")))}
+     * sends the local file or directory to the server when the job is submitted.
+     */
+    public Distiller setTeacherModel(Teacher teacher) {
+        this.teacher = teacher;
         return this;
     }
 
@@ -161,11 +172,24 @@ public final class Distiller {
     }
 
     /** Everything one run needs, copied from the builder so later changes to it do not leak in. */
-    private record Submission(Rpc rpc, DistillSpec spec, Duration timeout, List<Consumer<DistillEvent>> listeners) {
-        /** Submits, then watches until the job ends; reports the job id as soon as it is known. */
+    private record Submission(Rpc rpc, DistillSpec spec, Path teacherFile, Path datasetFile, Duration timeout,
+            List<Consumer<DistillEvent>> listeners) {
+        /**
+         * Uploads local files, submits, then watches until the job ends; reports the job id as
+         * soon as it is known.
+         */
         DistillationResult run(AtomicReference<String> jobIdSink) {
             Deadline deadline = timeout == null ? null : Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
-            SubmitJobRequest request = SubmitJobRequest.newBuilder().setSpec(spec).build();
+            DistillSpec.Builder toSubmit = spec.toBuilder();
+            if (teacherFile != null) {
+                String id = Uploader.upload(rpc, UploadKind.UPLOAD_KIND_MODEL, teacherFile, deadline);
+                toSubmit.setTeacher(spec.getTeacher().toBuilder().setUploadId(id));
+            }
+            if (datasetFile != null) {
+                String id = Uploader.upload(rpc, UploadKind.UPLOAD_KIND_DATASET, datasetFile, deadline);
+                toSubmit.setDataset(spec.getDataset().toBuilder().setUploadId(id));
+            }
+            SubmitJobRequest request = SubmitJobRequest.newBuilder().setSpec(toSubmit).build();
             Job job = rpc.unary(null, deadline, stub -> stub.submitJob(request));
             jobIdSink.set(job.getJobId());
             return new JobWatcher(rpc, job.getJobId(), deadline, listeners).await();
@@ -173,17 +197,22 @@ public final class Distiller {
     }
 
     private Submission snapshot(Dataset dataset, TrainingParams params) {
-        return new Submission(rpc, spec(dataset, params), timeout, List.copyOf(listeners));
+        DistillSpec spec = spec(dataset, params);
+        Path teacherFile = teacher.localFile().orElse(null);
+        return new Submission(rpc, spec, teacherFile, dataset.localFile().orElse(null), timeout, List.copyOf(listeners));
     }
 
     /** Validates the builder's state and copies it into a spec. */
     private DistillSpec spec(Dataset dataset, TrainingParams params) {
         Problems problems = new Problems();
         DistillSpec.Builder spec = DistillSpec.newBuilder().setQuantization(quantization.toProto()).setName(name);
-        if (teacher == null || teacher.isBlank()) {
+        if (teacher == null || teacher.reference().filter(String::isBlank).isPresent()) {
             problems.add("teacher", "setTeacherModel(...) was not called");
         } else {
-            TeacherRef.Builder ref = TeacherRef.newBuilder().setReference(teacher);
+            TeacherRef.Builder ref = TeacherRef.newBuilder();
+            teacher.reference().ifPresent(ref::setReference);
+            teacher.uploadId().ifPresent(ref::setUploadId);
+            // a local file gets its upload id when the job is submitted
             if (teacherPreparation != null) {
                 ref.setPreparation(teacherPreparation.toProto(problems));
             }

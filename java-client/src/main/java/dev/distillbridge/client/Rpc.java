@@ -2,6 +2,7 @@ package dev.distillbridge.client;
 
 import dev.distillbridge.proto.v1.DistillerServiceGrpc;
 import dev.distillbridge.proto.v1.DistillerServiceGrpc.DistillerServiceBlockingStub;
+import dev.distillbridge.proto.v1.DistillerServiceGrpc.DistillerServiceStub;
 import io.grpc.Channel;
 import io.grpc.Context;
 import io.grpc.Deadline;
@@ -20,11 +21,13 @@ final class Rpc {
     static final int MAX_INBOUND_MESSAGE_BYTES = 64 * 1024 * 1024;
 
     private final DistillerServiceBlockingStub stub;
+    private final DistillerServiceStub asyncStub;
     private final Duration callTimeout;
     private final RetryPolicy retry;
 
     Rpc(Channel channel, Duration callTimeout, RetryPolicy retry) {
         this.stub = DistillerServiceGrpc.newBlockingStub(channel).withMaxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES);
+        this.asyncStub = DistillerServiceGrpc.newStub(channel);
         this.callTimeout = callTimeout;
         this.retry = retry;
     }
@@ -46,6 +49,11 @@ final class Rpc {
         } catch (StatusRuntimeException e) {
             throw DistillException.fromRpc(e, jobId);
         }
+    }
+
+    /** The async stub, for client-streaming uploads; bounded by {@code deadline} when not null. */
+    DistillerServiceStub async(Deadline deadline) {
+        return deadline == null ? asyncStub : asyncStub.withDeadline(deadline);
     }
 
     /** The stub for a streaming call, bounded by {@code deadline} when it is not null. */

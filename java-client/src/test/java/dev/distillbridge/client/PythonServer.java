@@ -42,9 +42,12 @@ final class PythonServer implements AutoCloseable {
      *
      * @return the running server; {@link #target()} is its "host:port"
      */
-    static PythonServer start(Path python, Path repoRoot, Path dataDir, Path log, Duration startup) {
-        ProcessBuilder builder = new ProcessBuilder(python.toString(), "-m", "bridge", "serve",
-                "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir.toString())
+    static PythonServer start(Path python, Path repoRoot, Path dataDir, Path log, Duration startup,
+            String... extraArgs) {
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(python.toString(), "-m",
+                "bridge", "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir.toString()));
+        command.addAll(java.util.List.of(extraArgs));
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .directory(repoRoot.toFile())
                 .redirectErrorStream(true);
         builder.environment().put("PYTHONUNBUFFERED", "1");
