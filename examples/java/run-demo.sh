@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# `make demo`: start the Python server on a free loopback port, let the Java quickstart
-# distill german-credit through it, download and run the INT8 student, then stop the server.
+# `make demo` / `make demo-text`: start the Python server on a free loopback port, let a Java
+# quickstart (Quickstart, or the class named by $1) distill through it, download and run the
+# INT8 student, then stop the server.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 PY="$ROOT/.venv/bin/python"
 DATA_DIR="$ROOT/distill-data"      # keeps the trained zoo teacher between demos
+MAIN="${1:-dev.distillbridge.examples.Quickstart}"
 OUT="$ROOT/demo-artifact"
 LOG="$(mktemp -t distill-bridge-server.XXXXXX.log)"
 
@@ -23,4 +25,4 @@ done
 echo "server listening on $TARGET (log: $LOG)"
 
 cd "$ROOT/examples/java"
-mvn -B -ntp -q compile exec:java -Dexec.args="$TARGET $OUT"
+mvn -B -ntp -q compile exec:java -Dexec.mainClass="$MAIN" -Dexec.args="$TARGET $OUT"

@@ -29,7 +29,7 @@ import java.util.Map;
  *     -Dexec.args="--artifact /tmp/text-out 'my bag is lost again'"
  * </pre>
  *
- * Overrides (key=value): layers, hidden, heads, intermediate, max-len, epochs, batch, lr,
+ * Overrides (key=value): layers, hidden, heads, intermediate, max-len, epochs, alpha, batch, lr,
  * prep-epochs, fine-tune, seed. {@code --artifact DIR [texts...]} skips the distillation and
  * only loads and runs an artifact.
  */
@@ -81,7 +81,8 @@ public final class TextQuickstart {
                     .setTimeout(Duration.ofHours(2))
                     .onEvent(Quickstart::printProgress)
                     .distill(Dataset.builtin("airline-sentiment"), new TrainingParams()
-                            .setEpochs(Integer.parseInt(opts.getOrDefault("epochs", "2")))
+                            .setEpochs(Integer.parseInt(opts.getOrDefault("epochs", "3")))
+                            .setAlpha(Double.parseDouble(opts.getOrDefault("alpha", "0.7")))
                             .setBatchSize(Integer.parseInt(opts.getOrDefault("batch", "32")))
                             .setLearningRate(Double.parseDouble(opts.getOrDefault("lr", "1e-4")))
                             .setSeed(Long.parseLong(opts.getOrDefault("seed", "42"))));
