@@ -28,8 +28,16 @@ from bridge.errors import DistillError, GateError
 from bridge.events import Event, EventSink, LogEvent, StageEvent, ValidationEvent, ignore_events
 from bridge.export import manifest as mf
 from bridge.export.onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, embed_metadata, export_onnx
+from bridge.export.preflight import preflight, tabular_batches
 from bridge.export.quantize import RECIPE, quantize_int8
-from bridge.export.verify import golden_vectors, latency_ms, max_abs_diff, ort_logits, session
+from bridge.export.verify import (
+    assert_cpu_runs,
+    golden_vectors,
+    latency_ms,
+    max_abs_diff,
+    ort_logits,
+)
+from bridge.jvm import FAILED, PASSED, verify_in_jvm
 from bridge.models import (
     ZOO,
     Teacher,
@@ -41,9 +49,7 @@ from bridge.models import (
 from bridge.models.builders import with_normalization
 from bridge.models.teachers import TeacherSource, TorchScriptTeacher, load_teacher_file
 from bridge.paths import sha256_file
-from bridge.spec import DistillSpec, QuantType, SpecError, TrainingParams
-
-PREFLIGHT_BATCH_SIZES = (1, 3, 17)
+from bridge.spec import DistillSpec, Gates, QuantType, SpecError, TrainingParams
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,9 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     student = build_student(spec.student, dataset)
 
     stage("preflight", "exporting the untrained student to ONNX Runtime before training")
-    _preflight(student, dataset, work)
+    batches = tabular_batches(dataset.train.x)
+    checked = preflight(student, batches, dataset.num_classes, work, spec.gates.max_parity_error)
+    verification: dict = {"preflight": checked.to_dict(), "gates": []}
 
     stage("teacher", f"computing teacher outputs once ({source.reference})")
     teacher = load_teacher(source, dataset, ctx.home, on_event)
@@ -127,7 +135,9 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     torch_test = predict_logits(student, dataset.test.x)
     onnx_test = ort_logits(fp32, dataset.test.x)
     metrics["parity_max_abs_diff"] = max_abs_diff(torch_test, onnx_test)
-    if metrics["parity_max_abs_diff"] > spec.gates.max_parity_error:
+    if not _record_gate(
+        verification, "max_parity_error", metrics["parity_max_abs_diff"], spec.gates
+    ):
         raise GateError(
             "max_parity_error",
             metrics["parity_max_abs_diff"],
@@ -138,18 +148,19 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
 
     quantized = spec.quantization is QuantType.INT8
     if quantized:
-        quantized = _quantize(work, fp32, facts, dataset, spec, metrics, stage)
+        quantized = _quantize(work, fp32, facts, dataset, spec, metrics, verification, stage)
 
     best = metrics["student_int8_accuracy"] if quantized else metrics["student_accuracy"]
     metrics["retention_pct"] = 100.0 * best / max(metrics["teacher_accuracy"], 1e-12)
-    if (
-        spec.gates.min_retention is not None
-        and best < spec.gates.min_retention * metrics["teacher_accuracy"]
+    retention = metrics["retention_pct"] / 100
+    gates = spec.gates
+    if gates.min_retention is not None and not _record_gate(
+        verification, "min_retention", retention, gates
     ):
         raise GateError(
             "min_retention",
-            metrics["retention_pct"] / 100,
-            spec.gates.min_retention,
+            retention,
+            gates.min_retention,
             "student/teacher test accuracy",
         )
 
@@ -158,8 +169,14 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
         metrics, work, dataset, quantized, student, teacher_info, teacher_onnx, teacher_file_bytes
     )
 
+    stage("operators", "checking every ONNX operator against ONNX Runtime's CPU provider")
+    operators = {name: assert_cpu_runs(work / name) for name in _model_files(quantized)}
+
     manifest = _manifest(spec, dataset, ctx, work, quantized, teacher_info, metrics)
+    manifest["operators"] = operators
+    manifest["verification"] = verification
     mf.write_manifest(work, manifest)
+    _verify_in_jvm(work, manifest, metrics, on_event)
     stage("done", _summary(metrics, quantized))
     return RunResult(work, manifest, metrics)
 
@@ -262,24 +279,37 @@ def _check_classes(logits: np.ndarray, dataset: LoadedDataset) -> None:
 # ---------------------------------------------------------------- export checks
 
 
-def _preflight(student: torch.nn.Module, dataset: LoadedDataset, work: Path) -> None:
-    """Fails in seconds, before any training, when the student cannot export or run in ONNX
-    Runtime (at several batch sizes), instead of after training."""
-    path = export_onnx(student, dataset.train.x, work / "preflight.onnx")
-    try:
-        sess = session(path)
-        for n in PREFLIGHT_BATCH_SIZES:
-            x = np.resize(dataset.train.x, (n, *dataset.input_shape)).astype(np.float32)
-            out = sess.run(None, {sess.get_inputs()[0].name: x})[0]
-            if out.shape != (n, dataset.num_classes):
-                raise DistillError(f"pre-flight: batch {n} gave output shape {list(out.shape)}")
-    except DistillError:
-        raise
-    except Exception as e:
-        raise DistillError(f"pre-flight: ONNX Runtime cannot run the student: {e}") from e
-    finally:
-        path.unlink(missing_ok=True)
-    student.train()
+def _model_files(quantized: bool) -> list[str]:
+    return [mf.FP32_MODEL, mf.INT8_MODEL] if quantized else [mf.FP32_MODEL]
+
+
+def _record_gate(verification: dict, gate: str, measured: float, gates: Gates) -> bool:
+    """Adds a gate's outcome to the manifest's verification section (a failure stays on record
+    when the job survives it through fp32_fallback); returns whether it passed."""
+    limit = getattr(gates, gate)
+    passed = measured >= limit if gate == "min_retention" else measured <= limit
+    verification["gates"].append(
+        {"gate": gate, "measured": float(measured), "limit": float(limit), "passed": passed}
+    )
+    return passed
+
+
+def _verify_in_jvm(
+    work: Path, manifest: dict, metrics: dict[str, float], on_event: EventSink
+) -> None:
+    """Loads the finished artifact with the Java client's own DistilledModel in a JVM (JPype);
+    a failure there fails the job, a missing JVM is recorded as skipped with the reason."""
+    on_event(StageEvent("jvm", "loading the artifact with the Java client's DistilledModel"))
+    check = verify_in_jvm(work)
+    if check.status == FAILED:
+        raise DistillError(f"verification in the JVM failed: {check.reason}")
+    if check.status == PASSED and check.max_abs_diff is not None:
+        metrics["jvm_parity_max_abs_diff"] = check.max_abs_diff
+        manifest["metrics"]["jvm_parity_max_abs_diff"] = check.max_abs_diff
+    else:
+        on_event(LogEvent(f"JVM check skipped: {check.reason}", "WARNING"))
+    manifest["verification"]["jvm"] = check.to_dict()
+    mf.write_manifest(work, manifest)
 
 
 def _quantize(
@@ -289,6 +319,7 @@ def _quantize(
     dataset: LoadedDataset,
     spec: DistillSpec,
     metrics: dict[str, float],
+    verification: dict,
     stage: Callable[[str, str], None],
 ) -> bool:
     """Writes model.int8.onnx and scores it. Returns False when the INT8 gate failed and the
@@ -299,6 +330,7 @@ def _quantize(
     metrics["student_int8_accuracy"] = accuracy(ort_logits(int8, dataset.test.x), dataset.test.y)
     drop = metrics["student_accuracy"] - metrics["student_int8_accuracy"]
     metrics["int8_accuracy_drop"] = drop
+    _record_gate(verification, "max_int8_accuracy_drop", drop, spec.gates)
     if drop <= spec.gates.max_int8_accuracy_drop:
         return True
     gate = GateError(
@@ -312,6 +344,7 @@ def _quantize(
     int8.unlink()
     del metrics["student_int8_accuracy"]
     metrics["int8_fallback"] = 1.0
+    verification["gates"][-1]["action"] = "fp32_fallback: INT8 model dropped, fp32 shipped"
     stage("quantize", f"{gate}; shipping fp32 only (fp32_fallback)")
     return False
 

@@ -80,13 +80,21 @@ def _repo_classpath(client: Path) -> JavaClasspath:
             f"no Java classpath configured: set {ENV_CLASSPATH}, or run `make setup` "
             f"to build {deps}"
         )
-    jars = sorted((client / "target").glob("distill-bridge-client-*.jar"))
-    classes = client / "target" / "classes"
-    own = str(jars[-1]) if jars else str(classes) if classes.is_dir() else None
+    own = _newest_client_build(client / "target")
     if own is None:
         raise JvmUnavailable(f"the Java client is not built: no jar or classes in {deps.parent}")
-    entries = (own, *(e for e in deps.read_text().strip().split(os.pathsep) if e))
+    entries = (str(own), *(e for e in deps.read_text().strip().split(os.pathsep) if e))
     return JavaClasspath(entries, f"auto-detected {client}/target")
+
+
+def _newest_client_build(target: Path) -> Path | None:
+    """The client jar, or target/classes when a later `mvn compile`/`mvn test` made them newer
+    than the jar (a developer's loop); None when neither exists."""
+    jars = sorted(target.glob("distill-bridge-client-*.jar"), key=lambda p: p.stat().st_mtime)
+    marker = target / "classes" / "dev" / "distillbridge" / "client" / "DistilledModel.class"
+    if marker.is_file() and (not jars or marker.stat().st_mtime > jars[-1].stat().st_mtime):
+        return target / "classes"
+    return jars[-1] if jars else None
 
 
 _jvm_lock = threading.Lock()
@@ -108,11 +116,16 @@ def _start_jvm(classpath: JavaClasspath) -> None:
             # convertStrings=False: java.lang.String stays a Java object (JPype's advice).
             jpype.startJVM(jvm, "-Xmx512m", classpath=list(classpath.entries), convertStrings=False)
     try:
-        jpype.JClass("dev.distillbridge.client.DistilledModel")
+        model = jpype.JClass("dev.distillbridge.client.DistilledModel")
     except Exception as e:
         raise JvmUnavailable(
             f"the JVM in this process cannot load dev.distillbridge.client.DistilledModel: {e}"
         ) from e
+    if not hasattr(model, "selfCheck"):
+        raise JvmUnavailable(
+            "the Java client on the classpath predates DistilledModel.selfCheck(); rebuild it "
+            "(`make setup`)"
+        )
 
 
 def verify_in_jvm(artifact_dir: Path, classpath: JavaClasspath | None = None) -> JvmCheck:
