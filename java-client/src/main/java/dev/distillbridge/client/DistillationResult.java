@@ -74,6 +74,24 @@ public final class DistillationResult {
         return parsed;
     }
 
+    /**
+     * The server's in-JVM check of the artifact ({@code jvm_parity_max_abs_diff} is also in
+     * {@link #metrics()} when it passed).
+     */
+    public java.util.Optional<JvmCheck> jvmCheck() {
+        return manifest().jvmCheck();
+    }
+
+    /** The ONNX operators of each model file, each checked against ONNX Runtime's CPU provider. */
+    public Map<String, List<OnnxOperator>> operators() {
+        return manifest().operators();
+    }
+
+    /** True when INT8 failed its gate and, as {@link Gates#setFp32Fallback} allowed, only fp32 shipped. */
+    public boolean int8Fallback() {
+        return metric("int8_fallback").orElse(0) > 0;
+    }
+
     /** Every downloadable file, manifest.json included, with size and SHA-256. */
     public List<ArtifactFile> files() {
         return files;

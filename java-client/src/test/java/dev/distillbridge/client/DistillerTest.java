@@ -50,7 +50,7 @@ class DistillerTest {
         DistillationResult result = validDistiller()
                 .enableQuantization(QuantType.INT8)
                 .setName("credit")
-                .setGates(new Gates().setMinRetention(95).setFp32Fallback(true))
+                .setGates(new Gates().setMinRetention(0.95).setFp32Fallback(true))
                 .distill(Dataset.builtin("german-credit").withLabelColumn("creditability"),
                         new TrainingParams().setEpochs(30).setBatchSize(64).setSeed(42));
 
@@ -72,7 +72,7 @@ class DistillerTest {
         assertEquals(42L, spec.getTraining().getSeed());
         assertFalse(spec.getTraining().hasLearningRate(), "unset fields stay unset so the server applies defaults");
         assertFalse(spec.getTraining().hasAlpha());
-        assertEquals(95.0, spec.getGates().getMinRetention());
+        assertEquals(0.95, spec.getGates().getMinRetention());
         assertFalse(spec.getGates().hasMaxParityError());
         assertTrue(spec.getGates().getFp32Fallback());
     }
@@ -215,7 +215,11 @@ class DistillerTest {
                 "training.learning_rate");
         assertInvalid(validDistiller(), data, new TrainingParams().setTemperature(0), "training.temperature");
         assertInvalid(validDistiller(), data, new TrainingParams().setAlpha(1.5), "training.alpha");
-        assertInvalid(validDistiller().setGates(new Gates().setMinRetention(120)), data, null, "gates.min_retention");
+        assertInvalid(validDistiller().setGates(new Gates().setMinRetention(2.5)), data, null, "gates.min_retention");
+        assertInvalid(validDistiller().setGates(new Gates().setMaxInt8AccuracyDrop(1.5)), data, null,
+                "gates.max_int8_accuracy_drop");
+        assertInvalid(validDistiller().setGates(new Gates().setMaxParityError(0)), data, null,
+                "gates.max_parity_error");
         assertTrue(fake.service.submitted.isEmpty());
     }
 
