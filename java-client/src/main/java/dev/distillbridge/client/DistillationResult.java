@@ -20,21 +20,26 @@ public final class DistillationResult {
     private final Map<String, Double> metrics;
     private final String manifestJson;
     private final List<ArtifactFile> files;
-    private final Rpc rpc;
+    private final ArtifactSource source;
     private volatile ArtifactManifest manifest;
 
     private DistillationResult(String jobId, Map<String, Double> metrics, String manifestJson,
-            List<ArtifactFile> files, Rpc rpc) {
+            List<ArtifactFile> files, ArtifactSource source) {
         this.jobId = jobId;
         this.metrics = Collections.unmodifiableMap(new TreeMap<>(metrics));
         this.manifestJson = manifestJson;
         this.files = List.copyOf(files);
-        this.rpc = rpc;
+        this.source = source;
     }
 
     static DistillationResult fromProto(String jobId, DistillResult result, Rpc rpc) {
+        return fromProto(jobId, result, (files, manifestJson, dir) ->
+                new ArtifactDownloader(rpc, jobId).download(files, manifestJson, dir));
+    }
+
+    static DistillationResult fromProto(String jobId, DistillResult result, ArtifactSource source) {
         return new DistillationResult(jobId, result.getMetricsMap(), result.getManifestJson(),
-                result.getFilesList().stream().map(ArtifactFile::fromProto).toList(), rpc);
+                result.getFilesList().stream().map(ArtifactFile::fromProto).toList(), source);
     }
 
     public String jobId() {
@@ -109,7 +114,7 @@ public final class DistillationResult {
      * @throws DistillException when the server fails the download
      */
     public Path download(Path dir) {
-        return new ArtifactDownloader(rpc, jobId).download(files, manifestJson, Objects.requireNonNull(dir, "dir"));
+        return source.download(files, manifestJson, Objects.requireNonNull(dir, "dir"));
     }
 
     @Override

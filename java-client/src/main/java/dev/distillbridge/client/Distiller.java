@@ -1,12 +1,9 @@
 package dev.distillbridge.client;
 
 import dev.distillbridge.proto.v1.DistillSpec;
-import dev.distillbridge.proto.v1.Job;
-import dev.distillbridge.proto.v1.SubmitJobRequest;
 import dev.distillbridge.proto.v1.TeacherRef;
 import io.grpc.Context;
 import io.grpc.Deadline;
-import io.grpc.Status;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,8 +13,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Describes one distillation and runs it: obtained from {@link DistillBridge#newDistiller()},
@@ -37,9 +32,7 @@ import java.util.logging.Logger;
  * thread-safe: configure it on one thread.
  */
 public final class Distiller {
-    private static final Logger LOG = Logger.getLogger(Distiller.class.getName());
-
-    private final Rpc rpc;
+    private final JobRunner runner;
     private final Executor asyncExecutor;
     private final List<Consumer<DistillEvent>> listeners = new ArrayList<>();
     private String teacher;
@@ -49,8 +42,8 @@ public final class Distiller {
     private String name = "";
     private Duration timeout;
 
-    Distiller(Rpc rpc, Executor asyncExecutor) {
-        this.rpc = rpc;
+    Distiller(JobRunner runner, Executor asyncExecutor) {
+        this.runner = runner;
         this.asyncExecutor = asyncExecutor;
     }
 
@@ -151,19 +144,17 @@ public final class Distiller {
     }
 
     /** Everything one run needs, copied from the builder so later changes to it do not leak in. */
-    private record Submission(Rpc rpc, DistillSpec spec, Duration timeout, List<Consumer<DistillEvent>> listeners) {
-        /** Submits, then watches until the job ends; reports the job id as soon as it is known. */
+    private record Submission(JobRunner runner, DistillSpec spec, Duration timeout,
+            List<Consumer<DistillEvent>> listeners) {
+        /** Submits, then follows until the job ends; reports the job id as soon as it is known. */
         DistillationResult run(AtomicReference<String> jobIdSink) {
             Deadline deadline = timeout == null ? null : Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
-            SubmitJobRequest request = SubmitJobRequest.newBuilder().setSpec(spec).build();
-            Job job = rpc.unary(null, deadline, stub -> stub.submitJob(request));
-            jobIdSink.set(job.getJobId());
-            return new JobWatcher(rpc, job.getJobId(), deadline, listeners).await();
+            return runner.run(spec, deadline, listeners, jobIdSink);
         }
     }
 
     private Submission snapshot(Dataset dataset, TrainingParams params) {
-        return new Submission(rpc, spec(dataset, params), timeout, List.copyOf(listeners));
+        return new Submission(runner, spec(dataset, params), timeout, List.copyOf(listeners));
     }
 
     /** Validates the builder's state and copies it into a spec. */
@@ -208,16 +199,8 @@ public final class Distiller {
     }
 
     private void cancelQuietly(String jobId) {
-        if (jobId == null) {
-            return;
-        }
-        try {
-            rpc.unary(jobId, stub -> stub.cancelJob(
-                    dev.distillbridge.proto.v1.CancelJobRequest.newBuilder().setJobId(jobId).build()));
-        } catch (DistillException e) {
-            if (e.getStatusCode() != Status.Code.FAILED_PRECONDITION) {
-                LOG.log(Level.WARNING, "could not cancel job " + jobId, e);
-            }
+        if (jobId != null) {
+            runner.cancel(jobId);
         }
     }
 }

@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  * all its output goes to a log file.
  */
 final class PythonServer implements AutoCloseable {
-    private static final Pattern READY = Pattern.compile("distill-bridge listening on (\\S+):(\\d+)");
+    private static final Pattern READY = Pattern.compile("distill-bridge (?:debug-server )?listening on (\\S+):(\\d+)");
     private static final int TAIL_LINES = 40;
 
     private final Process process;
@@ -43,8 +43,15 @@ final class PythonServer implements AutoCloseable {
      * @return the running server; {@link #target()} is its "host:port"
      */
     static PythonServer start(Path python, Path repoRoot, Path dataDir, Path log, Duration startup) {
-        ProcessBuilder builder = new ProcessBuilder(python.toString(), "-m", "bridge", "serve",
-                "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir.toString())
+        return start(python, repoRoot, java.util.List.of("serve", "--host", "127.0.0.1", "--port", "0", "--data-dir",
+                dataDir.toString()), log, startup);
+    }
+
+    /** Starts {@code python -m bridge <args>} (serve or debug-server) and waits until it listens. */
+    static PythonServer start(Path python, Path repoRoot, java.util.List<String> args, Path log, Duration startup) {
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(python.toString(), "-m", "bridge"));
+        command.addAll(args);
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .directory(repoRoot.toFile())
                 .redirectErrorStream(true);
         builder.environment().put("PYTHONUNBUFFERED", "1");

@@ -1,0 +1,25 @@
+package dev.distillbridge.client;
+
+import dev.distillbridge.proto.v1.DistillSpec;
+import io.grpc.Deadline;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+/**
+ * Runs one validated spec to its end for a {@link Distiller}: over gRPC against a server, or
+ * over Py4J against a local debug server. Both report the same events and results.
+ */
+interface JobRunner {
+    /**
+     * Submits, then follows the job until it ends, delivering every event to the listeners.
+     *
+     * @param deadline bounds the whole run, or null
+     * @param jobIdSink receives the job id as soon as it is known
+     */
+    DistillationResult run(DistillSpec spec, Deadline deadline, List<Consumer<DistillEvent>> listeners,
+            AtomicReference<String> jobIdSink);
+
+    /** Best-effort cancellation of a job this runner started. */
+    void cancel(String jobId);
+}
