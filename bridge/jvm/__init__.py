@@ -135,10 +135,26 @@ def verify_in_jvm(artifact_dir: Path, classpath: JavaClasspath | None = None) ->
     try:
         classpath = classpath or find_classpath()
         _start_jvm(classpath)
+        check = _check_models(artifact_dir, classpath)
     except JvmUnavailable as e:
-        return JvmCheck(SKIPPED, reason=str(e), seconds=time.perf_counter() - t0)
-    check = _check_models(artifact_dir, classpath)
+        check = JvmCheck(SKIPPED, reason=str(e))
+    finally:
+        _detach_worker_thread()
     return JvmCheck(**{**asdict(check), "seconds": time.perf_counter() - t0})
+
+
+def _detach_worker_thread() -> None:
+    """A thread other than the main one stays attached to the JVM (as a non-daemon thread)
+    after a JPype call, and the JVM's shutdown at interpreter exit then waits for it forever
+    -- e.g. jobs on the debug server's threads. Detaching when done avoids that hang."""
+    if threading.current_thread() is threading.main_thread():
+        return
+    try:
+        import jpype
+    except ImportError:
+        return
+    if jpype.isJVMStarted():
+        jpype.JClass("java.lang.Thread").detach()
 
 
 def _check_models(artifact_dir: Path, classpath: JavaClasspath) -> JvmCheck:
