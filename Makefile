@@ -5,6 +5,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON_STAMP := $(VENV)/.installed
 JAVA_STAMP := java-client/target/.installed
+# The java-client jar's runtime dependencies (ONNX Runtime Java, gson, gRPC, py4j), one
+# ':'-joined line: bridge/jvm auto-detects it (with the jar) for the in-JVM artifact check.
+JAVA_CLASSPATH := java-client/target/classpath.txt
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MVN := mvn -B -ntp
@@ -24,6 +27,9 @@ $(PYTHON_STAMP): pyproject.toml
 
 $(JAVA_STAMP): java-client/pom.xml proto/distillbridge/v1/distiller.proto $(shell find java-client/src/main -type f)
 	cd java-client && $(MVN) -q -DskipTests install
+	cd java-client && $(MVN) -q dependency:build-classpath -Dmdep.includeScope=runtime \
+		-Dmdep.outputFile=target/classpath.txt
+	test -s $(JAVA_CLASSPATH)
 	touch $@
 
 $(FASHION_MNIST):

@@ -1,4 +1,5 @@
-"""`distill-bridge`: serve, distill (flags or a JSON config), inspect an artifact, demo.
+"""`distill-bridge`: serve, distill (flags or a JSON config), inspect an artifact, demo,
+debug-server (the Python Distiller for JVM callers over Py4J).
 
 Exit codes: 0 ok, 1 the job or a check failed, 2 bad input (names the field).
 """
@@ -7,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from bridge.errors import DistillError
@@ -78,7 +82,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
     s.add_argument("--log-format", choices=("json", "text"), default="json")
+    _add_java_classpath(s)
     s.set_defaults(run=_serve)
+
+    g = sub.add_parser(
+        "debug-server",
+        help="expose the Python Distiller to a JVM over Py4J (loopback, auth token), so Java "
+        "code drives local Python and Python breakpoints hit",
+    )
+    g.add_argument("--port", type=int, default=25334, help="0 picks a free port")
+    g.add_argument(
+        "--home", type=Path, default=None, help="zoo cache and runs (default: $DISTILL_BRIDGE_HOME)"
+    )
+    g.add_argument(
+        "--connection-file",
+        type=Path,
+        default=None,
+        help="where port and auth token are written, mode 0600 (default HOME/debug-server.json)",
+    )
+    _add_java_classpath(g)
+    g.set_defaults(run=_debug_server)
 
     d = sub.add_parser("distill", help="run one distillation (locally or on a server)")
     d.add_argument("--config", type=Path, help="JSON file with the fields below")
@@ -121,9 +144,47 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_java_classpath(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--java-classpath",
+        help="java-client jar and its dependencies, ':'-joined, for the in-JVM artifact check "
+        "(default: $DISTILL_BRIDGE_JAVA_CLASSPATH, else java-client/target in a checkout); "
+        "'' disables the check (reported as skipped)",
+    )
+
+
+def _configure_jvm(args: argparse.Namespace) -> None:
+    """Jobs (and the server's worker processes, which inherit the environment) read it."""
+    if args.java_classpath is not None:
+        from bridge.jvm import ENV_CLASSPATH
+
+        os.environ[ENV_CLASSPATH] = args.java_classpath
+
+
+def _debug_server(args: argparse.Namespace) -> int:
+    from bridge.gateway import start_debug_server
+    from bridge.paths import default_home
+
+    _configure_jvm(args)
+    home = args.home or default_home()
+    server = start_debug_server(home, args.port, args.connection_file or home / "debug-server.json")
+    print(
+        f"distill-bridge debug-server listening on 127.0.0.1:{server.port} "
+        f"(auth token in {server.connection_file})",
+        flush=True,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.shutdown()
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from bridge.server import ServerConfig, serve
 
+    _configure_jvm(args)
     config = ServerConfig(
         host=args.host,
         port=args.port,

@@ -31,12 +31,20 @@ from bridge.errors import DistillError, GateError
 from bridge.events import EventSink, LogEvent, StageEvent, ignore_events
 from bridge.export import manifest as mf
 from bridge.export.onnx_export import OPSET, OUTPUT_NAME, embed_metadata, export_onnx
+from bridge.export.preflight import preflight, preflight_batches
 from bridge.export.quantize import QUANTIZED_OPS, TEXT_QUANTIZED_OPS, quantize_int8, recipe
-from bridge.export.verify import golden_vectors, latency_ms, max_abs_diff, ort_logits, session
+from bridge.export.verify import (
+    assert_cpu_runs,
+    golden_vectors,
+    latency_ms,
+    max_abs_diff,
+    ort_logits,
+)
+from bridge.jvm import FAILED, PASSED, verify_in_jvm
 from bridge.models import build_student, count_parameters, resolve_teacher
 from bridge.models.teachers import OutputRequest
 from bridge.models.text import build_transformer_student
-from bridge.spec import DistillSpec, QuantType, SpecError, TransformerConfig
+from bridge.spec import DistillSpec, Gates, QuantType, SpecError, TransformerConfig
 from bridge.teacher_prep import (
     PreparedTeacher,
     prepare_teacher,
@@ -44,8 +52,6 @@ from bridge.teacher_prep import (
     teacher_labels,
 )
 
-PREFLIGHT_BATCH_SIZES = (1, 3, 17)
-PREFLIGHT_SEQUENCE_LENGTHS = (1, 7)
 TEXT_TEACHER_BATCH = 64
 TEACHER_BATCH = 256
 
@@ -104,7 +110,14 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     student, feature_loss, request = _student(spec, dataset, prepared, on_event)
 
     stage("preflight", "exporting the untrained student to ONNX Runtime before training")
-    _preflight(student, splits["train"], dataset.num_classes, work)
+    checked = preflight(
+        student,
+        preflight_batches(splits["train"]),
+        dataset.num_classes,
+        work,
+        spec.gates.max_parity_error,
+    )
+    verification: dict = {"preflight": checked.to_dict(), "gates": []}
 
     stage("teacher", f"teacher outputs for {source.reference} (computed once, cached)")
     cached = _teacher_outputs(ctx, prepared, dataset, splits, request, encoder)
@@ -144,7 +157,9 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     stage("verify", "checking ONNX Runtime against PyTorch on the test split")
     onnx_test = ort_logits(fp32, test)
     metrics["parity_max_abs_diff"] = max_abs_diff(predict_logits(student, test), onnx_test)
-    if metrics["parity_max_abs_diff"] > spec.gates.max_parity_error:
+    if not _record_gate(
+        verification, "max_parity_error", metrics["parity_max_abs_diff"], spec.gates
+    ):
         raise GateError(
             "max_parity_error",
             metrics["parity_max_abs_diff"],
@@ -155,25 +170,30 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
 
     ops = TEXT_QUANTIZED_OPS if encoder is not None else QUANTIZED_OPS
     quantized = spec.quantization is QuantType.INT8 and _quantize(
-        work, fp32, facts, test, ys["test"], ops, spec, metrics, stage
+        work, fp32, facts, test, ys["test"], ops, spec, metrics, verification, stage
     )
 
     shipped = metrics["student_int8_accuracy"] if quantized else metrics["student_accuracy"]
     metrics["retention_pct"] = 100.0 * shipped / max(metrics["teacher_accuracy"], 1e-12)
-    retention = spec.gates.min_retention
-    if retention is not None and shipped < retention * metrics["teacher_accuracy"]:
+    retention = metrics["retention_pct"] / 100
+    if spec.gates.min_retention is not None and not _record_gate(
+        verification, "min_retention", retention, spec.gates
+    ):
         raise GateError(
-            "min_retention",
-            metrics["retention_pct"] / 100,
-            retention,
-            "student/teacher test accuracy",
+            "min_retention", retention, spec.gates.min_retention, "student/teacher test accuracy"
         )
 
     stage("measure", "measuring size and latency")
     _size_and_latency(metrics, work, test, quantized, student, prepared)
 
+    stage("operators", "checking every ONNX operator against ONNX Runtime's CPU provider")
+    operators = {name: assert_cpu_runs(work / name) for name in _model_files(quantized)}
+
     manifest = _manifest(spec, dataset, ctx, work, quantized, prepared, metrics, test, encoder, ops)
+    manifest["operators"] = operators
+    manifest["verification"] = verification
     mf.write_manifest(work, manifest)
+    _verify_in_jvm(work, manifest, metrics, on_event)
     stage("done", _summary(metrics, quantized))
     return RunResult(work, manifest, metrics)
 
@@ -296,41 +316,37 @@ def _check_classes(logits: np.ndarray, dataset: LoadedDataset) -> None:
 # ---------------------------------------------------------------- export checks
 
 
-def _preflight(student: nn.Module, example: Features, num_classes: int, work: Path) -> None:
-    """Fails in seconds, before any training, when the student cannot export or run in ONNX
-    Runtime at several batch sizes (and sequence lengths), instead of after training."""
-    path = export_onnx(student, example, work / "preflight.onnx")
-    try:
-        sess = session(path)
-        for feed in _preflight_feeds(example):
-            n = len(next(iter(feed.values())))
-            out = sess.run(None, feed)[0]
-            if out.shape != (n, num_classes):
-                raise DistillError(
-                    f"pre-flight: inputs {[list(v.shape) for v in feed.values()]}"
-                    f" gave output shape {list(out.shape)}"
-                )
-    except DistillError:
-        raise
-    except Exception as e:
-        raise DistillError(f"pre-flight: ONNX Runtime cannot run the student: {e}") from e
-    finally:
-        path.unlink(missing_ok=True)
-    student.train()
+def _model_files(quantized: bool) -> list[str]:
+    return [mf.FP32_MODEL, mf.INT8_MODEL] if quantized else [mf.FP32_MODEL]
 
 
-def _preflight_feeds(example: Features) -> list[dict[str, np.ndarray]]:
-    feeds = []
-    for n in PREFLIGHT_BATCH_SIZES:
-        rows = np.resize(np.arange(len(example)), n)
-        if not example.is_text:
-            feeds.append(example.feed(rows))
-            continue
-        ids, _ = example.batch(rows)
-        for length in (*PREFLIGHT_SEQUENCE_LENGTHS, example.arrays[0].shape[1]):
-            cut = np.ascontiguousarray(np.resize(ids, (n, length)))
-            feeds.append({"input_ids": cut, "attention_mask": np.ones_like(cut)})
-    return feeds
+def _record_gate(verification: dict, gate: str, measured: float, gates: Gates) -> bool:
+    """Adds a gate's outcome to the manifest's verification section (a failure stays on record
+    when the job survives it through fp32_fallback); returns whether it passed."""
+    limit = getattr(gates, gate)
+    passed = measured >= limit if gate == "min_retention" else measured <= limit
+    verification["gates"].append(
+        {"gate": gate, "measured": float(measured), "limit": float(limit), "passed": passed}
+    )
+    return passed
+
+
+def _verify_in_jvm(
+    work: Path, manifest: dict, metrics: dict[str, float], on_event: EventSink
+) -> None:
+    """Loads the finished artifact with the Java client's own DistilledModel in a JVM (JPype);
+    a failure there fails the job, a missing JVM is recorded as skipped with the reason."""
+    on_event(StageEvent("jvm", "loading the artifact with the Java client's DistilledModel"))
+    check = verify_in_jvm(work)
+    if check.status == FAILED:
+        raise DistillError(f"verification in the JVM failed: {check.reason}")
+    if check.status == PASSED and check.max_abs_diff is not None:
+        metrics["jvm_parity_max_abs_diff"] = check.max_abs_diff
+        manifest["metrics"]["jvm_parity_max_abs_diff"] = check.max_abs_diff
+    else:
+        on_event(LogEvent(f"JVM check skipped: {check.reason}", "WARNING"))
+    manifest["verification"]["jvm"] = check.to_dict()
+    mf.write_manifest(work, manifest)
 
 
 def _quantize(
@@ -342,6 +358,7 @@ def _quantize(
     ops: list[str],
     spec: DistillSpec,
     metrics: dict[str, float],
+    verification: dict,
     stage: Callable[[str, str], None],
 ) -> bool:
     """Writes model.int8.onnx and scores it. Returns False when the INT8 gate failed and the
@@ -352,7 +369,7 @@ def _quantize(
     metrics["student_int8_accuracy"] = accuracy(ort_logits(int8, test), y)
     drop = metrics["student_accuracy"] - metrics["student_int8_accuracy"]
     metrics["int8_accuracy_drop"] = drop
-    if drop <= spec.gates.max_int8_accuracy_drop:
+    if _record_gate(verification, "max_int8_accuracy_drop", drop, spec.gates):
         return True
     gate = GateError(
         "max_int8_accuracy_drop",
@@ -365,6 +382,7 @@ def _quantize(
     int8.unlink()
     del metrics["student_int8_accuracy"]
     metrics["int8_fallback"] = 1.0
+    verification["gates"][-1]["action"] = "fp32_fallback: INT8 model dropped, fp32 shipped"
     stage("quantize", f"{gate}; shipping fp32 only (fp32_fallback)")
     return False
 

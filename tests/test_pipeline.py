@@ -103,12 +103,53 @@ def test_events_report_stages_progress_and_validation_in_order(mlp_run):
         "verify",
         "quantize",
         "measure",
+        "operators",
+        "jvm",
         "done",
     ]
     epochs = [e.epoch for e in events if isinstance(e, ValidationEvent)]
     assert epochs == [1, 2, 3, 4]
     progress = [e for e in events if isinstance(e, ProgressEvent)]
     assert progress and all(e.temperature == 4.0 and e.alpha == 0.5 for e in progress)
+
+
+def test_every_model_lists_its_operators_and_ort_cpu_runs_them_all(mlp_run):
+    manifest = mlp_run[0].manifest
+    assert set(manifest["operators"]) == {"model.onnx", "model.int8.onnx"}
+    for ops in manifest["operators"].values():
+        assert ops and all(o["cpu"] and o["cpu_via"] == "kernel" for o in ops)
+        assert all(o["domain"] == "ai.onnx" and o["opset"] == 18 for o in ops)
+    fp32 = {o["op_type"]: o for o in manifest["operators"]["model.onnx"]}
+    assert fp32["Gemm"]["since_version"] == 13 and fp32["Gemm"]["count"] >= 1
+    assert "MatMulInteger" in {o["op_type"] for o in manifest["operators"]["model.int8.onnx"]}
+
+
+def test_verification_records_preflight_and_every_gate(mlp_run):
+    verification = mlp_run[0].manifest["verification"]
+    pre = verification["preflight"]
+    assert pre["batch_sizes"] == [1, 3, 17]
+    assert 0 <= pre["parity_max_abs_diff"] <= 1e-4
+    assert {o["op_type"] for o in pre["operators"]} >= {"Gemm", "Relu"}
+    gates = {g["gate"]: g for g in verification["gates"]}
+    assert set(gates) == {"max_parity_error", "max_int8_accuracy_drop"}
+    assert all(g["passed"] for g in gates.values())
+    assert gates["max_parity_error"]["limit"] == 1e-4
+    assert gates["max_parity_error"]["measured"] == mlp_run[0].metrics["parity_max_abs_diff"]
+
+
+def test_the_java_clients_own_loader_verified_the_artifact_in_a_jvm(mlp_run):
+    """`make setup` builds java-client/target/classpath.txt, so a JVM check really runs here."""
+    result, _ = mlp_run
+    jvm = result.manifest["verification"]["jvm"]
+    assert jvm["status"] == "passed", jvm["reason"]
+    assert set(jvm["models"]) == {"model.onnx", "model.int8.onnx"}
+    assert jvm["java_version"].startswith("17")
+    assert jvm["onnxruntime_java_version"] == "1.29.0"
+    assert 0 <= result.metrics["jvm_parity_max_abs_diff"] <= 1e-5
+    assert result.metrics["jvm_parity_max_abs_diff"] == jvm["max_abs_diff"]
+    on_disk = read_manifest(result.artifact_dir)
+    assert on_disk["metrics"]["jvm_parity_max_abs_diff"] == jvm["max_abs_diff"]
+    assert verify_files(result.artifact_dir, on_disk) == []
 
 
 def test_same_seed_gives_the_same_student(home, tmp_path):

@@ -3,6 +3,7 @@ vectors, accuracy on the test split, and latency."""
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ import onnx
 import onnxruntime as ort
 
 from bridge.data.features import Features
+from bridge.errors import DistillError
 
 GOLDEN_VECTOR_COUNT = 4
 GOLDEN_ATOL = 1e-5
@@ -94,14 +96,108 @@ def latency_ms(path: Path, sample: Features, runs: int = 200) -> float:
 
 
 def operator_report(path: Path) -> list[dict]:
-    """Operators in the graph with their domain and the opset they are resolved against."""
+    """Every operator of the graph with its domain, the opset it resolves against, its count,
+    and whether ONNX Runtime's CPU provider registers a kernel for that operator version.
+
+    The per-operator flag comes from ORT's own kernel registry; `assert_cpu_runs` adds the
+    whole-graph proof (a CPU-only session with graph rewrites off must place every node)."""
     model = onnx.load(str(path))
-    opsets = {o.domain or "ai.onnx": o.version for o in model.opset_import}
-    seen: dict[tuple[str, str], int] = {}
+    opsets = {o.domain or ONNX_DOMAIN: o.version for o in model.opset_import}
+    counts: dict[tuple[str, str], int] = {}
     for node in model.graph.node:
-        key = (node.domain or "ai.onnx", node.op_type)
-        seen[key] = seen.get(key, 0) + 1
-    return [
-        {"op_type": op, "domain": dom, "opset": opsets.get(dom), "count": n}
-        for (dom, op), n in sorted(seen.items())
+        key = (node.domain or ONNX_DOMAIN, node.op_type)
+        counts[key] = counts.get(key, 0) + 1
+    report = []
+    for (domain, op), n in sorted(counts.items()):
+        opset = opsets.get(domain)
+        version = _since_version(op, domain, opset)
+        via = _cpu_route(op, domain, version)
+        report.append(
+            {
+                "op_type": op,
+                "domain": domain,
+                "opset": opset,
+                "since_version": version,
+                "count": n,
+                "cpu": via is not None,
+                "cpu_via": via,
+            }
+        )
+    return report
+
+
+def assert_cpu_runs(path: Path) -> list[dict]:
+    """The operator report of `path`, after proving that ONNX Runtime's CPU provider runs every
+    node: it creates a CPU-only session with graph optimizations disabled (so no rewrite can
+    hide an operator) and refuses any operator without a CPU kernel. Raises `DistillError`
+    naming the operators and ORT's reason."""
+    report = operator_report(path)
+    missing = [
+        f"{o['domain']}::{o['op_type']} (opset {o['opset']})" for o in report if not o["cpu"]
     ]
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    try:
+        ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # ORT raises several pybind types; its text is the reason
+        raise DistillError(
+            f"ONNX Runtime's CPU provider cannot run {path.name}: {_first_line(e)}"
+            + (f"; operators without a CPU kernel: {', '.join(missing)}" if missing else "")
+        ) from e
+    if missing:
+        raise DistillError(
+            f"ONNX Runtime's CPU provider has no kernel for {', '.join(missing)} in {path.name}"
+        )
+    return report
+
+
+ONNX_DOMAIN = "ai.onnx"
+_ONNX_SCHEMA_DOMAINS = {ONNX_DOMAIN: "", "ai.onnx.ml": "ai.onnx.ml"}
+
+
+def _since_version(op: str, domain: str, opset: int | None) -> int | None:
+    """The operator version a node resolves to: for ONNX domains the newest schema at or below
+    the model's opset; for others (com.microsoft, ...) the imported opset version itself."""
+    if opset is None:
+        return None
+    if domain not in _ONNX_SCHEMA_DOMAINS:
+        return opset
+    try:
+        return onnx.defs.get_schema(op, opset, _ONNX_SCHEMA_DOMAINS[domain]).since_version
+    except onnx.defs.SchemaError:
+        return None
+
+
+@functools.cache
+def _cpu_kernels() -> dict[tuple[str, str], tuple[tuple[int, int], ...]]:
+    """ONNX Runtime's CPU kernel registry: (domain, op) -> version ranges it covers."""
+    from onnxruntime.capi import _pybind_state
+
+    table: dict[tuple[str, str], set[tuple[int, int]]] = {}
+    for k in _pybind_state.get_all_opkernel_def():
+        if k.provider == "CPUExecutionProvider":
+            key = (k.domain or ONNX_DOMAIN, k.op_name)
+            table.setdefault(key, set()).add(tuple(k.version_range))
+    return {key: tuple(sorted(ranges)) for key, ranges in table.items()}
+
+
+def _cpu_route(op: str, domain: str, version: int | None) -> str | None:
+    """How ONNX Runtime's CPU provider runs an operator version: "kernel" (registered),
+    "function" (an ONNX function op that ORT expands into other operators, e.g. HardSwish),
+    "initializer" (Constant, folded at load), or None (it cannot)."""
+    if version is None:
+        return None
+    if any(lo <= version <= hi for lo, hi in _cpu_kernels().get((domain, op), ())):
+        return "kernel"
+    if domain == ONNX_DOMAIN and op == "Constant":
+        return "initializer"
+    if domain in _ONNX_SCHEMA_DOMAINS:
+        schema = onnx.defs.get_schema(op, version, _ONNX_SCHEMA_DOMAINS[domain])
+        if schema.has_function or schema.has_context_dependent_function:
+            return "function"
+    return None
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0][:1000] if text else type(e).__name__

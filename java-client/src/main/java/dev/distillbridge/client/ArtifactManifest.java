@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.TreeMap;
 
 /**
@@ -44,6 +45,8 @@ public final class ArtifactManifest {
     private final Map<String, ArtifactFile> files;
     private final Map<String, Double> metrics;
     private final Map<String, GoldenVector> goldenVectors;
+    private final Map<String, List<OnnxOperator>> operators;
+    private final JvmCheck jvmCheck;
 
     private ArtifactManifest(JsonObject json) {
         int version = (int) ManifestJson.number(json, "format_version", "format_version");
@@ -66,6 +69,8 @@ public final class ArtifactManifest {
         this.files = parseFiles(json);
         this.metrics = parseMetrics(json);
         this.goldenVectors = parseGoldenVectors(json);
+        this.operators = parseOperators(json);
+        this.jvmCheck = parseJvmCheck(json);
     }
 
     /**
@@ -167,6 +172,24 @@ public final class ArtifactManifest {
     /** All golden vectors, by model file. */
     public Map<String, GoldenVector> goldenVectors() {
         return goldenVectors;
+    }
+
+    /**
+     * The ONNX operators of each model file (domain, opset, and whether ONNX Runtime's CPU
+     * provider runs each), by file name; empty for artifacts made before the operator report.
+     */
+    public Map<String, List<OnnxOperator>> operators() {
+        return operators;
+    }
+
+    /** The server's in-JVM verification of this artifact, when the manifest records one. */
+    public Optional<JvmCheck> jvmCheck() {
+        return Optional.ofNullable(jvmCheck);
+    }
+
+    /** True when the INT8 model failed its gate and the job shipped fp32 only (fp32_fallback). */
+    public boolean int8Fallback() {
+        return metrics.getOrDefault("int8_fallback", 0.0) > 0;
     }
 
     @Override
@@ -305,6 +328,48 @@ public final class ArtifactManifest {
                     + " attention_mask values");
         }
         return vector;
+    }
+
+    private static Map<String, List<OnnxOperator>> parseOperators(JsonObject json) {
+        JsonObject byFile = ManifestJson.optionalObject(json, "operators", "operators");
+        Map<String, List<OnnxOperator>> out = new LinkedHashMap<>();
+        if (byFile != null) {
+            for (String file : byFile.keySet()) {
+                List<OnnxOperator> ops = new ArrayList<>();
+                JsonArray array = ManifestJson.array(byFile, file, "operators." + file);
+                for (int i = 0; i < array.size(); i++) {
+                    String path = "operators." + file + "[" + i + "]";
+                    if (!array.get(i).isJsonObject()) {
+                        throw ManifestJson.invalid(path, "an object");
+                    }
+                    JsonObject o = array.get(i).getAsJsonObject();
+                    ops.add(new OnnxOperator(ManifestJson.string(o, "op_type", path + ".op_type"),
+                            ManifestJson.string(o, "domain", path + ".domain"),
+                            (int) ManifestJson.number(o, "opset", path + ".opset"),
+                            (int) ManifestJson.number(o, "since_version", path + ".since_version"),
+                            (int) ManifestJson.number(o, "count", path + ".count"),
+                            o.has("cpu") && o.get("cpu").getAsBoolean(),
+                            orEmpty(ManifestJson.optionalString(o, "cpu_via", path + ".cpu_via"))));
+                }
+                out.put(file, List.copyOf(ops));
+            }
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static JvmCheck parseJvmCheck(JsonObject json) {
+        JsonObject verification = ManifestJson.optionalObject(json, "verification", "verification");
+        JsonObject jvm = verification == null ? null : ManifestJson.optionalObject(verification, "jvm", "verification.jvm");
+        if (jvm == null) {
+            return null;
+        }
+        JsonElement diff = jvm.get("max_abs_diff");
+        return new JvmCheck(ManifestJson.string(jvm, "status", "verification.jvm.status"),
+                orEmpty(ManifestJson.optionalString(jvm, "reason", "verification.jvm.reason")),
+                diff == null || diff.isJsonNull() ? OptionalDouble.empty() : OptionalDouble.of(diff.getAsDouble()),
+                orEmpty(ManifestJson.optionalString(jvm, "java_version", "verification.jvm.java_version")),
+                orEmpty(ManifestJson.optionalString(jvm, "onnxruntime_java_version",
+                        "verification.jvm.onnxruntime_java_version")));
     }
 
     private static String orEmpty(String s) {

@@ -107,9 +107,28 @@ public final class DistillBridge implements AutoCloseable {
         return new DistillBridge(channel, null, callTimeout, RetryPolicy.DEFAULT);
     }
 
+    /**
+     * Connects over Py4J to a local {@code distill-bridge debug-server} listening on
+     * 127.0.0.1:{@code port}: the same {@code newDistiller()} API, but jobs run inside that
+     * Python process so its breakpoints hit. Development only.
+     *
+     * @param authToken the token the debug server wrote to its connection file
+     */
+    public static DebugConnection debug(int port, String authToken) {
+        return DebugConnection.open(port, authToken);
+    }
+
+    /**
+     * Like {@link #debug(int, String)}, reading port and token from the connection file the
+     * debug server wrote (default {@code $DISTILL_BRIDGE_HOME/debug-server.json}).
+     */
+    public static DebugConnection debug(Path connectionFile) {
+        return DebugConnection.open(Objects.requireNonNull(connectionFile, "connectionFile"));
+    }
+
     /** A new job description; see {@link Distiller}. */
     public Distiller newDistiller() {
-        return new Distiller(rpc, asyncExecutor);
+        return new Distiller(new GrpcJobRunner(rpc), asyncExecutor);
     }
 
     /** The server's teacher zoo. */

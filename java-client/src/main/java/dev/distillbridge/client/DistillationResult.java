@@ -20,21 +20,26 @@ public final class DistillationResult {
     private final Map<String, Double> metrics;
     private final String manifestJson;
     private final List<ArtifactFile> files;
-    private final Rpc rpc;
+    private final ArtifactSource source;
     private volatile ArtifactManifest manifest;
 
     private DistillationResult(String jobId, Map<String, Double> metrics, String manifestJson,
-            List<ArtifactFile> files, Rpc rpc) {
+            List<ArtifactFile> files, ArtifactSource source) {
         this.jobId = jobId;
         this.metrics = Collections.unmodifiableMap(new TreeMap<>(metrics));
         this.manifestJson = manifestJson;
         this.files = List.copyOf(files);
-        this.rpc = rpc;
+        this.source = source;
     }
 
     static DistillationResult fromProto(String jobId, DistillResult result, Rpc rpc) {
+        return fromProto(jobId, result, (files, manifestJson, dir) ->
+                new ArtifactDownloader(rpc, jobId).download(files, manifestJson, dir));
+    }
+
+    static DistillationResult fromProto(String jobId, DistillResult result, ArtifactSource source) {
         return new DistillationResult(jobId, result.getMetricsMap(), result.getManifestJson(),
-                result.getFilesList().stream().map(ArtifactFile::fromProto).toList(), rpc);
+                result.getFilesList().stream().map(ArtifactFile::fromProto).toList(), source);
     }
 
     public String jobId() {
@@ -74,6 +79,24 @@ public final class DistillationResult {
         return parsed;
     }
 
+    /**
+     * The server's in-JVM check of the artifact ({@code jvm_parity_max_abs_diff} is also in
+     * {@link #metrics()} when it passed).
+     */
+    public java.util.Optional<JvmCheck> jvmCheck() {
+        return manifest().jvmCheck();
+    }
+
+    /** The ONNX operators of each model file, each checked against ONNX Runtime's CPU provider. */
+    public Map<String, List<OnnxOperator>> operators() {
+        return manifest().operators();
+    }
+
+    /** True when INT8 failed its gate and, as {@link Gates#setFp32Fallback} allowed, only fp32 shipped. */
+    public boolean int8Fallback() {
+        return metric("int8_fallback").orElse(0) > 0;
+    }
+
     /** Every downloadable file, manifest.json included, with size and SHA-256. */
     public List<ArtifactFile> files() {
         return files;
@@ -91,7 +114,7 @@ public final class DistillationResult {
      * @throws DistillException when the server fails the download
      */
     public Path download(Path dir) {
-        return new ArtifactDownloader(rpc, jobId).download(files, manifestJson, Objects.requireNonNull(dir, "dir"));
+        return source.download(files, manifestJson, Objects.requireNonNull(dir, "dir"));
     }
 
     @Override

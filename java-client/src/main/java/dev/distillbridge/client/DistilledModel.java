@@ -9,6 +9,8 @@ import io.grpc.Status;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -16,6 +18,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
@@ -46,6 +49,7 @@ import java.util.function.Function;
 public final class DistilledModel implements AutoCloseable {
     private static final String FLOAT32 = "float32";
 
+    private final Path dir;
     private final ArtifactManifest manifest;
     private final Precision precision;
     private final Path modelPath;
@@ -56,8 +60,9 @@ public final class DistilledModel implements AutoCloseable {
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
-    private DistilledModel(ArtifactManifest manifest, Precision precision, Path modelPath, OrtSession session,
-            WordPieceTokenizer tokenizer, double maxGoldenDiff) {
+    private DistilledModel(Path dir, ArtifactManifest manifest, Precision precision, Path modelPath,
+            OrtSession session, WordPieceTokenizer tokenizer, double maxGoldenDiff) {
+        this.dir = dir;
         this.manifest = manifest;
         this.precision = precision;
         this.modelPath = modelPath;
@@ -111,7 +116,7 @@ public final class DistilledModel implements AutoCloseable {
         try {
             double diff = tokenizer == null ? replay(session, manifest, golden)
                     : replayText(session, manifest, tokenizer, golden);
-            return new DistilledModel(manifest, precision, modelPath, session, tokenizer, diff);
+            return new DistilledModel(dir, manifest, precision, modelPath, session, tokenizer, diff);
         } catch (RuntimeException e) {
             closeQuietly(session);
             throw e;
@@ -221,6 +226,59 @@ public final class DistilledModel implements AutoCloseable {
                 throw runtimeFailure("cannot read model metadata", e);
             }
         });
+    }
+
+    /**
+     * Checks, now, that this model still matches its artifact: every file listed in the
+     * manifest against its size and SHA-256 on disk, and the golden vectors replayed through
+     * this live session (the same checks as {@link #load(Path)}). Never throws for a failed
+     * check: the report says {@code healthy=false} and names the problem, so a health endpoint
+     * can show it. Safe to call from any thread while predictions run.
+     */
+    public SelfCheckReport selfCheck() {
+        Instant start = Instant.now();
+        long t0 = System.nanoTime();
+        String file = modelPath.getFileName().toString();
+        Map<String, String> hashes = new TreeMap<>();
+        GoldenVector golden = manifest.goldenVector(file).orElse(null);
+        double diff = Double.NaN;
+        int rows = 0;
+        String problem = "";
+        Lock lock = lifecycle.readLock();
+        lock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("model is closed");
+            }
+            for (ArtifactFile f : manifest.files().values()) {
+                ArtifactFiles.verify(ArtifactFiles.resolve(dir, f.name()), f);
+                hashes.put(f.name(), f.sha256());
+            }
+            if (golden == null) {
+                throw new ArtifactVerificationException(file, "manifest.json has no golden vectors for " + file);
+            }
+            diff = tokenizer == null ? replay(session, manifest, golden)
+                    : replayText(session, manifest, tokenizer, golden);
+            rows = golden.rows();
+        } catch (RuntimeException e) {
+            problem = e.getMessage() == null ? e.getClass().getName() : e.getMessage();
+        } finally {
+            lock.unlock();
+        }
+        return new SelfCheckReport(problem.isEmpty(), problem, manifest.jobId(), file, precision, hashes, rows,
+                diff, golden == null ? Double.NaN : golden.atol(), System.getProperty("java.version"),
+                onnxRuntimeVersion(), clientVersion(), start, Duration.ofNanos(System.nanoTime() - t0));
+    }
+
+    /** The ONNX Runtime Java version this JVM runs models with. */
+    public static String onnxRuntimeVersion() {
+        return OrtEnvironment.getEnvironment().getVersion();
+    }
+
+    /** This client's version (the jar's Implementation-Version), or "unpackaged" from classes. */
+    public static String clientVersion() {
+        String version = DistilledModel.class.getPackage().getImplementationVersion();
+        return version == null ? "unpackaged" : version;
     }
 
     /** Releases the ONNX Runtime session; waits for predictions in flight. Idempotent. */

@@ -1,14 +1,11 @@
 package dev.distillbridge.client;
 
 import dev.distillbridge.proto.v1.DistillSpec;
-import dev.distillbridge.proto.v1.Job;
-import dev.distillbridge.proto.v1.SubmitJobRequest;
 import dev.distillbridge.proto.v1.TeacherRef;
 import dev.distillbridge.proto.v1.UploadKind;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,8 +15,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Describes one distillation and runs it: obtained from {@link DistillBridge#newDistiller()},
@@ -39,9 +34,7 @@ import java.util.logging.Logger;
  * thread-safe: configure it on one thread.
  */
 public final class Distiller {
-    private static final Logger LOG = Logger.getLogger(Distiller.class.getName());
-
-    private final Rpc rpc;
+    private final JobRunner runner;
     private final Executor asyncExecutor;
     private final List<Consumer<DistillEvent>> listeners = new ArrayList<>();
     private Teacher teacher;
@@ -52,8 +45,8 @@ public final class Distiller {
     private String name = "";
     private Duration timeout;
 
-    Distiller(Rpc rpc, Executor asyncExecutor) {
-        this.rpc = rpc;
+    Distiller(JobRunner runner, Executor asyncExecutor) {
+        this.runner = runner;
         this.asyncExecutor = asyncExecutor;
     }
 
@@ -172,34 +165,23 @@ public final class Distiller {
     }
 
     /** Everything one run needs, copied from the builder so later changes to it do not leak in. */
-    private record Submission(Rpc rpc, DistillSpec spec, Path teacherFile, Path datasetFile, Duration timeout,
+    private record Submission(JobRunner runner, DistillSpec spec, JobRunner.LocalFiles files, Duration timeout,
             List<Consumer<DistillEvent>> listeners) {
         /**
-         * Uploads local files, submits, then watches until the job ends; reports the job id as
-         * soon as it is known.
+         * Sends local files with the job, submits, then follows until the job ends; reports the
+         * job id as soon as it is known.
          */
         DistillationResult run(AtomicReference<String> jobIdSink) {
             Deadline deadline = timeout == null ? null : Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
-            DistillSpec.Builder toSubmit = spec.toBuilder();
-            if (teacherFile != null) {
-                String id = Uploader.upload(rpc, UploadKind.UPLOAD_KIND_MODEL, teacherFile, deadline);
-                toSubmit.setTeacher(spec.getTeacher().toBuilder().setUploadId(id));
-            }
-            if (datasetFile != null) {
-                String id = Uploader.upload(rpc, UploadKind.UPLOAD_KIND_DATASET, datasetFile, deadline);
-                toSubmit.setDataset(spec.getDataset().toBuilder().setUploadId(id));
-            }
-            SubmitJobRequest request = SubmitJobRequest.newBuilder().setSpec(toSubmit).build();
-            Job job = rpc.unary(null, deadline, stub -> stub.submitJob(request));
-            jobIdSink.set(job.getJobId());
-            return new JobWatcher(rpc, job.getJobId(), deadline, listeners).await();
+            return runner.run(spec, files, deadline, listeners, jobIdSink);
         }
     }
 
     private Submission snapshot(Dataset dataset, TrainingParams params) {
         DistillSpec spec = spec(dataset, params);
-        Path teacherFile = teacher.localFile().orElse(null);
-        return new Submission(rpc, spec, teacherFile, dataset.localFile().orElse(null), timeout, List.copyOf(listeners));
+        JobRunner.LocalFiles files = new JobRunner.LocalFiles(teacher.localFile().orElse(null),
+                dataset.localFile().orElse(null));
+        return new Submission(runner, spec, files, timeout, List.copyOf(listeners));
     }
 
     /** Validates the builder's state and copies it into a spec. */
@@ -251,16 +233,8 @@ public final class Distiller {
     }
 
     private void cancelQuietly(String jobId) {
-        if (jobId == null) {
-            return;
-        }
-        try {
-            rpc.unary(jobId, stub -> stub.cancelJob(
-                    dev.distillbridge.proto.v1.CancelJobRequest.newBuilder().setJobId(jobId).build()));
-        } catch (DistillException e) {
-            if (e.getStatusCode() != Status.Code.FAILED_PRECONDITION) {
-                LOG.log(Level.WARNING, "could not cancel job " + jobId, e);
-            }
+        if (jobId != null) {
+            runner.cancel(jobId);
         }
     }
 }

@@ -3,12 +3,13 @@ package dev.distillbridge.client;
 import java.util.OptionalDouble;
 
 /**
- * Checks an artifact must pass on the server before it is handed over. Unset values take the
- * server's defaults; no retention gate is applied unless {@link #setMinRetention} is called.
+ * Checks an artifact must pass on the server before it is handed over; a failed gate fails the
+ * job with a message naming the gate and both numbers. Unset values take the server's defaults
+ * (parity 1e-4, INT8 drop 0.01); no retention gate is applied unless {@link #setMinRetention}
+ * is called. Fractions, as in Python's {@code Gates} and on the wire: 0.01 is one percentage
+ * point, 0.95 is 95%.
  *
- * <pre>{@code new Gates().setMinRetention(0.96).setFp32Fallback(true)}</pre>
- *
- * Accuracies are fractions, as on the wire and in Python: 0.96 = 96%, 0.01 = one point.
+ * <pre>{@code new Gates().setMinRetention(0.95).setMaxInt8AccuracyDrop(0.01).setFp32Fallback(true)}</pre>
  */
 public final class Gates {
     private Double maxParityError;
@@ -16,25 +17,31 @@ public final class Gates {
     private Double minRetention;
     private boolean fp32Fallback;
 
-    /** Largest absolute difference allowed between the PyTorch student and its ONNX export. */
+    /**
+     * Largest absolute logit difference allowed between the PyTorch student and its ONNX export
+     * in ONNX Runtime (checked at pre-flight and on the test split), in (0, 1].
+     */
     public Gates setMaxParityError(double maxParityError) {
         this.maxParityError = maxParityError;
         return this;
     }
 
-    /** Test accuracy the INT8 model may lose against the fp32 student, as a fraction (0.01 = 1 point); >= 0. */
+    /** Test accuracy the INT8 model may lose against the fp32 student, as a fraction in [0, 1]. */
     public Gates setMaxInt8AccuracyDrop(double maxInt8AccuracyDrop) {
         this.maxInt8AccuracyDrop = maxInt8AccuracyDrop;
         return this;
     }
 
-    /** Minimum student/teacher test accuracy ratio, as a fraction (0.96 = 96%); in [0, 2]. */
+    /** Minimum shipped-student/teacher test accuracy ratio, in [0, 2] (0.95 = 95%). */
     public Gates setMinRetention(double minRetention) {
         this.minRetention = minRetention;
         return this;
     }
 
-    /** When INT8 fails its gate, ship the fp32 model instead of failing the job. */
+    /**
+     * When only the INT8 gate fails, ship the fp32 model instead of failing the job; the result
+     * then says so ({@link DistillationResult#int8Fallback()}).
+     */
     public Gates setFp32Fallback(boolean fp32Fallback) {
         this.fp32Fallback = fp32Fallback;
         return this;
@@ -57,11 +64,11 @@ public final class Gates {
     }
 
     dev.distillbridge.proto.v1.Gates toProto(Problems problems) {
-        problems.requireFiniteNonNegative("gates.max_parity_error", maxParityError);
-        problems.requireFiniteNonNegative("gates.max_int8_accuracy_drop", maxInt8AccuracyDrop);
-        if (minRetention != null && !(minRetention >= 0 && minRetention <= 2)) {
-            problems.add("gates.min_retention", "must be a ratio in [0, 2] (0.96 = 96%), got " + minRetention);
+        if (maxParityError != null && !(maxParityError > 0 && maxParityError <= 1)) {
+            problems.add("gates.max_parity_error", "must be in (0, 1], got " + maxParityError);
         }
+        requireIn(problems, "gates.max_int8_accuracy_drop", maxInt8AccuracyDrop, 1);
+        requireIn(problems, "gates.min_retention", minRetention, 2);
         var builder = dev.distillbridge.proto.v1.Gates.newBuilder().setFp32Fallback(fp32Fallback);
         maxParityError().ifPresent(builder::setMaxParityError);
         maxInt8AccuracyDrop().ifPresent(builder::setMaxInt8AccuracyDrop);
@@ -73,6 +80,12 @@ public final class Gates {
     public String toString() {
         return "Gates{maxParityError=" + maxParityError + ", maxInt8AccuracyDrop=" + maxInt8AccuracyDrop
                 + ", minRetention=" + minRetention + ", fp32Fallback=" + fp32Fallback + "}";
+    }
+
+    private static void requireIn(Problems problems, String field, Double value, double max) {
+        if (value != null && !(value >= 0 && value <= max)) {
+            problems.add(field, "must be in [0, " + max + "], got " + value);
+        }
     }
 
     private static OptionalDouble optional(Double value) {

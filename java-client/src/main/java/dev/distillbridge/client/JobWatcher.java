@@ -46,7 +46,8 @@ final class JobWatcher {
             try {
                 FinishedEvent finished = Rpc.inCancellableContext(this::watchOnce);
                 if (finished != null) {
-                    return outcome(finished);
+                    return outcome(jobId, finished, (files, manifestJson, dir) ->
+                            new ArtifactDownloader(rpc, jobId).download(files, manifestJson, dir));
                 }
                 failure = Status.UNAVAILABLE.withDescription("WatchJob ended before the job's FinishedEvent")
                         .asRuntimeException();
@@ -75,7 +76,7 @@ final class JobWatcher {
                 continue; // a replay of something already delivered
             }
             nextSequence = event.getSequence() + 1;
-            deliver(event);
+            deliver(event, listeners);
             if (event.hasFinished()) {
                 return event.getFinished();
             }
@@ -83,7 +84,8 @@ final class JobWatcher {
         return null;
     }
 
-    private void deliver(JobEvent event) {
+    /** Hands one event to every listener; a listener that throws is logged and skipped. */
+    static void deliver(JobEvent event, List<Consumer<DistillEvent>> listeners) {
         DistillEvent converted = DistillEvent.fromProto(event);
         if (converted == null) {
             LOG.log(Level.FINE, "skipping event {0} of an unknown kind", event.getSequence());
@@ -98,23 +100,24 @@ final class JobWatcher {
         }
     }
 
-    private DistillationResult outcome(FinishedEvent finished) {
+    /** The result of a job that succeeded, or the DistillException of one that did not. */
+    static DistillationResult outcome(String jobId, FinishedEvent finished, ArtifactSource source) {
         switch (finished.getState()) {
             case JOB_STATE_SUCCEEDED:
                 if (!finished.hasResult()) {
-                    throw failure(Status.INTERNAL, "job succeeded but its FinishedEvent carries no result");
+                    throw failure(jobId, Status.INTERNAL, "job succeeded but its FinishedEvent carries no result");
                 }
-                return DistillationResult.fromProto(jobId, finished.getResult(), rpc);
+                return DistillationResult.fromProto(jobId, finished.getResult(), source);
             case JOB_STATE_FAILED:
-                throw failure(Status.ABORTED, orDefault(finished.getError(), "job failed"));
+                throw failure(jobId, Status.ABORTED, orDefault(finished.getError(), "job failed"));
             case JOB_STATE_CANCELLED:
-                throw failure(Status.CANCELLED, orDefault(finished.getError(), "job was cancelled"));
+                throw failure(jobId, Status.CANCELLED, orDefault(finished.getError(), "job was cancelled"));
             default:
-                throw failure(Status.INTERNAL, "job finished in unexpected state " + finished.getState());
+                throw failure(jobId, Status.INTERNAL, "job finished in unexpected state " + finished.getState());
         }
     }
 
-    private DistillException failure(Status status, String description) {
+    private static DistillException failure(String jobId, Status status, String description) {
         return new DistillException(status.withDescription(description), jobId, null);
     }
 

@@ -221,6 +221,55 @@ class DistilledModelTest {
         assertTrue(e.getMessage().contains("no manifest.json"), e.getMessage());
     }
 
+    @Test
+    void selfCheckReportsHashesGoldenVectorsAndVersions() {
+        try (DistilledModel model = DistilledModel.load(FIXTURE)) {
+            SelfCheckReport report = model.selfCheck();
+            assertTrue(report.healthy(), report.problem());
+            assertEquals("", report.problem());
+            assertEquals("fixture-tiny", report.jobId());
+            assertEquals(INT8, report.modelFile());
+            assertEquals(Precision.INT8, report.precision());
+            assertEquals(model.manifest().files().get(INT8).sha256(), report.sha256().get(INT8));
+            assertEquals(java.util.Set.of("model.onnx", INT8), report.sha256().keySet());
+            assertEquals(4, report.goldenRows());
+            assertTrue(report.maxGoldenDiff() <= report.atol(), "diff " + report.maxGoldenDiff());
+            assertEquals(1e-5, report.atol(), 1e-12);
+            assertEquals("1.29.0", report.onnxRuntimeVersion());
+            assertEquals(System.getProperty("java.version"), report.javaVersion());
+            assertEquals(Boolean.TRUE, report.details().get("healthy"));
+            assertEquals("INT8", report.details().get("precision"));
+        }
+    }
+
+    @Test
+    void selfCheckNoticesAFileTamperedAfterLoadWithoutThrowing() throws IOException {
+        Path dir = copyFixture();
+        try (DistilledModel model = DistilledModel.load(dir)) {
+            assertTrue(model.selfCheck().healthy());
+            byte[] bytes = Files.readAllBytes(dir.resolve("model.onnx"));
+            bytes[bytes.length / 2] ^= 0x01;
+            Files.write(dir.resolve("model.onnx"), bytes);
+
+            SelfCheckReport report = model.selfCheck();
+            assertEquals(false, report.healthy());
+            assertTrue(report.problem().contains("sha256 mismatch for model.onnx"), report.problem());
+            assertEquals(report.problem(), report.details().get("problem"));
+            assertTrue(Double.isNaN(report.maxGoldenDiff()), "golden vectors are not replayed after a hash failure");
+            // predictions still run on the session loaded before the file changed
+            assertEquals(3, model.predict(new float[4]).logits().length);
+        }
+    }
+
+    @Test
+    void selfCheckOfAClosedModelIsUnhealthy() {
+        DistilledModel model = DistilledModel.load(FIXTURE, Precision.FP32);
+        model.close();
+        SelfCheckReport report = model.selfCheck();
+        assertEquals(false, report.healthy());
+        assertEquals("model is closed", report.problem());
+    }
+
     private static void assertProbabilities(Prediction p) {
         double sum = 0;
         for (float v : p.probabilities()) {

@@ -276,7 +276,11 @@ class DistillerTest {
                 "training.learning_rate");
         assertInvalid(validDistiller(), data, new TrainingParams().setTemperature(0), "training.temperature");
         assertInvalid(validDistiller(), data, new TrainingParams().setAlpha(1.5), "training.alpha");
-        assertInvalid(validDistiller().setGates(new Gates().setMinRetention(95)), data, null, "gates.min_retention");
+        assertInvalid(validDistiller().setGates(new Gates().setMinRetention(2.5)), data, null, "gates.min_retention");
+        assertInvalid(validDistiller().setGates(new Gates().setMaxInt8AccuracyDrop(1.5)), data, null,
+                "gates.max_int8_accuracy_drop");
+        assertInvalid(validDistiller().setGates(new Gates().setMaxParityError(0)), data, null,
+                "gates.max_parity_error");
         assertTrue(fake.service.submitted.isEmpty());
     }
 

@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  * all its output goes to a log file.
  */
 final class PythonServer implements AutoCloseable {
-    private static final Pattern READY = Pattern.compile("distill-bridge listening on (\\S+):(\\d+)");
+    private static final Pattern READY = Pattern.compile("distill-bridge (?:debug-server )?listening on (\\S+):(\\d+)");
     private static final int TAIL_LINES = 40;
 
     private final Process process;
@@ -44,9 +44,16 @@ final class PythonServer implements AutoCloseable {
      */
     static PythonServer start(Path python, Path repoRoot, Path dataDir, Path log, Duration startup,
             String... extraArgs) {
-        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(python.toString(), "-m",
-                "bridge", "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir.toString()));
-        command.addAll(java.util.List.of(extraArgs));
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("serve", "--host", "127.0.0.1",
+                "--port", "0", "--data-dir", dataDir.toString()));
+        args.addAll(java.util.List.of(extraArgs));
+        return start(python, repoRoot, args, log, startup);
+    }
+
+    /** Starts {@code python -m bridge <args>} (serve or debug-server) and waits until it listens. */
+    static PythonServer start(Path python, Path repoRoot, java.util.List<String> args, Path log, Duration startup) {
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(python.toString(), "-m", "bridge"));
+        command.addAll(args);
         ProcessBuilder builder = new ProcessBuilder(command)
                 .directory(repoRoot.toFile())
                 .redirectErrorStream(true);

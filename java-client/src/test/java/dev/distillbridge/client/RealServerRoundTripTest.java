@@ -1,6 +1,7 @@
 package dev.distillbridge.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -89,6 +90,19 @@ class RealServerRoundTripTest {
 
         double int8Accuracy = r.metric("student_int8_accuracy").orElseThrow();
         assertTrue(int8Accuracy > 0.8, "student_int8_accuracy " + int8Accuracy + " in " + r.metrics());
+        // The server's job loaded the artifact with this client's DistilledModel in its own JVM.
+        JvmCheck jvm = r.jvmCheck().orElseThrow();
+        assertTrue(jvm.passed(), jvm.status() + ": " + jvm.reason());
+        assertEquals("1.29.0", jvm.onnxRuntimeVersion());
+        double jvmDiff = r.metric("jvm_parity_max_abs_diff").orElseThrow();
+        assertTrue(jvmDiff <= 1e-5, "jvm_parity_max_abs_diff " + jvmDiff);
+        assertEquals(jvmDiff, jvm.maxAbsDiff().orElseThrow());
+        assertFalse(r.int8Fallback());
+        for (String file : List.of("model.onnx", "model.int8.onnx")) {
+            List<OnnxOperator> ops = r.operators().get(file);
+            assertFalse(ops.isEmpty(), "no operators for " + file);
+            assertTrue(ops.stream().allMatch(o -> o.cpu() && o.opset() == 18), ops.toString());
+        }
         try (DistilledModel model = DistilledModel.load(artifact)) {
             assertEquals(Precision.INT8, model.precision());
             assertTrue(model.maxGoldenDiff() <= 1e-5,

@@ -1,0 +1,11 @@
+package dev.distillbridge.client;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** Where a result's artifact files come from: the gRPC download, or a local debug server's disk. */
+@FunctionalInterface
+interface ArtifactSource {
+    /** Puts every file into dir (created if needed), each checked against its size and SHA-256. */
+    Path download(List<ArtifactFile> files, String manifestJson, Path dir);
+}

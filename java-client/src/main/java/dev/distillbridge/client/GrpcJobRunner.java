@@ -1,0 +1,54 @@
+package dev.distillbridge.client;
+
+import dev.distillbridge.proto.v1.CancelJobRequest;
+import dev.distillbridge.proto.v1.DistillSpec;
+import dev.distillbridge.proto.v1.Job;
+import dev.distillbridge.proto.v1.SubmitJobRequest;
+import dev.distillbridge.proto.v1.UploadKind;
+import io.grpc.Deadline;
+import io.grpc.Status;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/** {@code SubmitJob}, then {@code WatchJob} until the FinishedEvent. */
+final class GrpcJobRunner implements JobRunner {
+    private static final Logger LOG = Logger.getLogger(GrpcJobRunner.class.getName());
+
+    private final Rpc rpc;
+
+    GrpcJobRunner(Rpc rpc) {
+        this.rpc = rpc;
+    }
+
+    @Override
+    public DistillationResult run(DistillSpec spec, LocalFiles files, Deadline deadline,
+            List<Consumer<DistillEvent>> listeners, AtomicReference<String> jobIdSink) {
+        DistillSpec.Builder toSubmit = spec.toBuilder();
+        if (files.teacher() != null) {
+            String id = Uploader.upload(rpc, UploadKind.UPLOAD_KIND_MODEL, files.teacher(), deadline);
+            toSubmit.setTeacher(spec.getTeacher().toBuilder().setUploadId(id));
+        }
+        if (files.dataset() != null) {
+            String id = Uploader.upload(rpc, UploadKind.UPLOAD_KIND_DATASET, files.dataset(), deadline);
+            toSubmit.setDataset(spec.getDataset().toBuilder().setUploadId(id));
+        }
+        SubmitJobRequest request = SubmitJobRequest.newBuilder().setSpec(toSubmit).build();
+        Job job = rpc.unary(null, deadline, stub -> stub.submitJob(request));
+        jobIdSink.set(job.getJobId());
+        return new JobWatcher(rpc, job.getJobId(), deadline, listeners).await();
+    }
+
+    @Override
+    public void cancel(String jobId) {
+        try {
+            rpc.unary(jobId, stub -> stub.cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build()));
+        } catch (DistillException e) {
+            if (e.getStatusCode() != Status.Code.FAILED_PRECONDITION) {
+                LOG.log(Level.WARNING, "could not cancel job " + jobId, e);
+            }
+        }
+    }
+}
