@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from bridge.data import LoadedDataset, load_dataset
-from bridge.data.features import Features
+from bridge.data.features import Features, float_features
 from bridge.data.tokenize import TOKENIZER_FILE, TextEncoder
 from bridge.distill import TrainData, accuracy, predict_logits, train
 from bridge.distill.feature_losses import FeatureLoss, LayerMap
@@ -42,14 +42,16 @@ from bridge.export.verify import (
 )
 from bridge.jvm import FAILED, PASSED, verify_in_jvm
 from bridge.models import build_student, count_parameters, resolve_teacher
-from bridge.models.teachers import OutputRequest
+from bridge.models.teachers import OutputRequest, TeacherSource
 from bridge.models.text import build_transformer_student
 from bridge.spec import DistillSpec, Gates, QuantType, SpecError, TransformerConfig
 from bridge.teacher_prep import (
     PreparedTeacher,
+    head_size,
     prepare_teacher,
     teacher_features,
     teacher_labels,
+    text_origin,
 )
 
 TEXT_TEACHER_BATCH = 64
@@ -99,25 +101,29 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     dataset = load_dataset(spec.dataset, ctx.data_root)
     _check_student_fits(spec, dataset)
     source = resolve_teacher(spec.teacher, spec.dataset, ctx.data_root, dataset.modality)
-    prepared = prepare_teacher(source, dataset, spec.teacher_preparation, ctx.home, on_event)
-    metrics.update(prepared.metrics)
-    if not dataset.labeled:  # pure soft-label distillation: the teacher defines the classes
-        dataset = replace(dataset, labels=teacher_labels(prepared))
     max_length = spec.student.max_seq_len if isinstance(spec.student, TransformerConfig) else 0
-    splits, encoder = teacher_features(prepared, dataset, max_length)
 
-    torch.manual_seed(spec.training.seed)
-    student, feature_loss, request = _student(spec, dataset, prepared, on_event)
-
+    # Before any training (the teacher's own preparation included): a student that cannot
+    # export or run in ONNX Runtime fails here, in seconds.
     stage("preflight", "exporting the untrained student to ONNX Runtime before training")
+    torch.manual_seed(spec.training.seed)
+    student, example = _preflight_student(spec, dataset, source, max_length)
     checked = preflight(
         student,
-        preflight_batches(splits["train"]),
-        dataset.num_classes,
+        preflight_batches(example),
+        example_classes(student, example),
         work,
         spec.gates.max_parity_error,
     )
     verification: dict = {"preflight": checked.to_dict(), "gates": []}
+
+    prepared = prepare_teacher(source, dataset, spec.teacher_preparation, ctx.home, on_event)
+    metrics.update(prepared.metrics)
+    if not dataset.labeled:  # pure soft-label distillation: the teacher defines the classes
+        dataset = replace(dataset, labels=teacher_labels(prepared))
+    splits, encoder = teacher_features(prepared, dataset, max_length)
+    torch.manual_seed(spec.training.seed)
+    student, feature_loss, request = _student(spec, dataset, prepared, student, on_event)
 
     stage("teacher", f"teacher outputs for {source.reference} (computed once, cached)")
     cached = _teacher_outputs(ctx, prepared, dataset, splits, request, encoder)
@@ -212,12 +218,40 @@ def _check_student_fits(spec: DistillSpec, dataset: LoadedDataset) -> None:
         )
 
 
+def _preflight_student(
+    spec: DistillSpec, dataset: LoadedDataset, source: TeacherSource, max_length: int
+) -> tuple[nn.Module, Features]:
+    """The untrained student and example inputs, before the teacher is prepared: a text
+    student is built on the teacher's original directory (same tokenizer and shapes as the
+    prepared one, whose weights it is later initialised from)."""
+    if not isinstance(spec.student, TransformerConfig):
+        return build_student(spec.student, dataset), float_features(dataset.train)
+    origin = text_origin(source)
+    classes = dataset.num_classes if dataset.labeled else head_size(origin)
+    student, _ = build_transformer_student(spec.student, origin, classes, init=False)
+    example = TextEncoder(origin / TOKENIZER_FILE, max_length).encode(dataset.train.x[:64])
+    return student, example
+
+
+def example_classes(student: nn.Module, example: Features) -> int:
+    """How many logits the student gives (what its exported graph must reproduce)."""
+    with torch.inference_mode():
+        student.eval()
+        out = student(*map(torch.from_numpy, example.batch(slice(0, 2))))
+    student.train()
+    return int(out.shape[1])
+
+
 def _student(
-    spec: DistillSpec, dataset: LoadedDataset, prepared: PreparedTeacher, on_event: EventSink
+    spec: DistillSpec,
+    dataset: LoadedDataset,
+    prepared: PreparedTeacher,
+    preflighted: nn.Module,
+    on_event: EventSink,
 ) -> tuple[nn.Module, FeatureLoss | None, OutputRequest]:
     """The student, and for Transformer pairs the feature loss and what the teacher must give."""
     if not isinstance(spec.student, TransformerConfig):
-        return build_student(spec.student, dataset), None, OutputRequest()
+        return preflighted, None, OutputRequest()
     assert prepared.directory is not None
     student, copied = build_transformer_student(
         spec.student, prepared.directory, dataset.num_classes

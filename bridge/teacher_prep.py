@@ -199,9 +199,8 @@ def _text(
     home: Path,
     on_event: EventSink,
 ) -> PreparedTeacher:
-    origin = source.zoo.locate() if source.zoo is not None else source.path  # type: ignore[union-attr]
-    assert origin is not None
-    num_labels = dataset.num_classes if dataset.labeled else _head_size(origin)
+    origin = text_origin(source)
+    num_labels = dataset.num_classes if dataset.labeled else head_size(origin)
     start = time.perf_counter()
     if dataset.labeled and not has_task_head(origin, num_labels):
         directory, hit = _fine_tuned(source, origin, dataset, prep, home, on_event)
@@ -238,7 +237,14 @@ def _text(
     )
 
 
-def _head_size(origin: Path) -> int:
+def text_origin(source: TeacherSource) -> Path:
+    """The directory a text teacher comes from: the packaged encoder or the user's."""
+    origin = source.zoo.locate() if source.zoo is not None else source.path  # type: ignore[union-attr]
+    assert origin is not None
+    return origin
+
+
+def head_size(origin: Path) -> int:
     """Classes of an existing head (unlabeled data: the teacher defines the classes)."""
     config = json.loads((origin / "config.json").read_text())
     return int(config.get("num_labels") or len(config.get("id2label") or {}) or 0)
@@ -249,7 +255,7 @@ def teacher_labels(prepared: PreparedTeacher) -> list[str]:
     assert prepared.directory is not None
     config = json.loads((prepared.directory / "config.json").read_text())
     id2label = config.get("id2label") or {}
-    return [str(id2label.get(str(i), i)) for i in range(_head_size(prepared.directory))]
+    return [str(id2label.get(str(i), i)) for i in range(head_size(prepared.directory))]
 
 
 def _fine_tuned(

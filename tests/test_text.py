@@ -91,6 +91,10 @@ def test_text_artifact_carries_tokenizer_and_int64_inputs(first_run):
     assert m["tokenizer"]["pad_id"] == 0
     assert "tokenizer.json" in m["files"]
     assert "Gather" in m["quantization"]["op_types"]
+    # pre-flight ran the untrained student at several batch sizes and sequence lengths
+    shapes = {tuple(s) for s in m["verification"]["preflight"]["shapes"]}
+    assert {(1, 1), (3, 7), (17, 1)} <= shapes
+    assert m["verification"]["jvm"]["status"] == "passed", m["verification"]["jvm"]
 
 
 def test_text_golden_vectors_hold_texts_ids_and_outputs(first_run):

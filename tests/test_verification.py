@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +14,11 @@ import torch
 from onnx import TensorProto, helper
 
 import bridge.pipeline as pipeline
+from bridge.data.features import float_features
 from bridge.errors import DistillError, GateError
 from bridge.events import StageEvent
 from bridge.export.manifest import read_manifest, verify_files, write_manifest
-from bridge.export.preflight import preflight, tabular_batches
+from bridge.export.preflight import preflight, preflight_batches
 from bridge.export.quantize import quantize_int8
 from bridge.export.verify import assert_cpu_runs, operator_report
 from bridge.jvm import ENV_CLASSPATH, FAILED, PASSED, SKIPPED, find_classpath, verify_in_jvm
@@ -64,14 +64,14 @@ class _ThreeClasses(torch.nn.Module):
 
 @pytest.fixture
 def batches(digits):
-    return tabular_batches(digits.train.x)
+    return preflight_batches(float_features(digits.train))
 
 
 def test_preflight_passes_a_sound_student_and_reports_what_it_checked(batches, tmp_path):
     student = _ThreeClasses()
     student.fc = torch.nn.Linear(64, 10)
     report = preflight(student, batches, 10, tmp_path, 1e-4)
-    assert report.batch_sizes == (1, 3, 17)
+    assert report.shapes == ((1, 1, 8, 8), (3, 1, 8, 8), (17, 1, 8, 8))
     assert report.parity_max_abs_diff <= 1e-5
     assert [o["op_type"] for o in report.operators if o["op_type"] == "Gemm"] == ["Gemm"]
     assert student.training, "the student goes back to train mode"
@@ -83,7 +83,7 @@ def test_preflight_fails_a_parity_breaking_student_at_the_gate_with_both_numbers
         preflight(_Noisy(), batches, 10, tmp_path, 1e-4)
     assert e.value.gate == "max_parity_error" and e.value.limit == 1e-4
     assert e.value.measured > 1e-2
-    assert "pre-flight: ONNX Runtime vs PyTorch on the untrained student at batch 1" in str(e.value)
+    assert "ONNX Runtime vs PyTorch on the untrained student, inputs [1, 1, 8, 8]" in str(e.value)
     assert "limit 0.0001" in str(e.value)
 
 
@@ -156,22 +156,20 @@ def test_a_bad_student_fails_the_job_at_preflight_before_the_teacher_runs(
 ):
     monkeypatch.setattr(pipeline, "build_student", lambda config, dataset: _Noisy())
     events = []
-    t0 = time.perf_counter()
     with pytest.raises(GateError, match="gate max_parity_error failed.*pre-flight"):
         run(digits_spec(), tmp_path / "o", RunContext(home), events.append)
     stages = [e.stage for e in events if isinstance(e, StageEvent)]
     assert stages == ["load", "preflight"]
-    assert time.perf_counter() - t0 < 120  # generous: seconds in practice, machine is shared
     assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()
 
 
 # ---------------------------------------------------------------- the INT8 gate
 
 
-def _broken_int8(fp32: Path, out: Path) -> Path:
+def _broken_int8(fp32: Path, out: Path, op_types: list[str]) -> Path:
     """Real quantization, then every INT8 weight zeroed: the model keeps running in ONNX Runtime
     but predicts from its biases alone, far below the fp32 student."""
-    quantize_int8(fp32, out)
+    quantize_int8(fp32, out, op_types)
     model = onnx.load(str(out))
     for tensor in model.graph.initializer:
         if tensor.data_type == TensorProto.INT8:

@@ -113,11 +113,12 @@ def load_hf_classifier(path: Path, num_labels: int) -> TextClassifier:
 
 
 def build_transformer_student(
-    config: TransformerConfig, teacher_dir: Path, num_labels: int
+    config: TransformerConfig, teacher_dir: Path, num_labels: int, init: bool = True
 ) -> tuple[TextClassifier, list[int]]:
     """A BERT encoder with the teacher's vocabulary. With `init_from_teacher` and matching
     widths it starts from the teacher's embeddings and every k-th layer (DistilBERT-style);
-    returns the student and the teacher layers (0-based) it was initialised from."""
+    returns the student and the teacher layers (0-based) it was initialised from. `init=False`
+    skips the copy (a shape-only student, e.g. for the pre-flight export)."""
     teacher_cfg = AutoConfig.from_pretrained(teacher_dir)
     if config.max_seq_len > getattr(teacher_cfg, "max_position_embeddings", 512):
         raise SpecError(
@@ -139,7 +140,7 @@ def build_transformer_student(
     student_cfg._attn_implementation = "eager"
     student = BertForSequenceClassification(student_cfg)
     copied: list[int] = []
-    if config.init_from_teacher and _copyable(teacher_cfg, student_cfg):
+    if init and config.init_from_teacher and _copyable(teacher_cfg, student_cfg):
         copied = _init_from_teacher(student, teacher_dir, teacher_cfg.num_hidden_layers, num_labels)
     return TextClassifier(student), copied
 
