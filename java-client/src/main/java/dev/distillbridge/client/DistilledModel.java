@@ -9,6 +9,8 @@ import io.grpc.Status;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -46,6 +48,7 @@ import java.util.function.Function;
 public final class DistilledModel implements AutoCloseable {
     private static final String FLOAT32 = "float32";
 
+    private final Path dir;
     private final ArtifactManifest manifest;
     private final Precision precision;
     private final Path modelPath;
@@ -56,8 +59,9 @@ public final class DistilledModel implements AutoCloseable {
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
-    private DistilledModel(ArtifactManifest manifest, Precision precision, Path modelPath, OrtSession session,
-            WordPieceTokenizer tokenizer, double maxGoldenDiff) {
+    private DistilledModel(Path dir, ArtifactManifest manifest, Precision precision, Path modelPath,
+            OrtSession session, WordPieceTokenizer tokenizer, double maxGoldenDiff) {
+        this.dir = dir;
         this.manifest = manifest;
         this.precision = precision;
         this.modelPath = modelPath;
@@ -98,9 +102,8 @@ public final class DistilledModel implements AutoCloseable {
             throw new ArtifactVerificationException(file,
                     file + " is not listed under files in manifest.json, so its SHA-256 cannot be checked");
         }
-        manifest.files().values().forEach(f -> ArtifactFiles.verify(ArtifactFiles.resolve(dir, f.name()), f));
-        GoldenVector golden = manifest.goldenVector(file).orElseThrow(() -> new ArtifactVerificationException(file,
-                "manifest.json has no golden vectors for " + file + ", so its outputs cannot be checked"));
+        verifyFiles(dir, manifest);
+        GoldenVector golden = golden(manifest, file);
         WordPieceTokenizer tokenizer = null;
         if (manifest.isText()) {
             TextArtifact.checkInputs(manifest);
@@ -109,9 +112,8 @@ public final class DistilledModel implements AutoCloseable {
         Path modelPath = ArtifactFiles.resolve(dir, file);
         OrtSession session = createSession(modelPath, file);
         try {
-            double diff = tokenizer == null ? replay(session, manifest, golden)
-                    : replayText(session, manifest, tokenizer, golden);
-            return new DistilledModel(manifest, precision, modelPath, session, tokenizer, diff);
+            double diff = replayGolden(session, manifest, tokenizer, golden);
+            return new DistilledModel(dir, manifest, precision, modelPath, session, tokenizer, diff);
         } catch (RuntimeException e) {
             closeQuietly(session);
             throw e;
@@ -212,6 +214,43 @@ public final class DistilledModel implements AutoCloseable {
         return maxGoldenDiff;
     }
 
+    /**
+     * Checks, now, that this model still is what was verified at load: re-hashes every file the
+     * manifest lists (on disk) and replays the golden vectors through the live session (text
+     * models: re-tokenizing the golden texts too). Meant for health checks; it never throws for
+     * a failed check, it reports it.
+     *
+     * @return an immutable report; {@link SelfCheckReport#passed()} is false, with the problems
+     *     named, when a file or a golden vector does not match
+     * @throws IllegalStateException when the model is closed
+     */
+    public SelfCheckReport selfCheck() {
+        return withSession(s -> {
+            Instant started = Instant.now();
+            long startNanos = System.nanoTime();
+            List<String> problems = new ArrayList<>();
+            List<String> verified = new ArrayList<>();
+            for (ArtifactFile f : manifest.files().values()) {
+                try {
+                    ArtifactFiles.verify(ArtifactFiles.resolve(dir, f.name()), f);
+                    verified.add(f.name());
+                } catch (ArtifactVerificationException e) {
+                    problems.add(e.getStatus().getDescription());
+                }
+            }
+            GoldenVector golden = golden(manifest, manifest.modelFile(precision).orElseThrow());
+            double diff = Double.NaN;
+            try {
+                diff = replayGolden(s, manifest, tokenizer, golden);
+            } catch (DistillException e) {
+                problems.add(e.getStatus().getDescription());
+            }
+            return new SelfCheckReport(manifest.jobId(), precision, verified, diff, golden.atol(),
+                    OrtEnvironment.getEnvironment().getVersion(), started,
+                    Duration.ofNanos(System.nanoTime() - startNanos), problems);
+        });
+    }
+
     /** The ONNX model's own metadata ({@code metadata_props}, e.g. {@code distillbridge.job_id}). */
     public Map<String, String> modelMetadata() {
         return withSession(s -> {
@@ -296,6 +335,21 @@ public final class DistilledModel implements AutoCloseable {
                     manifest.labels()));
         }
         return out;
+    }
+
+    private static void verifyFiles(Path dir, ArtifactManifest manifest) {
+        manifest.files().values().forEach(f -> ArtifactFiles.verify(ArtifactFiles.resolve(dir, f.name()), f));
+    }
+
+    private static GoldenVector golden(ArtifactManifest manifest, String file) {
+        return manifest.goldenVector(file).orElseThrow(() -> new ArtifactVerificationException(file,
+                "manifest.json has no golden vectors for " + file + ", so its outputs cannot be checked"));
+    }
+
+    /** Replays a model's golden vectors, numeric or text; returns the largest abs diff or throws. */
+    private static double replayGolden(OrtSession session, ArtifactManifest manifest, WordPieceTokenizer tokenizer,
+            GoldenVector golden) {
+        return tokenizer == null ? replay(session, manifest, golden) : replayText(session, manifest, tokenizer, golden);
     }
 
     /** Replays the golden vectors; returns the largest abs diff, or throws naming file and numbers. */

@@ -5,21 +5,15 @@ import dev.distillbridge.proto.v1.Job;
 import dev.distillbridge.proto.v1.SubmitJobRequest;
 import dev.distillbridge.proto.v1.TeacherRef;
 import dev.distillbridge.proto.v1.UploadKind;
-import io.grpc.Context;
 import io.grpc.Deadline;
-import io.grpc.Status;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Describes one distillation and runs it: obtained from {@link DistillBridge#newDistiller()},
@@ -39,8 +33,6 @@ import java.util.logging.Logger;
  * thread-safe: configure it on one thread.
  */
 public final class Distiller {
-    private static final Logger LOG = Logger.getLogger(Distiller.class.getName());
-
     private final Rpc rpc;
     private final Executor asyncExecutor;
     private final List<Consumer<DistillEvent>> listeners = new ArrayList<>();
@@ -143,43 +135,34 @@ public final class Distiller {
      *     error when it failed, CANCELLED when it was cancelled, DEADLINE_EXCEEDED on timeout
      */
     public DistillationResult distill(Dataset dataset, TrainingParams params) {
-        return snapshot(dataset, params).run(new AtomicReference<>());
+        Submission submission = snapshot(dataset, params);
+        return submission.watch(submission.submit(), null);
     }
 
     /**
-     * Like {@link #distill} but returns at once. The description is validated and copied now:
-     * an invalid one gives a future that has already failed. Cancelling the future stops
-     * watching and cancels the job on the server.
+     * Like {@link #distill} but returns at once, with a handle on the running job: its result
+     * as a future, its events, {@link DistillationJob#cancel()}. The description is validated
+     * and copied now: an invalid one gives a job that has already failed (INVALID_ARGUMENT
+     * naming the field) and sends nothing.
      */
-    public CompletableFuture<DistillationResult> distillAsync(Dataset dataset, TrainingParams params) {
+    public DistillationJob distillAsync(Dataset dataset, TrainingParams params) {
         Submission submission;
         try {
             submission = snapshot(dataset, params);
         } catch (DistillException e) {
-            return CompletableFuture.failedFuture(e);
+            return DistillationJob.failed(rpc, e);
         }
-        Context.CancellableContext context = Context.current().withCancellation();
-        AtomicReference<String> jobId = new AtomicReference<>();
-        CompletableFuture<DistillationResult> future = CompletableFuture.supplyAsync(
-                () -> submission.run(jobId), context.fixedContextExecutor(asyncExecutor));
-        future.whenComplete((result, error) -> {
-            context.cancel(null); // stops the watch stream if it is still open
-            if (future.isCancelled()) {
-                cancelQuietly(jobId.get());
-            }
-        });
-        return future;
+        return DistillationJob.start(submission, asyncExecutor);
     }
 
-    /** Everything one run needs, copied from the builder so later changes to it do not leak in. */
-    private record Submission(Rpc rpc, DistillSpec spec, Path teacherFile, Path datasetFile, Duration timeout,
+    /**
+     * Everything one run needs, copied from the builder so later changes to it do not leak in.
+     * The deadline (from {@link #setTimeout}) runs from the moment the run was asked for.
+     */
+    record Submission(Rpc rpc, DistillSpec spec, Path teacherFile, Path datasetFile, Deadline deadline,
             List<Consumer<DistillEvent>> listeners) {
-        /**
-         * Uploads local files, submits, then watches until the job ends; reports the job id as
-         * soon as it is known.
-         */
-        DistillationResult run(AtomicReference<String> jobIdSink) {
-            Deadline deadline = timeout == null ? null : Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        /** Uploads local files and submits the job; returns its id. */
+        String submit() {
             DistillSpec.Builder toSubmit = spec.toBuilder();
             if (teacherFile != null) {
                 String id = Uploader.upload(rpc, UploadKind.UPLOAD_KIND_MODEL, teacherFile, deadline);
@@ -190,16 +173,25 @@ public final class Distiller {
                 toSubmit.setDataset(spec.getDataset().toBuilder().setUploadId(id));
             }
             SubmitJobRequest request = SubmitJobRequest.newBuilder().setSpec(toSubmit).build();
-            Job job = rpc.unary(null, deadline, stub -> stub.submitJob(request));
-            jobIdSink.set(job.getJobId());
-            return new JobWatcher(rpc, job.getJobId(), deadline, listeners).await();
+            return rpc.unary(null, deadline, stub -> stub.submitJob(request)).getJobId();
+        }
+
+        /** Watches a submitted job until it ends; {@code extra} gets each event after the listeners. */
+        DistillationResult watch(String jobId, Consumer<DistillEvent> extra) {
+            List<Consumer<DistillEvent>> all = new ArrayList<>(listeners);
+            if (extra != null) {
+                all.add(extra);
+            }
+            return new JobWatcher(rpc, jobId, deadline, all).await();
         }
     }
 
     private Submission snapshot(Dataset dataset, TrainingParams params) {
         DistillSpec spec = spec(dataset, params);
         Path teacherFile = teacher.localFile().orElse(null);
-        return new Submission(rpc, spec, teacherFile, dataset.localFile().orElse(null), timeout, List.copyOf(listeners));
+        Deadline deadline = timeout == null ? null : Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        return new Submission(rpc, spec, teacherFile, dataset.localFile().orElse(null), deadline,
+                List.copyOf(listeners));
     }
 
     /** Validates the builder's state and copies it into a spec. */
@@ -248,19 +240,5 @@ public final class Distiller {
             builder.setTransformer(transformer.toProto(problems));
         }
         return builder.build();
-    }
-
-    private void cancelQuietly(String jobId) {
-        if (jobId == null) {
-            return;
-        }
-        try {
-            rpc.unary(jobId, stub -> stub.cancelJob(
-                    dev.distillbridge.proto.v1.CancelJobRequest.newBuilder().setJobId(jobId).build()));
-        } catch (DistillException e) {
-            if (e.getStatusCode() != Status.Code.FAILED_PRECONDITION) {
-                LOG.log(Level.WARNING, "could not cancel job " + jobId, e);
-            }
-        }
     }
 }
