@@ -221,6 +221,42 @@ class DistilledModelTest {
         assertTrue(e.getMessage().contains("no manifest.json"), e.getMessage());
     }
 
+    @Test
+    void selfCheckPassesOnAnIntactArtifact() {
+        try (DistilledModel model = DistilledModel.load(FIXTURE)) {
+            SelfCheckReport report = model.selfCheck();
+            assertTrue(report.passed(), report.problems().toString());
+            assertEquals("fixture-tiny", report.modelId());
+            assertEquals(Precision.INT8, report.precision());
+            assertEquals(List.of("model.int8.onnx", "model.onnx"), report.filesVerified().stream().sorted().toList());
+            assertEquals(model.maxGoldenDiff(), report.maxGoldenDiff(), 1e-12);
+            assertTrue(report.maxGoldenDiff() <= report.goldenTolerance());
+            assertTrue(report.onnxRuntimeVersion().startsWith("1.29"), report.onnxRuntimeVersion());
+            assertThrows(UnsupportedOperationException.class, () -> report.problems().add("x"));
+        }
+    }
+
+    @Test
+    void selfCheckReportsAFileChangedAfterLoadNamingIt() throws IOException {
+        Path dir = copyFixture();
+        try (DistilledModel model = DistilledModel.load(dir, Precision.FP32)) {
+            Files.write(dir.resolve("model.int8.onnx"), new byte[] {1, 2, 3}, java.nio.file.StandardOpenOption.APPEND);
+            SelfCheckReport report = model.selfCheck();
+            assertEquals(false, report.passed());
+            assertEquals(1, report.problems().size(), report.problems().toString());
+            assertTrue(report.problems().get(0).contains("model.int8.onnx"), report.problems().get(0));
+            assertEquals(List.of("model.onnx"), report.filesVerified());
+            assertTrue(report.maxGoldenDiff() <= 1e-5, "the loaded session still reproduces its golden vectors");
+        }
+    }
+
+    @Test
+    void selfCheckOfAClosedModelIsRefused() {
+        DistilledModel model = DistilledModel.load(FIXTURE);
+        model.close();
+        assertThrows(IllegalStateException.class, model::selfCheck);
+    }
+
     private static void assertProbabilities(Prediction p) {
         double sum = 0;
         for (float v : p.probabilities()) {
