@@ -37,6 +37,7 @@ public final class DistillationResult {
                 result.getFilesList().stream().map(ArtifactFile::fromProto).toList(), rpc);
     }
 
+    /** The server's id of the job that produced this result. */
     public String jobId() {
         return jobId;
     }
