@@ -52,8 +52,10 @@ lint: $(PYTHON_STAMP)
 test-python: $(PYTHON_STAMP)
 	$(PY) -m pytest -q
 
+# The Spring Boot example runs against the client that setup installed into ~/.m2.
 test-java: setup
 	cd java-client && $(MVN) test -Ddistillbridge.python=$(abspath $(PY))
+	cd examples/spring-boot && $(MVN) test -Ddistillbridge.python=$(abspath $(PY))
 
 test: setup lint test-python test-java
 
@@ -61,4 +63,4 @@ bench: setup
 	$(PY) bench/acceptance.py
 
 clean:
-	rm -rf java-client/target examples/java/target distill-data demo-artifact
+	rm -rf java-client/target examples/java/target examples/spring-boot/target distill-data demo-artifact

@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import py4j.ClientServer;
 import py4j.Py4JException;
@@ -94,8 +93,7 @@ public final class DebugConnection implements AutoCloseable {
     /** validate + submit, then polls events until the FinishedEvent. */
     private final class Runner implements JobRunner {
         @Override
-        public DistillationResult run(DistillSpec spec, LocalFiles localFiles, Deadline deadline,
-                List<Consumer<DistillEvent>> listeners, AtomicReference<String> jobIdSink) {
+        public String submit(DistillSpec spec, LocalFiles localFiles, Deadline deadline) {
             byte[] bytes = local(spec, localFiles).toByteArray();
             String problem = call(null, () -> gateway.validate(bytes));
             if (!problem.isEmpty()) {
@@ -103,8 +101,11 @@ public final class DebugConnection implements AutoCloseable {
                 throw new DistillException(Status.fromCode(Status.Code.valueOf(parts[0]))
                         .withDescription(parts.length > 1 ? parts[1] : problem), null, null);
             }
-            String jobId = call(null, () -> gateway.submit(bytes));
-            jobIdSink.set(jobId);
+            return call(null, () -> gateway.submit(bytes));
+        }
+
+        @Override
+        public DistillationResult watch(String jobId, Deadline deadline, List<Consumer<DistillEvent>> listeners) {
             for (long sequence = 0;; ) {
                 if (deadline != null && deadline.isExpired()) {
                     throw new DistillException(Status.DEADLINE_EXCEEDED.withDescription(

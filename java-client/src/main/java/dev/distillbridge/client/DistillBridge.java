@@ -16,10 +16,13 @@ import io.grpc.TlsChannelCredentials;
 import io.grpc.stub.MetadataUtils;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -57,7 +60,27 @@ public final class DistillBridge implements AutoCloseable {
     /** Timeout of each unary call (catalogues, submit, get, cancel) unless one is given. */
     public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(60);
 
+    /** Attempts in all (first try included) for calls that only read; see {@link #serviceConfig()}. */
+    public static final int DEFAULT_MAX_ATTEMPTS = 4;
+    /** Backoff before the first retry of a read-only call. */
+    public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(200);
+    /** Longest backoff between retries of a read-only call. */
+    public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(5);
+    /**
+     * Interval of HTTP/2 keepalive pings while a call is open (a long WatchJob, say). The Python
+     * server accepts pings every 20 s or more ({@code grpc.http2.min_recv_ping_interval_without_data_ms});
+     * one pinging more often is told GOAWAY {@code too_many_pings}.
+     */
+    public static final Duration DEFAULT_KEEPALIVE_TIME = Duration.ofSeconds(30);
+    /** The shortest keepalive interval the Python server accepts. */
+    public static final Duration MIN_KEEPALIVE_TIME = Duration.ofSeconds(20);
+    /** How long a keepalive ping may go unanswered before the connection is considered dead. */
+    public static final Duration DEFAULT_KEEPALIVE_TIMEOUT = Duration.ofSeconds(10);
+
     private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(5);
+    private static final String SERVICE = "distillbridge.v1.DistillerService";
+    private static final List<String> IDEMPOTENT_METHODS =
+            List.of("ListTeachers", "ListDatasets", "ListJobs", "GetJob", "WatchJob", "DownloadArtifact");
 
     private final ManagedChannel ownedChannel;
     private final Rpc rpc;
@@ -85,16 +108,65 @@ public final class DistillBridge implements AutoCloseable {
      *     downloading) are bounded by {@link Distiller#setTimeout(Duration)} instead
      */
     public static DistillBridge connect(String target, Duration callTimeout) {
-        ManagedChannel channel = Grpc.newChannelBuilder(Objects.requireNonNull(target, "target"),
-                        InsecureChannelCredentials.create())
-                .maxInboundMessageSize(Rpc.MAX_INBOUND_MESSAGE_BYTES)
-                .build();
-        return new DistillBridge(channel, channel, callTimeout, RetryPolicy.DEFAULT);
+        return builder(target).callTimeout(callTimeout).build();
     }
 
     /** Options for a connection: bearer token, TLS, client certificate, call timeout. */
     public static Builder builder(String target) {
         return new Builder(target);
+    }
+
+    /**
+     * The gRPC service config this client's own channels use: calls that only read
+     * ({@code ListTeachers}, {@code ListDatasets}, {@code ListJobs}, {@code GetJob}, and the
+     * streams {@code WatchJob} and {@code DownloadArtifact} before their first message) are
+     * retried on {@code UNAVAILABLE}, up to {@value #DEFAULT_MAX_ATTEMPTS} attempts with
+     * exponential backoff from {@link #DEFAULT_INITIAL_BACKOFF} to
+     * {@link #DEFAULT_MAX_BACKOFF}. {@code SubmitJob}, {@code CancelJob} and uploads are never
+     * retried. Give it to a channel you build yourself:
+     *
+     * <pre>{@code
+     * ManagedChannel channel = Grpc.newChannelBuilder(target, credentials)
+     *     .defaultServiceConfig(DistillBridge.serviceConfig()).enableRetry()
+     *     .keepAliveTime(30, TimeUnit.SECONDS)
+     *     .build();
+     * DistillBridge bridge = DistillBridge.forChannel(channel);
+     * }</pre>
+     */
+    public static Map<String, ?> serviceConfig() {
+        return serviceConfig(DEFAULT_MAX_ATTEMPTS, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF);
+    }
+
+    /**
+     * Like {@link #serviceConfig()} with other retry settings.
+     *
+     * @param maxAttempts attempts in all, 1 (no retry) to 5 (grpc-java's cap)
+     * @throws IllegalArgumentException naming the bad value
+     */
+    public static Map<String, ?> serviceConfig(int maxAttempts, Duration initialBackoff, Duration maxBackoff) {
+        Problems problems = new Problems();
+        if (maxAttempts < 1 || maxAttempts > 5) {
+            problems.add("maxAttempts", "must be in [1, 5], got " + maxAttempts);
+        }
+        requirePositive(problems, "initialBackoff", initialBackoff);
+        requirePositive(problems, "maxBackoff", maxBackoff);
+        if (initialBackoff != null && maxBackoff != null && maxBackoff.compareTo(initialBackoff) < 0) {
+            problems.add("maxBackoff", "must be >= initialBackoff " + initialBackoff + ", got " + maxBackoff);
+        }
+        problems.throwIfAny(IllegalArgumentException::new);
+        List<Map<String, String>> names = IDEMPOTENT_METHODS.stream()
+                .map(method -> Map.of("service", SERVICE, "method", method)).toList();
+        Map<String, Object> methodConfig = new LinkedHashMap<>();
+        methodConfig.put("name", names);
+        if (maxAttempts > 1) {
+            methodConfig.put("retryPolicy", Map.of(
+                    "maxAttempts", (double) maxAttempts,
+                    "initialBackoff", seconds(initialBackoff),
+                    "maxBackoff", seconds(maxBackoff),
+                    "backoffMultiplier", 2.0,
+                    "retryableStatusCodes", List.of("UNAVAILABLE")));
+        }
+        return Map.of("methodConfig", List.of(methodConfig));
     }
 
     /** Uses a channel the caller owns; {@link #close()} does not shut it down. */
@@ -217,6 +289,11 @@ public final class DistillBridge implements AutoCloseable {
         private Path clientCertificate;
         private Path clientKey;
         private Duration callTimeout = DEFAULT_CALL_TIMEOUT;
+        private Duration keepAliveTime = DEFAULT_KEEPALIVE_TIME;
+        private Duration keepAliveTimeout = DEFAULT_KEEPALIVE_TIMEOUT;
+        private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
+        private Duration initialBackoff = DEFAULT_INITIAL_BACKOFF;
+        private Duration maxBackoff = DEFAULT_MAX_BACKOFF;
 
         private Builder(String target) {
             this.target = Objects.requireNonNull(target, "target");
@@ -256,20 +333,58 @@ public final class DistillBridge implements AutoCloseable {
         }
 
         /**
+         * HTTP/2 keepalive while calls are open: a ping every {@code time} (at least
+         * {@link #MIN_KEEPALIVE_TIME}, which the Python server permits; default
+         * {@link #DEFAULT_KEEPALIVE_TIME}), the connection dropped when one is not answered
+         * within {@code timeout} (default {@link #DEFAULT_KEEPALIVE_TIMEOUT}).
+         */
+        public Builder keepAlive(Duration time, Duration timeout) {
+            this.keepAliveTime = Objects.requireNonNull(time, "time");
+            this.keepAliveTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /**
+         * Retries of read-only calls on {@code UNAVAILABLE} (see {@link #serviceConfig()}):
+         * {@code maxAttempts} in all, 1 to turn retries off, 5 at most.
+         */
+        public Builder retry(int maxAttempts, Duration initialBackoff, Duration maxBackoff) {
+            this.maxAttempts = maxAttempts;
+            this.initialBackoff = initialBackoff;
+            this.maxBackoff = maxBackoff;
+            return this;
+        }
+
+        /**
          * Opens the channel.
          *
-         * @throws IllegalArgumentException for a non-positive timeout, a blank token or an
-         *     unreadable certificate or key file
+         * @throws IllegalArgumentException naming the option: a non-positive timeout, a
+         *     keepalive under {@link #MIN_KEEPALIVE_TIME}, bad retry settings, a blank token or
+         *     an unreadable certificate or key file
          */
         public DistillBridge build() {
-            if (callTimeout.isNegative() || callTimeout.isZero()) {
-                throw new IllegalArgumentException("callTimeout must be positive, got " + callTimeout);
+            Problems problems = new Problems();
+            requirePositive(problems, "callTimeout", callTimeout);
+            requirePositive(problems, "keepAliveTimeout", keepAliveTimeout);
+            if (keepAliveTime.compareTo(MIN_KEEPALIVE_TIME) < 0) {
+                problems.add("keepAliveTime", "must be >= " + MIN_KEEPALIVE_TIME
+                        + " (the Python server refuses more frequent pings), got " + keepAliveTime);
             }
             if (bearerToken != null && bearerToken.isBlank()) {
-                throw new IllegalArgumentException("bearerToken must not be blank");
+                problems.add("bearerToken", "must not be blank");
             }
+            problems.throwIfAny(IllegalArgumentException::new);
+            Map<String, ?> serviceConfig = serviceConfig(maxAttempts, initialBackoff, maxBackoff);
             ManagedChannelBuilder<?> builder = Grpc.newChannelBuilder(target, credentials())
-                    .maxInboundMessageSize(Rpc.MAX_INBOUND_MESSAGE_BYTES);
+                    .maxInboundMessageSize(Rpc.MAX_INBOUND_MESSAGE_BYTES)
+                    .defaultServiceConfig(serviceConfig)
+                    .keepAliveTime(keepAliveTime.toNanos(), TimeUnit.NANOSECONDS)
+                    .keepAliveTimeout(keepAliveTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            if (maxAttempts > 1) {
+                builder.enableRetry();
+            } else {
+                builder.disableRetry();
+            }
             if (bearerToken != null) {
                 Metadata headers = new Metadata();
                 headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + bearerToken);
@@ -303,6 +418,19 @@ public final class DistillBridge implements AutoCloseable {
             }
             return file;
         }
+    }
+
+    private static void requirePositive(Problems problems, String field, Duration value) {
+        if (value == null) {
+            problems.add(field, "must not be null");
+        } else if (value.isNegative() || value.isZero()) {
+            problems.add(field, "must be positive, got " + value);
+        }
+    }
+
+    private static String seconds(Duration d) {
+        return BigDecimal.valueOf(d.getSeconds()).add(BigDecimal.valueOf(d.getNano(), 9)).stripTrailingZeros()
+                .toPlainString() + "s";
     }
 
     private List<JobInfo> listJobs(ListJobsRequest request) {

@@ -42,6 +42,7 @@ public final class DistillationResult {
                 result.getFilesList().stream().map(ArtifactFile::fromProto).toList(), source);
     }
 
+    /** The server's id of the job that produced this result. */
     public String jobId() {
         return jobId;
     }

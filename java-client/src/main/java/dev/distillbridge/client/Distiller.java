@@ -3,17 +3,14 @@ package dev.distillbridge.client;
 import dev.distillbridge.proto.v1.DistillSpec;
 import dev.distillbridge.proto.v1.TeacherRef;
 import dev.distillbridge.proto.v1.UploadKind;
-import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -136,44 +133,44 @@ public final class Distiller {
      *     error when it failed, CANCELLED when it was cancelled, DEADLINE_EXCEEDED on timeout
      */
     public DistillationResult distill(Dataset dataset, TrainingParams params) {
-        return snapshot(dataset, params).run(new AtomicReference<>());
+        Submission submission = snapshot(dataset, params);
+        return submission.watch(submission.submit(), null);
     }
 
     /**
-     * Like {@link #distill} but returns at once. The description is validated and copied now:
-     * an invalid one gives a future that has already failed. Cancelling the future stops
-     * watching and cancels the job on the server.
+     * Like {@link #distill} but returns at once, with a handle on the running job: its result
+     * as a future, its events, {@link DistillationJob#cancel()}. The description is validated
+     * and copied now: an invalid one gives a job that has already failed (INVALID_ARGUMENT
+     * naming the field) and sends nothing.
      */
-    public CompletableFuture<DistillationResult> distillAsync(Dataset dataset, TrainingParams params) {
+    public DistillationJob distillAsync(Dataset dataset, TrainingParams params) {
         Submission submission;
         try {
             submission = snapshot(dataset, params);
         } catch (DistillException e) {
-            return CompletableFuture.failedFuture(e);
+            return DistillationJob.failed(runner, e);
         }
-        Context.CancellableContext context = Context.current().withCancellation();
-        AtomicReference<String> jobId = new AtomicReference<>();
-        CompletableFuture<DistillationResult> future = CompletableFuture.supplyAsync(
-                () -> submission.run(jobId), context.fixedContextExecutor(asyncExecutor));
-        future.whenComplete((result, error) -> {
-            context.cancel(null); // stops the watch stream if it is still open
-            if (future.isCancelled()) {
-                cancelQuietly(jobId.get());
-            }
-        });
-        return future;
+        return DistillationJob.start(submission, asyncExecutor);
     }
 
-    /** Everything one run needs, copied from the builder so later changes to it do not leak in. */
-    private record Submission(JobRunner runner, DistillSpec spec, JobRunner.LocalFiles files, Duration timeout,
+    /**
+     * Everything one run needs, copied from the builder so later changes to it do not leak in.
+     * The deadline (from {@link #setTimeout}) runs from the moment the run was asked for.
+     */
+    record Submission(JobRunner runner, DistillSpec spec, JobRunner.LocalFiles files, Deadline deadline,
             List<Consumer<DistillEvent>> listeners) {
-        /**
-         * Sends local files with the job, submits, then follows until the job ends; reports the
-         * job id as soon as it is known.
-         */
-        DistillationResult run(AtomicReference<String> jobIdSink) {
-            Deadline deadline = timeout == null ? null : Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
-            return runner.run(spec, files, deadline, listeners, jobIdSink);
+        /** Sends local files with the job and submits it; returns its id. */
+        String submit() {
+            return runner.submit(spec, files, deadline);
+        }
+
+        /** Watches a submitted job until it ends; {@code extra} gets each event after the listeners. */
+        DistillationResult watch(String jobId, Consumer<DistillEvent> extra) {
+            List<Consumer<DistillEvent>> all = new ArrayList<>(listeners);
+            if (extra != null) {
+                all.add(extra);
+            }
+            return runner.watch(jobId, deadline, all);
         }
     }
 
@@ -181,7 +178,8 @@ public final class Distiller {
         DistillSpec spec = spec(dataset, params);
         JobRunner.LocalFiles files = new JobRunner.LocalFiles(teacher.localFile().orElse(null),
                 dataset.localFile().orElse(null));
-        return new Submission(runner, spec, files, timeout, List.copyOf(listeners));
+        Deadline deadline = timeout == null ? null : Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        return new Submission(runner, spec, files, deadline, List.copyOf(listeners));
     }
 
     /** Validates the builder's state and copies it into a spec. */
@@ -230,11 +228,5 @@ public final class Distiller {
             builder.setTransformer(transformer.toProto(problems));
         }
         return builder.build();
-    }
-
-    private void cancelQuietly(String jobId) {
-        if (jobId != null) {
-            runner.cancel(jobId);
-        }
     }
 }

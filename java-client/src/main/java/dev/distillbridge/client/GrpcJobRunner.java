@@ -2,13 +2,11 @@ package dev.distillbridge.client;
 
 import dev.distillbridge.proto.v1.CancelJobRequest;
 import dev.distillbridge.proto.v1.DistillSpec;
-import dev.distillbridge.proto.v1.Job;
 import dev.distillbridge.proto.v1.SubmitJobRequest;
 import dev.distillbridge.proto.v1.UploadKind;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -24,8 +22,7 @@ final class GrpcJobRunner implements JobRunner {
     }
 
     @Override
-    public DistillationResult run(DistillSpec spec, LocalFiles files, Deadline deadline,
-            List<Consumer<DistillEvent>> listeners, AtomicReference<String> jobIdSink) {
+    public String submit(DistillSpec spec, LocalFiles files, Deadline deadline) {
         DistillSpec.Builder toSubmit = spec.toBuilder();
         if (files.teacher() != null) {
             String id = Uploader.upload(rpc, UploadKind.UPLOAD_KIND_MODEL, files.teacher(), deadline);
@@ -36,9 +33,12 @@ final class GrpcJobRunner implements JobRunner {
             toSubmit.setDataset(spec.getDataset().toBuilder().setUploadId(id));
         }
         SubmitJobRequest request = SubmitJobRequest.newBuilder().setSpec(toSubmit).build();
-        Job job = rpc.unary(null, deadline, stub -> stub.submitJob(request));
-        jobIdSink.set(job.getJobId());
-        return new JobWatcher(rpc, job.getJobId(), deadline, listeners).await();
+        return rpc.unary(null, deadline, stub -> stub.submitJob(request)).getJobId();
+    }
+
+    @Override
+    public DistillationResult watch(String jobId, Deadline deadline, List<Consumer<DistillEvent>> listeners) {
+        return new JobWatcher(rpc, jobId, deadline, listeners).await();
     }
 
     @Override

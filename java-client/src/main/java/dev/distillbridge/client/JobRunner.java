@@ -4,7 +4,6 @@ import dev.distillbridge.proto.v1.DistillSpec;
 import io.grpc.Deadline;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -13,14 +12,20 @@ import java.util.function.Consumer;
  */
 interface JobRunner {
     /**
-     * Submits, then follows the job until it ends, delivering every event to the listeners.
+     * Sends local files the spec refers to, then submits the job.
      *
-     * @param files local teacher / dataset files the spec refers to (sent with the job)
-     * @param deadline bounds the whole run, or null
-     * @param jobIdSink receives the job id as soon as it is known
+     * @param files local teacher / dataset files (uploaded, or passed by path to a local server)
+     * @param deadline bounds the call, or null
+     * @return the job id
      */
-    DistillationResult run(DistillSpec spec, LocalFiles files, Deadline deadline,
-            List<Consumer<DistillEvent>> listeners, AtomicReference<String> jobIdSink);
+    String submit(DistillSpec spec, LocalFiles files, Deadline deadline);
+
+    /**
+     * Follows a submitted job until it ends, delivering every event to the listeners.
+     *
+     * @param deadline bounds the whole watch, or null
+     */
+    DistillationResult watch(String jobId, Deadline deadline, List<Consumer<DistillEvent>> listeners);
 
     /** Local files a spec refers to: null where the spec names a server-side reference. */
     record LocalFiles(Path teacher, Path dataset) {

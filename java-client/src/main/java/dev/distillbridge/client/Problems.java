@@ -40,8 +40,13 @@ final class Problems {
 
     /** Throws a {@link DistillException} with status INVALID_ARGUMENT listing every problem. */
     void throwIfAny() {
+        throwIfAny(DistillException::invalidArgument);
+    }
+
+    /** Throws the exception {@code factory} makes from the joined problems, if there are any. */
+    void throwIfAny(java.util.function.Function<String, ? extends RuntimeException> factory) {
         if (!messages.isEmpty()) {
-            throw DistillException.invalidArgument(String.join("; ", messages));
+            throw factory.apply(String.join("; ", messages));
         }
     }
 }

@@ -12,7 +12,10 @@ import java.util.OptionalLong;
  *
  * <pre>{@code new TrainingParams().setEpochs(3).setBatchSize(32).setSeed(7)}</pre>
  *
- * Values are validated when the job is submitted.
+ * A builder, not itself thread-safe: values are validated (each problem naming its field, e.g.
+ * {@code training.epochs}) and copied when {@link Distiller#distill} or
+ * {@link Distiller#distillAsync} is called, so changing it afterwards does not change a job
+ * already started.
  */
 public final class TrainingParams {
     private Integer epochs;
@@ -103,42 +106,52 @@ public final class TrainingParams {
         return this;
     }
 
+    /** Passes over the training set, when set. */
     public OptionalInt epochs() {
         return optional(epochs);
     }
 
+    /** Samples per step, when set. */
     public OptionalInt batchSize() {
         return optional(batchSize);
     }
 
+    /** The learning rate, when set. */
     public OptionalDouble learningRate() {
         return optional(learningRate);
     }
 
+    /** The distillation temperature, when set. */
     public OptionalDouble temperature() {
         return optional(temperature);
     }
 
+    /** The soft-loss weight, when set. */
     public OptionalDouble alpha() {
         return optional(alpha);
     }
 
+    /** The random seed, when set. */
     public OptionalLong seed() {
         return seed == null ? OptionalLong.empty() : OptionalLong.of(seed);
     }
 
+    /** The schedule preset, when set. */
     public Optional<String> schedule() {
         return Optional.ofNullable(schedule).filter(s -> !s.isEmpty());
     }
 
+    /** The number of training processes, when set. */
     public OptionalInt workers() {
         return optional(workers);
     }
 
+    /** The hidden-state loss weight, when set. */
     public OptionalDouble hiddenWeight() {
         return optional(hiddenWeight);
     }
 
+    /** The attention loss weight, when set. */
     public OptionalDouble attentionWeight() {
         return optional(attentionWeight);
     }

@@ -13,9 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -292,45 +289,6 @@ class DistillerTest {
         for (String field : List.of("teacher", "student", "dataset", "training.epochs")) {
             assertTrue(message.contains(field + ":"), message);
         }
-    }
-
-    @Test
-    void distillAsyncCompletesWithTheResult() throws Exception {
-        CompletableFuture<DistillationResult> future = validDistiller()
-                .distillAsync(Dataset.builtin("german-credit"), new TrainingParams().setEpochs(1));
-        assertEquals(FakeDistillerService.JOB_ID, future.get(10, TimeUnit.SECONDS).jobId());
-    }
-
-    @Test
-    void distillAsyncFailsAtOnceOnAnInvalidDescription() {
-        CompletableFuture<DistillationResult> future =
-                fake.bridge.newDistiller().distillAsync(Dataset.builtin("x"), null);
-        assertTrue(future.isCompletedExceptionally());
-        ExecutionException e = assertThrows(ExecutionException.class, future::get);
-        assertEquals(Status.Code.INVALID_ARGUMENT, ((DistillException) e.getCause()).getStatusCode());
-    }
-
-    @Test
-    void distillAsyncCarriesTheJobsFailure() {
-        fake.service.scriptJob(JobState.JOB_STATE_FAILED, "out of memory", null);
-        ExecutionException e = assertThrows(ExecutionException.class,
-                () -> validDistiller().distillAsync(Dataset.builtin("german-credit"), null).get(10, TimeUnit.SECONDS));
-        DistillException cause = assertInstanceOf(DistillException.class, e.getCause());
-        assertEquals(Status.Code.ABORTED, cause.getStatusCode());
-    }
-
-    @Test
-    void cancellingTheFutureCancelsTheJob() throws Exception {
-        fake.service.watchEnds = false;
-        CompletableFuture<DistillationResult> future =
-                validDistiller().distillAsync(Dataset.builtin("german-credit"), null);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (fake.service.watchRequests.isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
-        assertTrue(future.cancel(true));
-        assertThrows(CancellationException.class, future::join);
-        assertEquals(List.of(FakeDistillerService.JOB_ID), fake.service.cancelled);
     }
 
     @Test

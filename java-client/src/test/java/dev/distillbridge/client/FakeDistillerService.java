@@ -22,6 +22,7 @@ import dev.distillbridge.proto.v1.ValidationEvent;
 import dev.distillbridge.proto.v1.WatchJobRequest;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -32,6 +33,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A scriptable in-memory DistillerService: one job, "job-1", whose events and artifact files
@@ -57,6 +61,20 @@ final class FakeDistillerService extends DistillerServiceGrpc.DistillerServiceIm
     volatile int chunkSize = 1000;
     /** When false, WatchJob never sends the final event and never ends (until cancelled). */
     volatile boolean watchEnds = true;
+    /** When set, SubmitJob waits for it before answering. */
+    volatile CountDownLatch submitGate;
+    /** Every SubmitJob call, failed ones included. */
+    final AtomicInteger submitAttempts = new AtomicInteger();
+    /** Every ListTeachers and GetJob call. */
+    final AtomicInteger listTeachersCalls = new AtomicInteger();
+    final AtomicInteger getJobCalls = new AtomicInteger();
+    /** The next {@code failuresLeft} ListTeachers/GetJob calls fail with {@code failWith}. */
+    final AtomicInteger failuresLeft = new AtomicInteger();
+    volatile Status failWith = Status.UNAVAILABLE.withDescription("server restarting");
+    /** When true, GetJob never answers (until the call is cancelled or its deadline passes). */
+    volatile boolean getJobHangs;
+    /** WatchJob streams that were cancelled by the client. */
+    final AtomicInteger watchesCancelled = new AtomicInteger();
 
     // ------------------------------------------------------------ scripting helpers
 
@@ -109,6 +127,15 @@ final class FakeDistillerService extends DistillerServiceGrpc.DistillerServiceIm
 
     @Override
     public void submitJob(SubmitJobRequest request, StreamObserver<Job> response) {
+        submitAttempts.incrementAndGet();
+        CountDownLatch gate = submitGate;
+        if (gate != null) {
+            try {
+                gate.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (submitError != null) {
             response.onError(submitError.asRuntimeException());
             return;
@@ -121,6 +148,7 @@ final class FakeDistillerService extends DistillerServiceGrpc.DistillerServiceIm
     @Override
     public void watchJob(WatchJobRequest request, StreamObserver<JobEvent> response) {
         watchRequests.add(request);
+        ((ServerCallStreamObserver<JobEvent>) response).setOnCancelHandler(watchesCancelled::incrementAndGet);
         if (!request.getJobId().equals(JOB_ID)) {
             response.onError(Status.NOT_FOUND.withDescription("job_id: no job " + request.getJobId()).asRuntimeException());
             return;
@@ -169,6 +197,10 @@ final class FakeDistillerService extends DistillerServiceGrpc.DistillerServiceIm
 
     @Override
     public void listTeachers(ListTeachersRequest request, StreamObserver<ListTeachersResponse> response) {
+        listTeachersCalls.incrementAndGet();
+        if (failedOnPurpose(response)) {
+            return;
+        }
         response.onNext(ListTeachersResponse.newBuilder().addTeachers(TeacherInfo.newBuilder()
                 .setName("german-credit-mlp").setArchitecture("mlp").setDataset("german-credit")
                 .setParameters(1234).setCached(true)).build());
@@ -177,6 +209,10 @@ final class FakeDistillerService extends DistillerServiceGrpc.DistillerServiceIm
 
     @Override
     public void getJob(GetJobRequest request, StreamObserver<Job> response) {
+        getJobCalls.incrementAndGet();
+        if (getJobHangs || failedOnPurpose(response)) {
+            return;
+        }
         if (!request.getJobId().equals(JOB_ID)) {
             response.onError(Status.NOT_FOUND.withDescription("job_id: no job " + request.getJobId()).asRuntimeException());
             return;
@@ -190,6 +226,14 @@ final class FakeDistillerService extends DistillerServiceGrpc.DistillerServiceIm
         cancelled.add(request.getJobId());
         response.onNext(job(JobState.JOB_STATE_CANCELLED).build());
         response.onCompleted();
+    }
+
+    private boolean failedOnPurpose(StreamObserver<?> response) {
+        if (failuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            response.onError(failWith.asRuntimeException());
+            return true;
+        }
+        return false;
     }
 
     private static Job.Builder job(JobState state) {

@@ -7,6 +7,7 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** An in-process server running a {@link FakeDistillerService}, and a bridge connected to it. */
@@ -20,14 +21,28 @@ final class FakeServer implements AutoCloseable {
     private final ManagedChannel channel;
 
     FakeServer() {
+        this(null);
+    }
+
+    /** With a service config on the channel (and retries enabled), or none when null. */
+    FakeServer(Map<String, ?> serviceConfig) {
         String name = InProcessServerBuilder.generateName();
         try {
             server = InProcessServerBuilder.forName(name).directExecutor().addService(service).build().start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+        InProcessChannelBuilder channelBuilder = InProcessChannelBuilder.forName(name).directExecutor();
+        if (serviceConfig != null) {
+            channelBuilder.defaultServiceConfig(serviceConfig).enableRetry();
+        }
+        channel = channelBuilder.build();
         bridge = new DistillBridge(channel, null, Duration.ofSeconds(10), FAST_RETRY);
+    }
+
+    /** The in-process channel, for a second bridge with other settings. */
+    ManagedChannel channel() {
+        return channel;
     }
 
     @Override
