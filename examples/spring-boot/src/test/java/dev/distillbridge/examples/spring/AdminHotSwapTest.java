@@ -128,7 +128,7 @@ class AdminHotSwapTest {
 
         Map<?, ?> health = http.getForObject("/actuator/health", Map.class);
         assertThat(health.get("status")).isEqualTo("UP");
-        assertThat(health.toString()).contains("modelId=" + jobId);
+        assertThat(health.toString()).contains("jobId=" + jobId);
     }
 
     @Test
