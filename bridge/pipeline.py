@@ -7,7 +7,6 @@ Knows nothing about gRPC, the CLI or Java: doors hand it a `DistillSpec` and an 
 
 from __future__ import annotations
 
-import json
 import math
 import platform
 import shutil
@@ -43,8 +42,15 @@ from bridge.export.verify import (
 from bridge.jvm import FAILED, PASSED, verify_in_jvm
 from bridge.models import build_student, count_parameters, resolve_teacher
 from bridge.models.teachers import OutputRequest, TeacherSource
-from bridge.models.text import build_transformer_student
-from bridge.spec import DistillSpec, Gates, QuantType, SpecError, TransformerConfig
+from bridge.models.text import build_transformer_student, hf_config
+from bridge.spec import (
+    DistillSpec,
+    Gates,
+    QuantType,
+    SpecError,
+    TransformerConfig,
+    check_student_modality,
+)
 from bridge.teacher_prep import (
     PreparedTeacher,
     head_size,
@@ -99,7 +105,7 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
 
     stage("load", f"loading dataset {spec.dataset.display_name}")
     dataset = load_dataset(spec.dataset, ctx.data_root)
-    _check_student_fits(spec, dataset)
+    check_student_modality(spec.student, dataset.name, dataset.modality)
     source = resolve_teacher(spec.teacher, spec.dataset, ctx.data_root, dataset.modality)
     max_length = spec.student.max_seq_len if isinstance(spec.student, TransformerConfig) else 0
 
@@ -207,17 +213,6 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
 # ---------------------------------------------------------------- student and teacher outputs
 
 
-def _check_student_fits(spec: DistillSpec, dataset: LoadedDataset) -> None:
-    text_student = isinstance(spec.student, TransformerConfig)
-    if text_student != (dataset.modality == "text"):
-        need = "a text dataset" if text_student else "a tabular or image dataset"
-        raise SpecError(
-            f"student.{spec.student.architecture}",
-            f"{spec.student.architecture} students need {need}; "
-            f"{dataset.name!r} is {dataset.modality}",
-        )
-
-
 def _preflight_student(
     spec: DistillSpec, dataset: LoadedDataset, source: TeacherSource, max_length: int
 ) -> tuple[nn.Module, Features]:
@@ -266,7 +261,7 @@ def _student(
     t = spec.training
     if not (t.hidden_weight or t.attention_weight):
         return student, None, OutputRequest()
-    teacher_cfg = _hf_config(prepared.directory)
+    teacher_cfg = hf_config(prepared.directory)
     layer_map = LayerMap.build(spec.student.layers, teacher_cfg["num_hidden_layers"], t.layer_map)
     average_heads = spec.student.heads != teacher_cfg["num_attention_heads"]
     loss = FeatureLoss(
@@ -290,10 +285,6 @@ def _student(
         )
     )
     return student, loss, request
-
-
-def _hf_config(directory: Path) -> dict:
-    return json.loads((directory / "config.json").read_text())
 
 
 def _teacher_outputs(

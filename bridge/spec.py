@@ -102,6 +102,20 @@ class TransformerConfig:
 
 StudentConfig = MlpConfig | CnnConfig | TransformerConfig
 
+# The data each student architecture can learn from.
+STUDENT_MODALITIES = {"mlp": ("tabular", "image"), "cnn": ("image",), "transformer": ("text",)}
+
+
+def check_student_modality(student: StudentConfig, dataset_name: str, modality: str) -> None:
+    """INVALID_ARGUMENT naming `student.<arch>` when the student cannot learn from the data."""
+    arch = student.architecture
+    if modality not in STUDENT_MODALITIES[arch]:
+        raise SpecError(
+            f"student.{arch}",
+            f"{arch} students need a {' or '.join(STUDENT_MODALITIES[arch])} dataset; "
+            f"{dataset_name!r} is {modality}",
+        )
+
 
 # ---------------------------------------------------------------- training, gates, data
 

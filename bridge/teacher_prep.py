@@ -41,7 +41,7 @@ from bridge.models.teachers import (
     TorchScriptTeacher,
     onnx_parameter_count,
 )
-from bridge.models.text import has_task_head, hf_dir_sha256, load_hf_classifier
+from bridge.models.text import has_task_head, hf_config, hf_dir_sha256, load_hf_classifier
 from bridge.paths import sha256_file
 from bridge.spec import SpecError, TeacherPreparation, TrainingParams
 
@@ -246,14 +246,14 @@ def text_origin(source: TeacherSource) -> Path:
 
 def head_size(origin: Path) -> int:
     """Classes of an existing head (unlabeled data: the teacher defines the classes)."""
-    config = json.loads((origin / "config.json").read_text())
+    config = hf_config(origin)
     return int(config.get("num_labels") or len(config.get("id2label") or {}) or 0)
 
 
 def teacher_labels(prepared: PreparedTeacher) -> list[str]:
     """Class names from a text teacher's config (used when the dataset has no labels)."""
     assert prepared.directory is not None
-    config = json.loads((prepared.directory / "config.json").read_text())
+    config = hf_config(prepared.directory)
     id2label = config.get("id2label") or {}
     return [str(id2label.get(str(i), i)) for i in range(head_size(prepared.directory))]
 

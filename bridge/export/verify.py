@@ -65,6 +65,7 @@ def golden_vectors(path: Path, features: Features, texts: list[str] | None = Non
 
 def replay_golden_vectors(path: Path, vectors: dict) -> float:
     """Runs the golden inputs through `path`; the largest difference from the golden outputs."""
+    sess = session(path)
     shape = vectors["input_shape"]
     if "input_ids" in vectors:
         feed = {
@@ -73,12 +74,10 @@ def replay_golden_vectors(path: Path, vectors: dict) -> float:
         }
     else:
         feed = {
-            session(path).get_inputs()[0].name: np.asarray(
-                vectors["input"], dtype=np.float32
-            ).reshape(shape)
+            sess.get_inputs()[0].name: np.asarray(vectors["input"], dtype=np.float32).reshape(shape)
         }
     want = np.asarray(vectors["output"]).reshape(vectors["output_shape"])
-    return max_abs_diff(session(path).run(None, feed)[0], want)
+    return max_abs_diff(sess.run(None, feed)[0], want)
 
 
 def latency_ms(path: Path, sample: Features, runs: int = 200) -> float:

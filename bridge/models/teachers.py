@@ -155,9 +155,6 @@ class Teacher(ABC):
                 )
             yield rows, out
 
-    def logits(self, features: Features, batch_size: int = 256) -> np.ndarray:
-        return np.concatenate([o["logits"] for _, o in self.outputs(features, None, batch_size)])
-
     def describe(self) -> dict:
         return {
             "reference": self.reference,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -84,6 +85,11 @@ def hf_dir_sha256(path: Path) -> str:
                 for block in iter(lambda: fh.read(1 << 20), b""):
                     h.update(block)
     return h.hexdigest()
+
+
+def hf_config(directory: Path) -> dict:
+    """A model directory's config.json, as plain JSON."""
+    return json.loads((directory / "config.json").read_text())
 
 
 def has_task_head(path: Path, num_labels: int) -> bool:

@@ -16,7 +16,7 @@ from bridge.models import ZOO, resolve_teacher
 from bridge.server import logs
 from bridge.server.jobs import JobManager, JobRecord, ServerClosing
 from bridge.server.uploads import KIND_NAMES, UploadError, UploadStore
-from bridge.spec import DistillSpec, SpecError, spec_from_proto
+from bridge.spec import DistillSpec, SpecError, check_student_modality, spec_from_proto
 
 CHUNK_BYTES = 256 * 1024
 # Dataset files up to this size are loaded once at submit, so bad content (NaN, no rows, a
@@ -207,16 +207,8 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
         self._preflight_dataset(spec)
         builtin = BUILTIN_DATASETS.get(spec.dataset.name or "")
         resolve_teacher(spec.teacher, spec.dataset, root, builtin.modality if builtin else None)
-        if builtin is None:
-            return
-        needs = {"cnn": ("image",), "transformer": ("text",), "mlp": ("tabular", "image")}
-        arch = spec.student.architecture
-        if builtin.modality not in needs[arch]:
-            raise SpecError(
-                f"student.{arch}",
-                f"{arch} students need {' or '.join(needs[arch])} data; dataset "
-                f"{builtin.name!r} is {builtin.modality}",
-            )
+        if builtin is not None:
+            check_student_modality(spec.student, builtin.name, builtin.modality)
 
     def _preflight_dataset(self, spec: DistillSpec) -> None:
         if spec.dataset.path is None:
