@@ -48,10 +48,12 @@ CASES = {
     # MiniLM-L6 (fine-tuned by the bridge) -> 2-layer student initialised from its layers.
     "airline-sentiment": (
         "minilm-l6",
-        TransformerConfig(layers=2, hidden_size=384, heads=12, intermediate_size=1536,
-                          max_seq_len=64),
-        TrainingParams(epochs=3, batch_size=32, learning_rate=1e-4, temperature=4.0, alpha=0.7,
-                       seed=42),
+        TransformerConfig(
+            layers=2, hidden_size=384, heads=12, intermediate_size=1536, max_seq_len=64
+        ),
+        TrainingParams(
+            epochs=3, batch_size=32, learning_rate=1e-4, temperature=4.0, alpha=0.7, seed=42
+        ),
         96.0,
         5.0,
     ),
