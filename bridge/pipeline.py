@@ -42,7 +42,8 @@ from bridge.models.teachers import OutputRequest, Teacher, TeacherSource
 from bridge.models.text import build_transformer_student
 from bridge.models.zoo import ZOO, PretrainedTeacher
 from bridge.paths import resolve_under_root
-from bridge.spec import DistillSpec, QuantType, SpecError, TransformerConfig
+from bridge.schedule import Schedule
+from bridge.spec import DistillSpec, QuantType, SpecError, TrainingParams, TransformerConfig
 from bridge.teacher_prep import (
     PreparedTeacher,
     prepare_teacher,
@@ -136,6 +137,7 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
         f"training {spec.student.architecture} student ({count_parameters(student):,} parameters)"
         + (f" on {spec.training.workers} workers" if spec.training.workers > 1 else ""),
     )
+    training = spec.training if dataset.labeled else _soft_targets_only(spec.training)
     train_data = TrainData(
         splits["train"], ys["train"], cached.outputs["train"] if cached else None
     )
@@ -150,7 +152,7 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
                     student,
                     train_data,
                     val_data,
-                    spec.training,
+                    training,
                     cached.directory if cached else None,
                     feature_loss,
                     self_loss,
@@ -165,7 +167,7 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
                 student,
                 train_data,
                 val_data,
-                spec.training,
+                training,
                 on_event,
                 feature_loss=feature_loss,
                 self_distill=self_loss,
@@ -403,6 +405,14 @@ def _report_cache(cached: CacheResult, metrics: dict[str, float], on_event: Even
                 f"teacher outputs computed in {cached.seconds:.1f} s and cached; teacher released"
             )
         )
+
+
+def _soft_targets_only(params: TrainingParams) -> TrainingParams:
+    """Unlabeled data has no hard labels to warm up or fine-tune on: every stage of the
+    schedule learns from the teacher alone (alpha 1), keeping its temperatures and rates."""
+    schedule = params.resolved_schedule()
+    stages = tuple(replace(s, alpha_start=1.0, alpha_end=1.0) for s in schedule.stages)
+    return replace(params, schedule=Schedule(schedule.name, stages))
 
 
 def _labels(dataset: LoadedDataset, cached: CacheResult) -> dict[str, np.ndarray]:
