@@ -21,10 +21,10 @@ from bridge.pipeline import RunContext, run  # noqa: E402
 from bridge.spec import Dataset, DistillSpec, MlpConfig, QuantType, TrainingParams  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "accuracy.json"
-SEEDS = (0, 1)
+SEEDS = (0,)  # one seed: a full pass takes ~10 min on the shared 2 cores
 TASKS = {
     "digits": ("digits-mlp", MlpConfig((16,)), Dataset.builtin("digits"), 20, 5e-3),
-    "fashion-12k": (c.TEACHER, c.STUDENT, None, 4, 2e-3),
+    "fashion-12k": (c.TEACHER, c.STUDENT, None, 3, 2e-3),
 }
 SCHEDULES = {
     "progressive": dict(schedule="progressive"),
