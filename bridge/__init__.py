@@ -6,6 +6,7 @@ The public face; everything else is private to the package.
 from bridge.api import DistillationResult, Distiller, Teacher
 from bridge.errors import DistillError, GateError, JobCancelled
 from bridge.events import Event, LogEvent, ProgressEvent, StageEvent, ValidationEvent
+from bridge.schedule import Schedule, Stage
 from bridge.spec import (
     CnnConfig,
     Dataset,
@@ -13,6 +14,7 @@ from bridge.spec import (
     Gates,
     MlpConfig,
     QuantType,
+    SelfDistillation,
     SpecError,
     StudentConfig,
     TeacherPreparation,
@@ -35,7 +37,10 @@ __all__ = [
     "MlpConfig",
     "ProgressEvent",
     "QuantType",
+    "Schedule",
+    "SelfDistillation",
     "SpecError",
+    "Stage",
     "StageEvent",
     "StudentConfig",
     "Teacher",

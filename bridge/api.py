@@ -25,10 +25,12 @@ from bridge.export.manifest import read_manifest, verify_files
 from bridge.paths import default_home
 from bridge.remote import RemoteClient
 from bridge.spec import (
+    SELF_TEACHER,
     Dataset,
     DistillSpec,
     Gates,
     QuantType,
+    SelfDistillation,
     SpecError,
     StudentConfig,
     TeacherPreparation,
@@ -93,6 +95,7 @@ class Distiller:
         self._quantization = QuantType.NONE
         self._gates = Gates()
         self._preparation = TeacherPreparation()
+        self._self_distillation = SelfDistillation()
         self._name = ""
         self._on_event: EventSink = ignore_events
 
@@ -135,6 +138,14 @@ class Distiller:
         self._preparation = preparation
         return self
 
+    def set_self_distillation(self, config: SelfDistillation | None = None) -> Distiller:
+        """No external teacher (the teacher becomes "self"): the student's deepest exit teaches
+        exits after its shallower layers; `SelfDistillation(ship_exit=k)` ships a truncated
+        model of the first k layers."""
+        self._self_distillation = config or SelfDistillation()
+        self._teacher = Teacher(SELF_TEACHER)
+        return self
+
     def set_student_config(self, config: StudentConfig) -> Distiller:
         self._student = config
         return self
@@ -171,6 +182,7 @@ class Distiller:
             gates=self._gates,
             name=self._name,
             teacher_preparation=self._preparation,
+            self_distillation=self._self_distillation,
         )
         spec.validate()
         return spec

@@ -127,8 +127,10 @@ def _parser() -> argparse.ArgumentParser:
         ("temperature", float),
         ("alpha", float),
         ("seed", int),
+        ("workers", int),
     ):
         d.add_argument(f"--{name}", type=typ)
+    d.add_argument("--schedule", choices=("progressive", "constant"), help="default progressive")
     d.add_argument("--fp32-fallback", action="store_true")
     d.add_argument("--remote", metavar="TARGET", help="server address, e.g. localhost:50051")
     d.add_argument("--out", type=Path, required=True, help="where the artifact goes")

@@ -24,7 +24,10 @@ from bridge.data import LoadedDataset, load_dataset
 from bridge.data.features import Features, float_features
 from bridge.data.tokenize import TOKENIZER_FILE, TextEncoder
 from bridge.distill import TrainData, accuracy, predict_logits, train
+from bridge.distill.distributed import train_distributed, write_job
 from bridge.distill.feature_losses import FeatureLoss, LayerMap
+from bridge.distill.memory import peak_rss_mb, phase_peak, reset_peak
+from bridge.distill.self_distill import SelfDistillLoss
 from bridge.distill.teacher_cache import CacheResult, cache_key, teacher_outputs
 from bridge.errors import DistillError, GateError
 from bridge.events import EventSink, LogEvent, StageEvent, ignore_events
@@ -41,13 +44,18 @@ from bridge.export.verify import (
 )
 from bridge.jvm import FAILED, PASSED, verify_in_jvm
 from bridge.models import build_student, count_parameters, resolve_teacher
-from bridge.models.teachers import OutputRequest, TeacherSource
+from bridge.models.exits import MultiExit, TextMultiExit, multi_exit_student
+from bridge.models.teachers import OutputRequest, Teacher, TeacherSource
 from bridge.models.text import build_transformer_student, hf_config
+from bridge.models.zoo import ZOO, PretrainedTeacher
+from bridge.paths import resolve_under_root
+from bridge.schedule import Schedule
 from bridge.spec import (
     DistillSpec,
     Gates,
     QuantType,
     SpecError,
+    TrainingParams,
     TransformerConfig,
     check_student_modality,
 )
@@ -104,16 +112,22 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     metrics: dict[str, float] = {}
 
     stage("load", f"loading dataset {spec.dataset.display_name}")
-    dataset = load_dataset(spec.dataset, ctx.data_root)
-    check_student_modality(spec.student, dataset.name, dataset.modality)
-    source = resolve_teacher(spec.teacher, spec.dataset, ctx.data_root, dataset.modality)
+    with phase_peak(metrics, "load"):
+        dataset = load_dataset(spec.dataset, ctx.data_root)
+        check_student_modality(spec.student, dataset.name, dataset.modality)
+        if spec.is_self_distillation:
+            source, self_teacher = None, _self_teacher(spec, dataset, ctx)
+        else:
+            source = resolve_teacher(spec.teacher, spec.dataset, ctx.data_root, dataset.modality)
+            self_teacher = None
     max_length = spec.student.max_seq_len if isinstance(spec.student, TransformerConfig) else 0
 
     # Before any training (the teacher's own preparation included): a student that cannot
     # export or run in ONNX Runtime fails here, in seconds.
     stage("preflight", "exporting the untrained student to ONNX Runtime before training")
     torch.manual_seed(spec.training.seed)
-    student, example = _preflight_student(spec, dataset, source, max_length)
+    origin = self_teacher.directory if self_teacher else None
+    student, example = _preflight_student(spec, dataset, source, origin, max_length)
     checked = preflight(
         student,
         preflight_batches(example),
@@ -123,43 +137,89 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     )
     verification: dict = {"preflight": checked.to_dict(), "gates": []}
 
-    prepared = prepare_teacher(source, dataset, spec.teacher_preparation, ctx.home, on_event)
-    metrics.update(prepared.metrics)
-    if not dataset.labeled:  # pure soft-label distillation: the teacher defines the classes
-        dataset = replace(dataset, labels=teacher_labels(prepared))
-    splits, encoder = teacher_features(prepared, dataset, max_length)
+    with phase_peak(metrics, "prepare"):
+        if self_teacher is not None:
+            prepared = self_teacher
+        else:
+            assert source is not None
+            prepared = prepare_teacher(
+                source, dataset, spec.teacher_preparation, ctx.home, on_event
+            )
+        metrics.update(prepared.metrics)
+        if not dataset.labeled:  # pure soft-label distillation: the teacher defines the classes
+            dataset = replace(dataset, labels=teacher_labels(prepared))
+        splits, encoder = teacher_features(prepared, dataset, max_length)
     torch.manual_seed(spec.training.seed)
     student, feature_loss, request = _student(spec, dataset, prepared, student, on_event)
+    self_loss = _self_distill_loss(spec, student, on_event)
 
-    stage("teacher", f"teacher outputs for {source.reference} (computed once, cached)")
-    cached = _teacher_outputs(ctx, prepared, dataset, splits, request, encoder)
-    _report_cache(cached, metrics, on_event)
-    teacher_test = np.asarray(cached.outputs["test"].logits)
-    _check_classes(teacher_test, dataset)
-    ys = _labels(dataset, cached)
-    metrics["teacher_accuracy"] = accuracy(teacher_test, ys["test"])
+    cached = None
+    ys = {n: getattr(dataset, n).y for n in ("train", "val", "test")}
+    if self_loss is None:
+        stage("teacher", f"teacher outputs for {prepared.source.reference} (computed once, cached)")
+        with phase_peak(metrics, "teacher"):
+            cached = _teacher_outputs(ctx, prepared, dataset, splits, request, encoder, spec)
+        _report_cache(cached, metrics, on_event)
+        teacher_test = np.asarray(cached.outputs["test"].logits)
+        _check_classes(teacher_test, dataset)
+        ys = _labels(dataset, cached)
+        metrics["teacher_accuracy"] = accuracy(teacher_test, ys["test"])
 
     stage(
         "train",
-        f"training {spec.student.architecture} student ({count_parameters(student):,} parameters)",
+        f"training {spec.student.architecture} student ({count_parameters(student):,} parameters)"
+        + (f" on {spec.training.workers} workers" if spec.training.workers > 1 else ""),
     )
-    outcome = train(
-        student,
-        TrainData(splits["train"], ys["train"], cached.outputs["train"]),
-        TrainData(splits["val"], ys["val"]),
-        spec.training,
-        on_event,
-        feature_loss=feature_loss,
-        should_stop=ctx.should_stop,
+    training = spec.training if dataset.labeled else _soft_targets_only(spec.training)
+    train_data = TrainData(
+        splits["train"], ys["train"], cached.outputs["train"] if cached else None
     )
+    val_data = TrainData(splits["val"], ys["val"])
+    with phase_peak(metrics, "train"):
+        if spec.training.workers > 1:
+            job = work.with_name(work.name + ".ddp")
+            shutil.rmtree(job, ignore_errors=True)
+            try:
+                write_job(
+                    job,
+                    student,
+                    train_data,
+                    val_data,
+                    training,
+                    cached.directory if cached else None,
+                    feature_loss,
+                    self_loss,
+                )
+                outcome = train_distributed(
+                    job, spec.training.workers, student, on_event, ctx.should_stop
+                )
+            finally:
+                shutil.rmtree(job, ignore_errors=True)
+        else:
+            outcome = train(
+                student,
+                train_data,
+                val_data,
+                training,
+                on_event,
+                feature_loss=feature_loss,
+                self_distill=self_loss,
+                should_stop=ctx.should_stop,
+            )
     metrics.update(
         train_seconds=outcome.seconds,
         best_epoch=outcome.best_epoch,
         student_val_accuracy=outcome.best_val_accuracy,
     )
+    if self_loss is not None:
+        student, full = _ship_exit(spec, student, splits["test"], ys["test"], metrics, on_event)
+        full_onnx = work.with_name(work.name + ".full.onnx")  # outside the artifact
+        prepared.onnx_path = export_onnx(full, splits["test"], full_onnx)
+        prepared.file_bytes = full_onnx.stat().st_size
 
     stage("export", f"exporting to ONNX (opset {OPSET})")
     test = splits["test"]
+    reset_peak()  # the export phase's peak runs to the end of quantization
     fp32 = export_onnx(student, test, work / mf.FP32_MODEL)
     facts = _metadata_facts(spec, dataset, ctx.job_id)
     embed_metadata(fp32, facts)
@@ -195,8 +255,12 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
             "min_retention", retention, spec.gates.min_retention, "student/teacher test accuracy"
         )
 
+    metrics["peak_rss_export_mb"] = peak_rss_mb()
+
     stage("measure", "measuring size and latency")
     _size_and_latency(metrics, work, test, quantized, student, prepared)
+    if spec.is_self_distillation and prepared.onnx_path is not None:
+        prepared.onnx_path.unlink(missing_ok=True)  # the full model, measured for comparison
 
     stage("operators", "checking every ONNX operator against ONNX Runtime's CPU provider")
     operators = {name: assert_cpu_runs(work / name) for name in _model_files(quantized)}
@@ -214,14 +278,23 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
 
 
 def _preflight_student(
-    spec: DistillSpec, dataset: LoadedDataset, source: TeacherSource, max_length: int
+    spec: DistillSpec,
+    dataset: LoadedDataset,
+    source: TeacherSource | None,
+    origin: Path | None,
+    max_length: int,
 ) -> tuple[nn.Module, Features]:
     """The untrained student and example inputs, before the teacher is prepared: a text
     student is built on the teacher's original directory (same tokenizer and shapes as the
-    prepared one, whose weights it is later initialised from)."""
+    prepared one, whose weights it is later initialised from); `origin` overrides it (the
+    tokenizer directory of a self-distillation). Self-distilled MLP/CNN students are built with
+    their exits, so the module checked here is the one trained."""
     if not isinstance(spec.student, TransformerConfig):
-        return build_student(spec.student, dataset), float_features(dataset.train)
-    origin = text_origin(source)
+        build = multi_exit_student if spec.is_self_distillation else build_student
+        return build(spec.student, dataset), float_features(dataset.train)
+    if origin is None:
+        assert source is not None
+        origin = text_origin(source)
     classes = dataset.num_classes if dataset.labeled else head_size(origin)
     student, _ = build_transformer_student(spec.student, origin, classes, init=False)
     example = TextEncoder(origin / TOKENIZER_FILE, max_length).encode(dataset.train.x[:64])
@@ -244,7 +317,8 @@ def _student(
     preflighted: nn.Module,
     on_event: EventSink,
 ) -> tuple[nn.Module, FeatureLoss | None, OutputRequest]:
-    """The student, and for Transformer pairs the feature loss and what the teacher must give."""
+    """The student, and for Transformer pairs the feature loss and what the teacher must give.
+    Self-distillation gets a multi-exit student (an exit after every layer)."""
     if not isinstance(spec.student, TransformerConfig):
         return preflighted, None, OutputRequest()
     assert prepared.directory is not None
@@ -258,6 +332,8 @@ def _student(
             else "student randomly initialised (widths differ from the teacher's)"
         )
     )
+    if spec.is_self_distillation:
+        return TextMultiExit(student), None, OutputRequest()
     t = spec.training
     if not (t.hidden_weight or t.attention_weight):
         return student, None, OutputRequest()
@@ -287,6 +363,70 @@ def _student(
     return student, loss, request
 
 
+def _self_teacher(spec: DistillSpec, dataset: LoadedDataset, ctx: RunContext) -> PreparedTeacher:
+    """Stands in for the teacher when the student teaches itself: no model to load; for text,
+    the directory whose tokenizer (and vocabulary) the student uses."""
+    directory = None
+    if dataset.modality == "text":
+        ref = spec.self_distillation.tokenizer
+        zoo = ZOO.get(ref)
+        directory = zoo.locate() if isinstance(zoo, PretrainedTeacher) else None
+        if directory is None:
+            directory = resolve_under_root(ref, ctx.data_root, "self_distillation.tokenizer")
+        if not (directory / TOKENIZER_FILE).is_file():
+            raise SpecError("self_distillation.tokenizer", f"{ref!r} has no {TOKENIZER_FILE}")
+
+    def no_teacher() -> Teacher:
+        raise DistillError("self-distillation has no teacher to load")
+
+    info = {"reference": "self", "architecture": "self-distillation (deepest exit)"}
+    return PreparedTeacher(TeacherSource("self"), "self", no_teacher, info, 0, directory=directory)
+
+
+def _self_distill_loss(
+    spec: DistillSpec, student: nn.Module, on_event: EventSink
+) -> SelfDistillLoss | None:
+    if not spec.is_self_distillation:
+        return None
+    assert isinstance(student, MultiExit | TextMultiExit)
+    sd = spec.self_distillation
+    shipped = f"exit {sd.ship_exit} (truncated)" if sd.ship_exit else "the full model"
+    on_event(
+        LogEvent(
+            f"self-distillation: {student.depth} exits, the deepest teaches the others; "
+            f"shipping {shipped}"
+        )
+    )
+    return SelfDistillLoss(student.feature_widths, sd.feature_weight)
+
+
+def _ship_exit(
+    spec: DistillSpec,
+    student: nn.Module,
+    test: Features,
+    y: np.ndarray,
+    metrics: dict[str, float],
+    on_event: EventSink,
+) -> tuple[nn.Module, nn.Module]:
+    """Scores every exit on the test split and returns the module to ship: the first k layers
+    and exit k, or the full model. The full model stands in for the teacher in the metrics."""
+    assert isinstance(student, MultiExit | TextMultiExit)
+    depth = student.depth
+    for k in range(1, depth + 1):
+        metrics[f"exit_{k}_accuracy"] = accuracy(predict_logits(student.truncated(k), test), y)
+    metrics["teacher_accuracy"] = metrics[f"exit_{depth}_accuracy"]
+    k = spec.self_distillation.ship_exit or depth
+    on_event(
+        LogEvent(
+            "exit test accuracies: "
+            + ", ".join(f"{i}: {metrics[f'exit_{i}_accuracy']:.4f}" for i in range(1, depth + 1))
+        )
+    )
+    full = student.truncated(depth).eval()
+    metrics["full_student_parameters"] = count_parameters(full)
+    return student.truncated(k).eval(), full
+
+
 def _teacher_outputs(
     ctx: RunContext,
     prepared: PreparedTeacher,
@@ -294,6 +434,7 @@ def _teacher_outputs(
     splits: dict[str, Features],
     request: OutputRequest,
     encoder: TextEncoder | None,
+    spec: DistillSpec,
 ) -> CacheResult:
     key = cache_key(
         teacher=prepared.identity,
@@ -301,8 +442,16 @@ def _teacher_outputs(
         tokenizer=encoder.manifest_block() if encoder else None,
         request=asdict(request),
     )
-    batch = TEXT_TEACHER_BATCH if encoder is not None else TEACHER_BATCH
+    batch = teacher_batch_size(spec.training.batch_size, encoder is not None)
     return teacher_outputs(ctx.home / "teacher-cache", key, splits, request, prepared.load, batch)
+
+
+def teacher_batch_size(student_batch: int, text: bool) -> int:
+    """The teacher's inference batch: no larger than the student's training batch, so the
+    teacher phase never peaks above the student phase. Under inference mode a forward holds
+    only a layer or two of activations at a time, while a training step at the same batch
+    holds every activation, their gradients and the optimizer state."""
+    return max(1, min(student_batch, TEXT_TEACHER_BATCH if text else TEACHER_BATCH))
 
 
 def _report_cache(cached: CacheResult, metrics: dict[str, float], on_event: EventSink) -> None:
@@ -316,6 +465,14 @@ def _report_cache(cached: CacheResult, metrics: dict[str, float], on_event: Even
                 f"teacher outputs computed in {cached.seconds:.1f} s and cached; teacher released"
             )
         )
+
+
+def _soft_targets_only(params: TrainingParams) -> TrainingParams:
+    """Unlabeled data has no hard labels to warm up or fine-tune on: every stage of the
+    schedule learns from the teacher alone (alpha 1), keeping its temperatures and rates."""
+    schedule = params.resolved_schedule()
+    stages = tuple(replace(s, alpha_start=1.0, alpha_end=1.0) for s in schedule.stages)
+    return replace(params, schedule=Schedule(schedule.name, stages))
 
 
 def _labels(dataset: LoadedDataset, cached: CacheResult) -> dict[str, np.ndarray]:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
+from bridge.schedule import PRESETS, Schedule, Stage
 
 
 class SpecError(ValueError):
@@ -120,9 +121,15 @@ def check_student_modality(student: StudentConfig, dataset_name: str, modality: 
 # ---------------------------------------------------------------- training, gates, data
 
 
+MAX_WORKERS = 64
+
+
 @dataclass(frozen=True)
 class TrainingParams:
-    """Defaults are the seed's `CustomLoss(alpha=0.5, T=4)`."""
+    """`temperature` and `alpha` default to the seed's `CustomLoss(alpha=0.5, T=4)` and drive
+    the "constant" schedule. The default schedule is the progressive preset (warm-up, annealed
+    distillation, fine-tuning; see bridge.schedule); pass a preset name or a `Schedule`.
+    `workers` > 1 trains with PyTorch DDP (global batch = batch_size, split across workers)."""
 
     epochs: int = 10
     batch_size: int = 64
@@ -130,7 +137,7 @@ class TrainingParams:
     temperature: float = 4.0
     alpha: float = 0.5
     seed: int = 0
-    schedule: str = "constant"
+    schedule: Schedule | str = "progressive"
     workers: int = 1
     # Feature-level distillation, used when teacher and student are both Transformers.
     hidden_weight: float = 1.0
@@ -143,7 +150,13 @@ class TrainingParams:
     def validate(self) -> None:
         _check_int("training.epochs", self.epochs, 1, 10_000)
         _check_int("training.batch_size", self.batch_size, 1, 65_536)
-        _check_int("training.workers", self.workers, 1, 1)
+        _check_int("training.workers", self.workers, 1, MAX_WORKERS)
+        if self.batch_size < self.workers:
+            raise SpecError(
+                "training.batch_size",
+                f"{self.batch_size} is smaller than workers {self.workers}: each worker "
+                "needs at least one sample per step",
+            )
         _check_float("training.learning_rate", self.learning_rate, 0.0, 10.0, low_open=True)
         _check_float("training.temperature", self.temperature, 0.0, 100.0, low_open=True)
         _check_float("training.alpha", self.alpha, 0.0, 1.0)
@@ -154,16 +167,42 @@ class TrainingParams:
                 "training.layer_map",
                 f"teacher layers must be >= 1 and ascending, got {list(self.layer_map)}",
             )
-        if self.schedule not in SCHEDULES:
+        if isinstance(self.schedule, str) and self.schedule not in PRESETS:
             raise SpecError(
                 "training.schedule",
-                f"unknown schedule {self.schedule!r}; known: {', '.join(sorted(SCHEDULES))}",
+                f"unknown schedule {self.schedule!r}; known presets: {', '.join(PRESETS)} "
+                "(or a custom list of stages)",
             )
+        for name, message in self.resolved_schedule().problems():
+            raise SpecError(name, message)
+
+    def resolved_schedule(self) -> Schedule:
+        """The schedule as stages; "constant" uses this object's temperature and alpha."""
+        if isinstance(self.schedule, Schedule):
+            return self.schedule
+        if self.schedule == "constant":
+            return Schedule.constant(self.temperature, self.alpha)
+        return Schedule.progressive()
 
 
-# Schedules this engine runs. Staged presets (warm-up, annealing) arrive with the
-# training-strategies work; until then asking for one is a clear error, not a silent no-op.
-SCHEDULES = {"constant"}
+SELF_TEACHER = "self"
+
+
+@dataclass(frozen=True)
+class SelfDistillation:
+    """Teacher reference "self": no external teacher. Every hidden layer (MLP), conv block
+    (CNN) or encoder layer (Transformer) gets an auxiliary exit that learns from the labels
+    and from the deepest exit (Be-Your-Own-Teacher). `ship_exit` k > 0 ships the first k
+    layers and exit k (a truncated model); 0 ships the full model. `tokenizer` (text only) is
+    the zoo name or HF directory whose tokenizer and vocabulary the student uses."""
+
+    ship_exit: int = 0
+    feature_weight: float = 0.1  # hint loss: shallow features -> deepest features
+    tokenizer: str = "minilm-l6"
+
+    def validate(self, depth: int) -> None:
+        _check_int("self_distillation.ship_exit", self.ship_exit, 0, max(0, depth - 1))
+        _check_float("self_distillation.feature_weight", self.feature_weight, 0.0, 1000.0)
 
 
 @dataclass(frozen=True)
@@ -267,6 +306,11 @@ class DistillSpec:
     teacher_preparation: TeacherPreparation = field(default_factory=TeacherPreparation)
     # A model stored with UploadModel; the server turns it into `teacher` (the stored path).
     teacher_upload_id: str = ""
+    self_distillation: SelfDistillation = field(default_factory=SelfDistillation)
+
+    @property
+    def is_self_distillation(self) -> bool:
+        return self.teacher == SELF_TEACHER and not self.teacher_upload_id
 
     def validate(self) -> None:
         """Checks everything that can be checked without touching disk or the zoo."""
@@ -284,6 +328,8 @@ class DistillSpec:
         self.teacher_preparation.validate()
         self.training.validate()
         self.gates.validate()
+        if self.is_self_distillation:
+            self.self_distillation.validate(student_depth(self.student))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly view, for manifests and logs."""
@@ -297,7 +343,19 @@ class DistillSpec:
             "quantization": self.quantization.value,
             "gates": asdict(self.gates),
             "teacher_preparation": asdict(self.teacher_preparation),
+            "self_distillation": asdict(self.self_distillation)
+            if self.is_self_distillation
+            else None,
         }
+
+
+def student_depth(student: StudentConfig) -> int:
+    """Layers that can carry an exit: hidden layers, conv blocks or encoder layers."""
+    if isinstance(student, MlpConfig):
+        return len(student.hidden_sizes)
+    if isinstance(student, CnnConfig):
+        return len(student.channels)
+    return student.layers
 
 
 def _check_int(name: str, value: int, low: int, high: int) -> None:
@@ -367,13 +425,23 @@ def spec_to_proto(spec: DistillSpec) -> pb.DistillSpec:
             temperature=t.temperature,
             alpha=t.alpha,
             seed=t.seed,
-            schedule=t.schedule,
+            schedule=t.schedule if isinstance(t.schedule, str) else t.schedule.name,
             workers=t.workers,
             hidden_weight=t.hidden_weight,
             attention_weight=t.attention_weight,
             layer_map=t.layer_map,
         )
     )
+    if isinstance(t.schedule, Schedule):  # presets travel by name, custom lists as stages
+        stages = [pb.ScheduleStage(**asdict(s)) for s in t.schedule.stages]
+        msg.training.schedule_stages.extend(stages)
+    if spec.is_self_distillation:
+        sd = spec.self_distillation
+        msg.self_distillation.CopyFrom(
+            pb.SelfDistillation(
+                ship_exit=sd.ship_exit, feature_weight=sd.feature_weight, tokenizer=sd.tokenizer
+            )
+        )
     g = spec.gates
     msg.gates.CopyFrom(
         pb.Gates(
@@ -426,16 +494,38 @@ def spec_from_proto(msg: pb.DistillSpec) -> DistillSpec:
         training=_optional_fields(
             TrainingParams,
             msg.training,
-            schedule=msg.training.schedule,
+            schedule=_schedule_from_proto(msg.training),
             layer_map=tuple(msg.training.layer_map),
         ),
         quantization=_QUANT_FROM_PROTO[msg.quantization],
         gates=_optional_fields(Gates, msg.gates, fp32_fallback=msg.gates.fp32_fallback),
         name=msg.name,
         teacher_preparation=_optional_fields(TeacherPreparation, msg.teacher.preparation),
+        self_distillation=_optional_fields(SelfDistillation, msg.self_distillation),
     )
     spec.validate()
     return spec
+
+
+def _schedule_from_proto(msg: pb.TrainingParams) -> Schedule | str:
+    """Stages when the caller sent them (a custom list or an edited preset), else the preset
+    name; "" = the default."""
+    if not msg.schedule_stages:
+        return msg.schedule
+    stages = tuple(
+        Stage(
+            name=s.name,
+            fraction=s.fraction,
+            temperature_start=s.temperature_start,
+            temperature_end=s.temperature_end,
+            alpha_start=s.alpha_start,
+            alpha_end=s.alpha_end,
+            anneal=s.anneal or "linear",
+            lr_scale=s.lr_scale or 1.0,
+        )
+        for s in msg.schedule_stages
+    )
+    return Schedule(msg.schedule or "custom", stages)
 
 
 def _optional_fields(cls: type, msg: Any, **plain: Any) -> Any:

@@ -157,6 +157,7 @@ def ensure_zoo_teacher(
             learning_rate=zoo.learning_rate,
             alpha=0.0,
             seed=0,
+            schedule="constant",  # plain supervised training, no stages
         )
         splits = {n: float_features(getattr(dataset, n)) for n in ("train", "val", "test")}
         outcome = train(
@@ -305,6 +306,7 @@ def _fine_tuned(
             learning_rate=prep.learning_rate,
             alpha=0.0,
             seed=0,
+            schedule="constant",  # plain supervised training, no stages
         )
         outcome = train(
             model,

@@ -99,6 +99,9 @@ def test_events_report_stages_progress_and_validation_in_order(mlp_run):
         "preflight",
         "teacher",
         "train",
+        "train.warmup",
+        "train.distill",
+        "train.finetune",
         "export",
         "verify",
         "quantize",
@@ -109,8 +112,12 @@ def test_events_report_stages_progress_and_validation_in_order(mlp_run):
     ]
     epochs = [e.epoch for e in events if isinstance(e, ValidationEvent)]
     assert epochs == [1, 2, 3, 4]
+    # the default progressive schedule: hard labels first, then annealed KD, then no teacher
     progress = [e for e in events if isinstance(e, ProgressEvent)]
-    assert progress and all(e.temperature == 4.0 and e.alpha == 0.5 for e in progress)
+    assert progress[0].alpha == 0.0 and progress[-1].alpha == 0.0
+    distilling = [e for e in progress if e.alpha > 0]
+    assert distilling and all(1.0 <= e.temperature <= 4.0 for e in distilling)
+    assert distilling[0].temperature > distilling[-1].temperature
 
 
 def test_every_model_lists_its_operators_and_ort_cpu_runs_them_all(mlp_run):

@@ -137,7 +137,7 @@ CASES: list[tuple[str, Callable[[Ctx], object], grpc.StatusCode]] = [
     ("temperature-zero", _submit(training=TrainingParams(temperature=0.0)), G.INVALID_ARGUMENT),
     ("alpha-too-big", _submit(training=TrainingParams(alpha=1.5)), G.INVALID_ARGUMENT),
     ("alpha-nan", _submit(training=TrainingParams(alpha=float("nan"))), G.INVALID_ARGUMENT),
-    ("workers-2", _submit(training=TrainingParams(workers=2)), G.INVALID_ARGUMENT),
+    ("workers-too-many", _submit(training=TrainingParams(workers=65)), G.INVALID_ARGUMENT),
     ("schedule-unknown", _submit(training=TrainingParams(schedule="warp")), G.INVALID_ARGUMENT),
     ("parity-nan", _submit(gates=Gates(max_parity_error=float("nan"))), G.INVALID_ARGUMENT),
     ("retention-negative", _submit(gates=Gates(min_retention=-1.0)), G.INVALID_ARGUMENT),
@@ -439,7 +439,7 @@ def _specs(draw) -> pb.DistillSpec:
             setattr(t, name, draw(st.floats(allow_nan=True, allow_infinity=True)))
     if draw(st.booleans()):
         t.seed = draw(st.integers(-(2**63), 2**63 - 1))
-    t.schedule = draw(st.sampled_from(["", "constant"]) | _texts)
+    t.schedule = draw(st.sampled_from(["", "constant", "progressive"]) | _texts)
     g = msg.gates
     for name in ("max_parity_error", "max_int8_accuracy_drop", "min_retention"):
         if draw(st.booleans()):

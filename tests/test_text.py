@@ -128,7 +128,9 @@ def test_dynamic_batch_and_sequence(first_run):
 def test_feature_losses_decrease_during_training(first_run):
     _, events = first_run
     progress = [e for e in events if isinstance(e, ProgressEvent)]
-    first, last = progress[0], progress[-1]
+    assert progress[0].hidden_loss == 0.0  # warm-up: hard labels only, no teacher features
+    kd = [e for e in progress if e.alpha > 0]  # the distillation stage
+    first, last = kd[0], kd[-1]
     assert first.hidden_loss > 0 and first.attention_loss > 0
     assert last.hidden_loss < first.hidden_loss
     assert last.attention_loss < first.attention_loss
@@ -219,3 +221,36 @@ def test_mismatched_modalities_are_refused(tweets, home, tmp_path):
             tmp_path / "b",
             RunContext(home),
         )
+
+
+def test_transformer_self_distillation_ships_a_truncated_encoder(tweets, home, tmp_path):
+    from dataclasses import replace
+
+    from bridge.spec import SelfDistillation
+
+    spec = text_spec(
+        tweets,
+        teacher="self",
+        student=replace(NARROW, layers=2),
+        training=replace(QUICK, epochs=1),
+        quantization=QuantType.NONE,
+        self_distillation=SelfDistillation(ship_exit=1),
+    )
+    result = run(spec, tmp_path / "a", RunContext(home=home))
+    m = result.metrics
+    assert m["teacher_accuracy"] == m["exit_2_accuracy"]
+    assert m["student_accuracy"] == pytest.approx(m["exit_1_accuracy"], abs=1e-9)
+    assert m["student_parameters"] < m["full_student_parameters"]
+    softmaxes = [n for n in _onnx_nodes(result) if n.op_type == "Softmax"]
+    assert len(softmaxes) == 1  # one attention layer: the first encoder layer and its exit
+    enc = TextEncoder(result.artifact_dir / "tokenizer.json", 48)
+    feed = enc.encode(["the flight was late again", "thanks for the great service"]).feed(
+        slice(0, 2)
+    )
+    assert session(result.artifact_dir / "model.onnx").run(None, feed)[0].shape == (2, 3)
+
+
+def _onnx_nodes(result):
+    import onnx
+
+    return onnx.load(str(result.artifact_dir / "model.onnx")).graph.node

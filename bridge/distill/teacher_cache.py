@@ -71,7 +71,7 @@ def teacher_outputs(
         hit = False
     else:
         hit = True
-    outputs = {name: _open_split(directory, name) for name in splits}
+    outputs = {name: open_split(directory, name) for name in splits}
     return CacheResult(outputs, hit, time.perf_counter() - start, directory)
 
 
@@ -117,7 +117,7 @@ def _store(target: np.ndarray, rows: slice, value: np.ndarray) -> None:
         target[rows] = value
 
 
-def _open_split(directory: Path, split: str) -> TeacherOutputs:
+def open_split(directory: Path, split: str) -> TeacherOutputs:
     def load(path: Path) -> np.ndarray:
         return np.load(path, mmap_mode="r")
 

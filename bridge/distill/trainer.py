@@ -1,7 +1,11 @@
-"""The training loop: seeded, validated each epoch, best checkpoint kept.
+"""The training loop: seeded, scheduled in stages, validated each epoch, best checkpoint kept.
 
 Teacher outputs arrive precomputed (memory-mapped, see teacher_cache): the loop holds only
-the student. For Transformer pairs a `FeatureLoss` adds hidden-state and attention terms.
+the student. Each optimizer step asks the schedule (bridge.schedule) for its stage,
+temperature, alpha and learning-rate scale; a stage that does not use the teacher never reads
+its outputs. Everything a step differentiates (student, feature-loss projections, self-
+distillation exits) sits in one `StepLoss` module, so under torch.distributed the loop wraps
+that one module in DistributedDataParallel and shards rows with a DistributedSampler.
 """
 
 from __future__ import annotations
@@ -14,14 +18,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DistributedSampler
 
 from bridge.data.features import Features
 from bridge.distill.feature_losses import FeatureLoss
 from bridge.distill.losses import kd_loss
+from bridge.distill.self_distill import SelfDistillLoss
 from bridge.distill.teacher_cache import TeacherOutputs
-from bridge.events import EventSink, ProgressEvent, ValidationEvent
+from bridge.events import EventSink, ProgressEvent, StageEvent, ValidationEvent
 from bridge.spec import TrainingParams
 
 PROGRESS_EVENTS_PER_EPOCH = 10
@@ -55,38 +63,59 @@ def train(
     on_event: EventSink,
     *,
     feature_loss: FeatureLoss | None = None,
+    self_distill: SelfDistillLoss | None = None,
     weight_decay: float = 1e-4,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> TrainOutcome:
     """Trains `model` in place and leaves it holding the weights of its best validation epoch
-    (ties broken by lower validation loss)."""
-    rng = seed_everything(params.seed)
-    y = torch.from_numpy(data.y)
-    steps_per_epoch = math.ceil(len(y) / params.batch_size)
-    trainable = list(model.parameters()) + (
-        list(feature_loss.parameters()) if feature_loss is not None else []
+    (ties broken by lower validation loss). Under torch.distributed every rank calls this with
+    the same arguments; rank r trains on its shard and gradients are averaged by DDP."""
+    seed_everything(params.seed)
+    schedule = params.resolved_schedule()
+    rank, world = _world()
+    sampler = DistributedSampler(
+        range(len(data.y)), num_replicas=world, rank=rank, shuffle=True, seed=params.seed
     )
-    optimizer = torch.optim.AdamW(trainable, params.learning_rate, weight_decay=weight_decay)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=steps_per_epoch * params.epochs
+    batch_size = max(1, params.batch_size // world)  # the global batch stays batch_size
+    steps_per_epoch = math.ceil(len(sampler) / batch_size)
+    total_steps = steps_per_epoch * params.epochs
+    step_loss = StepLoss(model, feature_loss, self_distill)
+    optimizer = torch.optim.AdamW(
+        step_loss.parameters(), params.learning_rate, weight_decay=weight_decay
     )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: _cosine(s, total_steps) * schedule.at(s, total_steps).lr_scale
+    )
+    trainer = DDP(step_loss, find_unused_parameters=True) if world > 1 else step_loss
     report_every = max(1, steps_per_epoch // PROGRESS_EVENTS_PER_EPOCH)
     has_batch_norm = any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    y = torch.from_numpy(data.y)
 
     best_acc, best_loss, best_epoch = -1.0, math.inf, 0
     best_state = copy.deepcopy(model.state_dict())
     history: list[dict[str, float]] = []
+    stage_index = -1
     start = time.perf_counter()
     for epoch in range(1, params.epochs + 1):
-        model.train()
-        order = rng.permutation(len(y))
-        for step, i in enumerate(range(0, len(y), params.batch_size), start=1):
+        step_loss.train()
+        sampler.set_epoch(epoch)
+        order = np.fromiter(sampler, dtype=np.int64)
+        for step, i in enumerate(range(0, len(order), batch_size), start=1):
             if should_stop():
                 raise InterruptedError("training stopped")
-            idx = np.sort(order[i : i + params.batch_size])  # sorted: sequential mmap reads
+            global_step = (epoch - 1) * steps_per_epoch + step - 1
+            point = schedule.at(global_step, total_steps)
+            if point.stage_index != stage_index:  # every stage change is an event
+                stage_index = point.stage_index
+                on_event(
+                    StageEvent(f"train.{point.stage}", schedule.describe(stage_index, total_steps))
+                )
+            idx = np.sort(order[i : i + batch_size])  # sorted: sequential mmap reads
             if len(idx) < 2 and has_batch_norm:
-                continue  # batch-norm cannot train on a single sample
-            terms = _step_loss(model, data, idx, y, params, feature_loss)
+                continue  # batch-norm cannot train on a single sample (same on every rank)
+            batch = [torch.from_numpy(a) for a in data.features.batch(idx)]
+            teacher = _teacher_batch(data.teacher, idx, batch, feature_loss, point.alpha)
+            terms = trainer(batch, y[idx], teacher, point.temperature, point.alpha)
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             optimizer.step()
@@ -100,8 +129,8 @@ def train(
                         steps_per_epoch,
                         *(terms[k].item() for k in ("loss", "soft", "hard")),
                         scheduler.get_last_lr()[0],
-                        params.temperature,
-                        params.alpha,
+                        point.temperature,
+                        point.alpha,
                         terms["hidden"].item(),
                         terms["attention"].item(),
                     )
@@ -118,45 +147,99 @@ def train(
     return TrainOutcome(best_epoch, best_acc, time.perf_counter() - start, history)
 
 
-def _step_loss(
-    model: nn.Module,
-    data: TrainData,
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _cosine(step: int, total: int) -> float:
+    return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(1, total)))
+
+
+@dataclass(frozen=True)
+class TeacherBatch:
+    logits: torch.Tensor
+    hidden: dict[int, torch.Tensor] = field(default_factory=dict)
+    attention: dict[int, torch.Tensor] = field(default_factory=dict)
+
+
+def _teacher_batch(
+    teacher: TeacherOutputs | None,
     idx: np.ndarray,
-    y: torch.Tensor,
-    params: TrainingParams,
+    batch: list[torch.Tensor],
     feature_loss: FeatureLoss | None,
-) -> dict[str, torch.Tensor]:
-    batch = [torch.from_numpy(a) for a in data.features.batch(idx)]
-    teacher = data.teacher
-    zero = torch.zeros(())
-    hidden_loss = attention_loss = zero
-    if feature_loss is not None and teacher is not None:
-        logits, hidden, attention = model.forward_features(*batch)
-        width = batch[0].shape[1]
-        t_hidden = {
+    alpha: float,
+) -> TeacherBatch | None:
+    """This batch's rows of the memory-mapped teacher outputs; None (nothing read) when the
+    stage does not use the teacher."""
+    if teacher is None or alpha == 0.0:
+        return None
+    logits = torch.from_numpy(np.asarray(teacher.logits[idx]))
+    if feature_loss is None:
+        return TeacherBatch(logits)
+    width = batch[0].shape[1]
+    return TeacherBatch(
+        logits,
+        {
             t: torch.from_numpy(np.asarray(teacher.hidden[t][idx, :width]))
             for _, t in feature_loss.layer_map.hidden_pairs
-        }
-        t_attention = {
+            if t in teacher.hidden
+        },
+        {
             t: torch.from_numpy(np.asarray(teacher.attention[t][idx, :, :width, :width]))
             for _, t in feature_loss.layer_map.attention_pairs
+            if t in teacher.attention
+        },
+    )
+
+
+class StepLoss(nn.Module):
+    """One step's loss terms: `alpha * soft + (1 - alpha) * hard`, plus feature terms for
+    Transformer pairs, or the Be-Your-Own-Teacher exits for self-distillation."""
+
+    def __init__(
+        self,
+        student: nn.Module,
+        feature_loss: FeatureLoss | None = None,
+        self_distill: SelfDistillLoss | None = None,
+    ) -> None:
+        super().__init__()
+        self.student = student
+        self.feature_loss = feature_loss
+        self.self_distill = self_distill
+
+    def forward(
+        self,
+        batch: list[torch.Tensor],
+        labels: torch.Tensor,
+        teacher: TeacherBatch | None,
+        temperature: float,
+        alpha: float,
+    ) -> dict[str, torch.Tensor]:
+        zero = torch.zeros(())
+        if self.self_distill is not None:
+            return self.self_distill(self.student, batch, labels, temperature, alpha)
+        hidden_loss = attention_loss = zero
+        if self.feature_loss is not None and teacher is not None:
+            logits, hidden, attention = self.student.forward_features(*batch)
+            hidden_loss, attention_loss = self.feature_loss(
+                hidden, attention, teacher.hidden, teacher.attention, batch[1]
+            )
+        else:
+            logits = self.student(*batch)
+        t_logits = teacher.logits if teacher is not None else None
+        loss, soft, hard = kd_loss(logits, labels, t_logits, temperature, alpha)
+        if self.feature_loss is not None and teacher is not None:
+            fl = self.feature_loss
+            loss = loss + fl.hidden_weight * hidden_loss + fl.attention_weight * attention_loss
+        return {
+            "loss": loss,
+            "soft": soft,
+            "hard": hard,
+            "hidden": hidden_loss,
+            "attention": attention_loss,
         }
-        hidden_loss, attention_loss = feature_loss(
-            hidden, attention, t_hidden, t_attention, batch[1]
-        )
-    else:
-        logits = model(*batch)
-    t_logits = torch.from_numpy(np.asarray(teacher.logits[idx])) if teacher is not None else None
-    loss, soft, hard = kd_loss(logits, y[idx], t_logits, params.temperature, params.alpha)
-    if feature_loss is not None:
-        loss = loss + params.hidden_weight * hidden_loss + params.attention_weight * attention_loss
-    return {
-        "loss": loss,
-        "soft": soft,
-        "hard": hard,
-        "hidden": hidden_loss,
-        "attention": attention_loss,
-    }
 
 
 def evaluate(model: nn.Module, features: Features, y: np.ndarray) -> tuple[float, float]:

@@ -42,7 +42,7 @@ UPLOAD_KIND_MODEL: UploadKind
 UPLOAD_KIND_DATASET: UploadKind
 
 class DistillSpec(_message.Message):
-    __slots__ = ("teacher", "student", "quantization", "dataset", "training", "gates", "name")
+    __slots__ = ("teacher", "student", "quantization", "dataset", "training", "gates", "name", "self_distillation")
     TEACHER_FIELD_NUMBER: _ClassVar[int]
     STUDENT_FIELD_NUMBER: _ClassVar[int]
     QUANTIZATION_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +50,7 @@ class DistillSpec(_message.Message):
     TRAINING_FIELD_NUMBER: _ClassVar[int]
     GATES_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    SELF_DISTILLATION_FIELD_NUMBER: _ClassVar[int]
     teacher: TeacherRef
     student: StudentConfig
     quantization: QuantType
@@ -57,7 +58,18 @@ class DistillSpec(_message.Message):
     training: TrainingParams
     gates: Gates
     name: str
-    def __init__(self, teacher: _Optional[_Union[TeacherRef, _Mapping]] = ..., student: _Optional[_Union[StudentConfig, _Mapping]] = ..., quantization: _Optional[_Union[QuantType, str]] = ..., dataset: _Optional[_Union[DatasetRef, _Mapping]] = ..., training: _Optional[_Union[TrainingParams, _Mapping]] = ..., gates: _Optional[_Union[Gates, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+    self_distillation: SelfDistillation
+    def __init__(self, teacher: _Optional[_Union[TeacherRef, _Mapping]] = ..., student: _Optional[_Union[StudentConfig, _Mapping]] = ..., quantization: _Optional[_Union[QuantType, str]] = ..., dataset: _Optional[_Union[DatasetRef, _Mapping]] = ..., training: _Optional[_Union[TrainingParams, _Mapping]] = ..., gates: _Optional[_Union[Gates, _Mapping]] = ..., name: _Optional[str] = ..., self_distillation: _Optional[_Union[SelfDistillation, _Mapping]] = ...) -> None: ...
+
+class SelfDistillation(_message.Message):
+    __slots__ = ("ship_exit", "feature_weight", "tokenizer")
+    SHIP_EXIT_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TOKENIZER_FIELD_NUMBER: _ClassVar[int]
+    ship_exit: int
+    feature_weight: float
+    tokenizer: str
+    def __init__(self, ship_exit: _Optional[int] = ..., feature_weight: _Optional[float] = ..., tokenizer: _Optional[str] = ...) -> None: ...
 
 class TeacherRef(_message.Message):
     __slots__ = ("reference", "upload_id", "preparation")
@@ -134,7 +146,7 @@ class TransformerConfig(_message.Message):
     def __init__(self, layers: _Optional[int] = ..., hidden_size: _Optional[int] = ..., heads: _Optional[int] = ..., intermediate_size: _Optional[int] = ..., max_seq_len: _Optional[int] = ..., init_from_teacher: _Optional[bool] = ...) -> None: ...
 
 class TrainingParams(_message.Message):
-    __slots__ = ("epochs", "batch_size", "learning_rate", "temperature", "alpha", "seed", "schedule", "workers", "hidden_weight", "attention_weight", "layer_map")
+    __slots__ = ("epochs", "batch_size", "learning_rate", "temperature", "alpha", "seed", "schedule", "workers", "hidden_weight", "attention_weight", "layer_map", "schedule_stages")
     EPOCHS_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +158,7 @@ class TrainingParams(_message.Message):
     HIDDEN_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     ATTENTION_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     LAYER_MAP_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_STAGES_FIELD_NUMBER: _ClassVar[int]
     epochs: int
     batch_size: int
     learning_rate: float
@@ -157,7 +170,28 @@ class TrainingParams(_message.Message):
     hidden_weight: float
     attention_weight: float
     layer_map: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate: _Optional[float] = ..., temperature: _Optional[float] = ..., alpha: _Optional[float] = ..., seed: _Optional[int] = ..., schedule: _Optional[str] = ..., workers: _Optional[int] = ..., hidden_weight: _Optional[float] = ..., attention_weight: _Optional[float] = ..., layer_map: _Optional[_Iterable[int]] = ...) -> None: ...
+    schedule_stages: _containers.RepeatedCompositeFieldContainer[ScheduleStage]
+    def __init__(self, epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate: _Optional[float] = ..., temperature: _Optional[float] = ..., alpha: _Optional[float] = ..., seed: _Optional[int] = ..., schedule: _Optional[str] = ..., workers: _Optional[int] = ..., hidden_weight: _Optional[float] = ..., attention_weight: _Optional[float] = ..., layer_map: _Optional[_Iterable[int]] = ..., schedule_stages: _Optional[_Iterable[_Union[ScheduleStage, _Mapping]]] = ...) -> None: ...
+
+class ScheduleStage(_message.Message):
+    __slots__ = ("name", "fraction", "temperature_start", "temperature_end", "alpha_start", "alpha_end", "anneal", "lr_scale")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FRACTION_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_START_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_END_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_START_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_END_FIELD_NUMBER: _ClassVar[int]
+    ANNEAL_FIELD_NUMBER: _ClassVar[int]
+    LR_SCALE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    fraction: float
+    temperature_start: float
+    temperature_end: float
+    alpha_start: float
+    alpha_end: float
+    anneal: str
+    lr_scale: float
+    def __init__(self, name: _Optional[str] = ..., fraction: _Optional[float] = ..., temperature_start: _Optional[float] = ..., temperature_end: _Optional[float] = ..., alpha_start: _Optional[float] = ..., alpha_end: _Optional[float] = ..., anneal: _Optional[str] = ..., lr_scale: _Optional[float] = ...) -> None: ...
 
 class Gates(_message.Message):
     __slots__ = ("max_parity_error", "max_int8_accuracy_drop", "min_retention", "fp32_fallback")

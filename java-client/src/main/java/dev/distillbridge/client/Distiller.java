@@ -36,6 +36,7 @@ public final class Distiller {
     private final List<Consumer<DistillEvent>> listeners = new ArrayList<>();
     private Teacher teacher;
     private TeacherPreparation teacherPreparation;
+    private SelfDistillation selfDistillation;
     private StudentConfig student;
     private QuantType quantization = QuantType.NONE;
     private Gates gates;
@@ -71,6 +72,19 @@ public final class Distiller {
      */
     public Distiller setTeacherPreparation(TeacherPreparation preparation) {
         this.teacherPreparation = preparation;
+        return this;
+    }
+
+    /**
+     * Self-distillation: no external teacher (the teacher becomes {@code "self"}); the student's
+     * deepest exit teaches exits after its shallower layers, and {@code setShipExit(k)} ships a
+     * truncated model.
+     */
+    public Distiller setSelfDistillation(SelfDistillation selfDistillation) {
+        this.selfDistillation = selfDistillation;
+        if (selfDistillation != null) {
+            this.teacher = Teacher.of("self");
+        }
         return this;
     }
 
@@ -213,6 +227,9 @@ public final class Distiller {
         }
         if (gates != null) {
             spec.setGates(gates.toProto(problems));
+        }
+        if (selfDistillation != null) {
+            spec.setSelfDistillation(selfDistillation.toProto(problems));
         }
         problems.throwIfAny();
         return spec.build();

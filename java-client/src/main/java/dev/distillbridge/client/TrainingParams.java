@@ -25,6 +25,7 @@ public final class TrainingParams {
     private Double alpha;
     private Long seed;
     private String schedule;
+    private Schedule scheduleStages;
     private Integer workers;
     private Double hiddenWeight;
     private Double attentionWeight;
@@ -66,9 +67,20 @@ public final class TrainingParams {
         return this;
     }
 
-    /** Name of a schedule preset; null or empty = constant temperature and alpha. */
+    /**
+     * Name of a schedule preset: {@code "progressive"} (the server's default: warm-up, annealed
+     * distillation, fine-tuning) or {@code "constant"} (this object's temperature and alpha).
+     */
     public TrainingParams setSchedule(String schedule) {
         this.schedule = schedule;
+        this.scheduleStages = null;
+        return this;
+    }
+
+    /** A schedule: {@link Schedule#progressive()}, {@link Schedule#constant}, {@link Schedule#custom}. */
+    public TrainingParams setSchedule(Schedule schedule) {
+        this.scheduleStages = schedule;
+        this.schedule = schedule == null ? null : schedule.name();
         return this;
     }
 
@@ -183,7 +195,11 @@ public final class TrainingParams {
         temperature().ifPresent(builder::setTemperature);
         alpha().ifPresent(builder::setAlpha);
         seed().ifPresent(builder::setSeed);
-        schedule().ifPresent(builder::setSchedule);
+        if (scheduleStages != null) {
+            scheduleStages.writeTo(builder, problems);
+        } else {
+            schedule().ifPresent(builder::setSchedule);
+        }
         workers().ifPresent(builder::setWorkers);
         hiddenWeight().ifPresent(builder::setHiddenWeight);
         attentionWeight().ifPresent(builder::setAttentionWeight);

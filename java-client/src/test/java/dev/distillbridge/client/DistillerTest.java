@@ -85,6 +85,49 @@ class DistillerTest {
     }
 
     @Test
+    void schedulesAndSelfDistillationReachTheSpec() {
+        validDistiller().distill(Dataset.builtin("digits"), new TrainingParams().setSchedule(Schedule.progressive()));
+        validDistiller().distill(Dataset.builtin("digits"), new TrainingParams().setSchedule(Schedule.constant(2, 0.3)));
+        validDistiller().distill(Dataset.builtin("digits"), new TrainingParams().setSchedule(Schedule.custom(
+                ScheduleStage.of("warmup", 0.25).hardLabelsOnly(),
+                ScheduleStage.of("distill", 0.75).temperature(6, 1).alpha(0.9, 0.3).cosine()
+                        .learningRateScale(0.5))).setWorkers(2));
+        validDistiller().setStudentConfig(new MlpConfig().setHiddenSizes(32, 16))
+                .setSelfDistillation(new SelfDistillation().setShipExit(1).setFeatureWeight(0.2))
+                .distill(Dataset.builtin("digits"), null);
+
+        var progressive = fake.service.submitted.get(0).getTraining();
+        assertEquals("progressive", progressive.getSchedule());
+        assertEquals(0, progressive.getScheduleStagesCount()); // the server spells out its preset
+        var constant = fake.service.submitted.get(1).getTraining().getScheduleStages(0);
+        assertEquals(2.0, constant.getTemperatureEnd());
+        assertEquals(0.3, constant.getAlphaStart());
+        var custom = fake.service.submitted.get(2).getTraining();
+        assertEquals("custom", custom.getSchedule());
+        assertEquals(2, custom.getWorkers());
+        assertEquals(0.0, custom.getScheduleStages(0).getAlphaEnd());
+        var distill = custom.getScheduleStages(1);
+        assertEquals("cosine", distill.getAnneal());
+        assertEquals(6.0, distill.getTemperatureStart());
+        assertEquals(0.5, distill.getLrScale());
+        DistillSpec self = fake.service.submitted.get(3);
+        assertEquals("self", self.getTeacher().getReference());
+        assertEquals(1, self.getSelfDistillation().getShipExit());
+        assertEquals(0.2, self.getSelfDistillation().getFeatureWeight());
+    }
+
+    @Test
+    void badSchedulesAreRefusedBeforeSubmitting() {
+        Dataset data = Dataset.builtin("digits");
+        assertInvalid(validDistiller(), data, new TrainingParams().setSchedule(Schedule.custom(
+                ScheduleStage.of("a", 0.5), ScheduleStage.of("b", 0.4))), "fractions must sum to 1");
+        assertInvalid(validDistiller(), data, new TrainingParams().setSchedule(Schedule.custom(
+                ScheduleStage.of("a", 1.0).alpha(0, 2))), "training.schedule.stages[0].alpha");
+        assertInvalid(validDistiller(), data, new TrainingParams().setSchedule(Schedule.custom()),
+                "training.schedule.stages");
+    }
+
+    @Test
     void studentConfigsAreCopiedIntoTheSpec() {
         Distiller distiller = validDistiller();
         distiller.setStudentConfig(new TransformerConfig().setLayers(2).setHiddenSize(384).setHeads(6)

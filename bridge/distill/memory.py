@@ -1,0 +1,41 @@
+"""Peak resident memory per pipeline phase.
+
+Linux keeps a process's peak RSS (VmHWM); writing "5" to /proc/self/clear_refs resets it, so
+each phase's peak is measured on its own instead of as the running maximum.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+CLEAR_REFS = Path("/proc/self/clear_refs")
+STATUS = Path("/proc/self/status")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS since the last reset, in MiB (0 where /proc is missing)."""
+    try:
+        for line in STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def reset_peak() -> None:
+    with contextlib.suppress(OSError):  # not Linux: a phase reports the running peak
+        CLEAR_REFS.write_text("5")
+
+
+@contextmanager
+def phase_peak(metrics: dict[str, float], phase: str) -> Iterator[None]:
+    """Records `peak_rss_<phase>_mb` for the code in the block."""
+    reset_peak()
+    try:
+        yield
+    finally:
+        metrics[f"peak_rss_{phase}_mb"] = peak_rss_mb()
