@@ -8,9 +8,13 @@ bridge on that file's training split; student: `CnnConfig((16, 32))`.
 
 from __future__ import annotations
 
+import datetime
 import gzip
+import json
 import os
+import platform
 import resource
+import sys
 import time
 from pathlib import Path
 
@@ -28,6 +32,43 @@ BATCH = 64
 TEACHER = "fashion-mnist-cnn"
 STUDENT = CnnConfig((16, 32))
 TASK = f"fashion-mnist subset {ROWS} rows, teacher {TEACHER}, student cnn (16, 32), batch {BATCH}"
+
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine_facts() -> dict:
+    """What a reader needs to weigh a figure: cores, CPU, versions, date."""
+    import onnxruntime
+
+    cpu = ""
+    try:
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        cpu = platform.processor()
+    return {
+        "date": datetime.date.today().isoformat(),
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def write_result(name: str, result: dict) -> Path:
+    """Writes bench/results/<name>.json with the command that produced it and machine facts."""
+    command = " ".join([Path(sys.executable).name, *sys.argv])
+    out = RESULTS / f"{name}.json"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {"command": result.pop("command", command), "machine": machine_facts(), **result}
+    out.write_text(json.dumps(payload, indent=2) + "\n")
+    return out
 
 
 def workdir() -> Path:
