@@ -25,7 +25,12 @@ from bridge.data.features import Features, float_features
 from bridge.data.tokenize import TOKENIZER_FILE, TextEncoder
 from bridge.distill import TrainData, accuracy, predict_logits, train
 from bridge.distill.distributed import train_distributed, write_job
-from bridge.distill.feature_losses import FeatureLoss, LayerMap
+from bridge.distill.feature_losses import (
+    FeatureAlignment,
+    FeatureLoss,
+    LayerMap,
+    SentenceAlignment,
+)
 from bridge.distill.memory import peak_rss_mb, phase_peak, reset_peak
 from bridge.distill.self_distill import SelfDistillLoss
 from bridge.distill.teacher_cache import CacheResult, cache_key, teacher_outputs
@@ -44,6 +49,7 @@ from bridge.export.verify import (
 )
 from bridge.jvm import FAILED, PASSED, verify_in_jvm
 from bridge.models import build_student, count_parameters, resolve_teacher
+from bridge.models.embedding_students import EMBEDDING_DIM, build_text_student
 from bridge.models.exits import MultiExit, TextMultiExit, multi_exit_student
 from bridge.models.teachers import OutputRequest, Teacher, TeacherSource
 from bridge.models.text import build_transformer_student, hf_config
@@ -55,9 +61,11 @@ from bridge.spec import (
     Gates,
     QuantType,
     SpecError,
+    StudentConfig,
     TrainingParams,
     TransformerConfig,
     check_student_modality,
+    student_max_length,
 )
 from bridge.teacher_prep import (
     PreparedTeacher,
@@ -114,13 +122,15 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     stage("load", f"loading dataset {spec.dataset.display_name}")
     with phase_peak(metrics, "load"):
         dataset = load_dataset(spec.dataset, ctx.data_root)
-        check_student_modality(spec.student, dataset.name, dataset.modality)
+        check_student_modality(
+            spec.student, dataset.name, dataset.modality, spec.is_self_distillation
+        )
         if spec.is_self_distillation:
             source, self_teacher = None, _self_teacher(spec, dataset, ctx)
         else:
             source = resolve_teacher(spec.teacher, spec.dataset, ctx.data_root, dataset.modality)
             self_teacher = None
-    max_length = spec.student.max_seq_len if isinstance(spec.student, TransformerConfig) else 0
+    max_length = student_max_length(spec.student)
 
     # Before any training (the teacher's own preparation included): a student that cannot
     # export or run in ONNX Runtime fails here, in seconds.
@@ -289,16 +299,27 @@ def _preflight_student(
     prepared one, whose weights it is later initialised from); `origin` overrides it (the
     tokenizer directory of a self-distillation). Self-distilled MLP/CNN students are built with
     their exits, so the module checked here is the one trained."""
-    if not isinstance(spec.student, TransformerConfig):
+    if dataset.modality != "text":
         build = multi_exit_student if spec.is_self_distillation else build_student
+        assert not isinstance(spec.student, TransformerConfig)
         return build(spec.student, dataset), float_features(dataset.train)
     if origin is None:
         assert source is not None
         origin = text_origin(source)
     classes = dataset.num_classes if dataset.labeled else head_size(origin)
-    student, _ = build_transformer_student(spec.student, origin, classes, init=False)
+    student = _text_student(spec.student, origin, classes, init=False)
     example = TextEncoder(origin / TOKENIZER_FILE, max_length).encode(dataset.train.x[:64])
     return student, example
+
+
+def _text_student(
+    config: StudentConfig, directory: Path, classes: int, init: bool = True
+) -> nn.Module:
+    """A Transformer student (initialised from the teacher's layers when widths match) or an
+    MLP/CNN over the teacher's token embeddings."""
+    if isinstance(config, TransformerConfig):
+        return build_transformer_student(config, directory, classes, init=init)[0]
+    return build_text_student(config, directory, classes, init=init)
 
 
 def example_classes(student: nn.Module, example: Features) -> int:
@@ -316,11 +337,13 @@ def _student(
     prepared: PreparedTeacher,
     preflighted: nn.Module,
     on_event: EventSink,
-) -> tuple[nn.Module, FeatureLoss | None, OutputRequest]:
-    """The student, and for Transformer pairs the feature loss and what the teacher must give.
+) -> tuple[nn.Module, FeatureAlignment | None, OutputRequest]:
+    """The student, and for text pairs the feature loss and what the teacher must give.
     Self-distillation gets a multi-exit student (an exit after every layer)."""
-    if not isinstance(spec.student, TransformerConfig):
+    if dataset.modality != "text":
         return preflighted, None, OutputRequest()
+    if not isinstance(spec.student, TransformerConfig):
+        return _embedding_student(spec, dataset, prepared, on_event)
     assert prepared.directory is not None
     student, copied = build_transformer_student(
         spec.student, prepared.directory, dataset.num_classes
@@ -361,6 +384,33 @@ def _student(
         )
     )
     return student, loss, request
+
+
+def _embedding_student(
+    spec: DistillSpec, dataset: LoadedDataset, prepared: PreparedTeacher, on_event: EventSink
+) -> tuple[nn.Module, FeatureAlignment | None, OutputRequest]:
+    """An MLP/CNN student of a Transformer teacher: logits, plus (unless hidden_weight is 0)
+    its sentence feature projected onto the teacher's sentence embedding."""
+    assert prepared.directory is not None
+    student = build_text_student(spec.student, prepared.directory, dataset.num_classes)
+    on_event(
+        LogEvent(
+            f"{spec.student.architecture} text student on the teacher's token embeddings "
+            f"(PCA to {EMBEDDING_DIM} dimensions)"
+        )
+    )
+    weight = spec.training.hidden_weight
+    if not weight:
+        return student, None, OutputRequest()
+    teacher_width = int(hf_config(prepared.directory)["hidden_size"])
+    on_event(
+        LogEvent(
+            f"feature distillation: student sentence feature ({student.feature_width}) -> "
+            f"projection -> teacher sentence embedding ({teacher_width}), x{weight}"
+        )
+    )
+    alignment = SentenceAlignment(student.feature_width, teacher_width, weight)
+    return student, alignment, OutputRequest(pooled=True)
 
 
 def _self_teacher(spec: DistillSpec, dataset: LoadedDataset, ctx: RunContext) -> PreparedTeacher:

@@ -104,10 +104,19 @@ class TransformerConfig:
 StudentConfig = MlpConfig | CnnConfig | TransformerConfig
 
 # The data each student architecture can learn from.
-STUDENT_MODALITIES = {"mlp": ("tabular", "image"), "cnn": ("image",), "transformer": ("text",)}
+# MLP and CNN students learn from text through the teacher's token embeddings
+# (bridge.models.embedding_students): the heterogeneous Transformer -> MLP/CNN pairs.
+STUDENT_MODALITIES = {
+    "mlp": ("tabular", "image", "text"),
+    "cnn": ("image", "text"),
+    "transformer": ("text",),
+}
+TEXT_MAX_LENGTH = 64  # token positions an MLP or CNN text student reads
 
 
-def check_student_modality(student: StudentConfig, dataset_name: str, modality: str) -> None:
+def check_student_modality(
+    student: StudentConfig, dataset_name: str, modality: str, self_distilled: bool = False
+) -> None:
     """INVALID_ARGUMENT naming `student.<arch>` when the student cannot learn from the data."""
     arch = student.architecture
     if modality not in STUDENT_MODALITIES[arch]:
@@ -116,6 +125,16 @@ def check_student_modality(student: StudentConfig, dataset_name: str, modality: 
             f"{arch} students need a {' or '.join(STUDENT_MODALITIES[arch])} dataset; "
             f"{dataset_name!r} is {modality}",
         )
+    if self_distilled and modality == "text" and arch != "transformer":
+        raise SpecError(
+            "self_distillation",
+            f"self-distillation on text needs a transformer student, not {arch}",
+        )
+
+
+def student_max_length(student: StudentConfig) -> int:
+    """Token positions a text student reads."""
+    return student.max_seq_len if isinstance(student, TransformerConfig) else TEXT_MAX_LENGTH
 
 
 # ---------------------------------------------------------------- training, gates, data

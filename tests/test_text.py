@@ -16,13 +16,21 @@ from bridge.data.text import AIRLINE_LABELS
 from bridge.data.tokenize import TextEncoder
 from bridge.events import LogEvent, ProgressEvent
 from bridge.export.verify import max_abs_diff, session
+from bridge.models.embedding_students import (
+    EMBEDDING_DIM,
+    build_text_student,
+    reduced_embeddings,
+    teacher_word_embeddings,
+)
 from bridge.models.text import build_transformer_student, load_hf_classifier, packaged_minilm_dir
 from bridge.pipeline import RunContext, run
 from bridge.spec import (
+    CnnConfig,
     Dataset,
     DistillSpec,
     MlpConfig,
     QuantType,
+    SelfDistillation,
     SpecError,
     TeacherPreparation,
     TrainingParams,
@@ -212,9 +220,60 @@ def test_text_encoder_pads_to_the_longest_and_truncates():
     assert batch_ids.shape == (1, 3)  # trimmed to the batch's longest
 
 
+@pytest.mark.parametrize("student", [MlpConfig((32,)), CnnConfig((32,), kernel_size=3)])
+def test_transformer_teacher_distills_into_mlp_and_cnn_text_students(
+    student, first_run, tweets, home, tmp_path
+):
+    """Heterogeneous pair: MiniLM -> an MLP / 1-D CNN over the teacher's (PCA-reduced) token
+    embeddings, aligned through a projection onto the teacher's sentence embedding."""
+    events = []
+    result = run(
+        text_spec(tweets, student=student), tmp_path / "a", RunContext(home=home), events.append
+    )
+    kd = [e for e in events if isinstance(e, ProgressEvent) and e.alpha > 0]
+    assert kd[0].hidden_loss > 0 and kd[-1].hidden_loss < kd[0].hidden_loss
+    assert all(e.attention_loss == 0 for e in kd)
+    logs = [e.message for e in events if isinstance(e, LogEvent)]
+    assert any("projection -> teacher sentence embedding (384)" in m for m in logs)
+    m = result.metrics
+    assert m["student_parameters"] < m["teacher_parameters"] / 5
+    assert m["student_int8_onnx_bytes"] < m["student_onnx_bytes"] / 3  # embeddings quantized
+    enc = TextEncoder(result.artifact_dir / "tokenizer.json", 64)
+    feed = enc.encode(["the flight was late again", "thanks!"]).feed(slice(0, 2))
+    for name in ("model.onnx", "model.int8.onnx"):
+        assert session(result.artifact_dir / name).run(None, feed)[0].shape == (2, 3)
+
+
+def _cosines(t: torch.Tensor) -> torch.Tensor:
+    unit = torch.nn.functional.normalize(t, dim=1)
+    return (unit @ unit.T).flatten()
+
+
+def test_text_student_embeddings_keep_the_teachers_geometry():
+    teacher_dir = packaged_minilm_dir()
+    table = teacher_word_embeddings(teacher_dir).float()
+    reduced = reduced_embeddings(teacher_dir, EMBEDDING_DIM)
+    assert reduced.shape == (table.shape[0], EMBEDDING_DIM)
+    rows = torch.randint(1000, table.shape[0], (400,), generator=torch.Generator().manual_seed(0))
+    centered = table[rows] - table.mean(dim=0)
+    corr = torch.corrcoef(torch.stack([_cosines(centered), _cosines(reduced[rows])]))
+    assert corr[0, 1] > 0.8
+    untrained = build_text_student(MlpConfig((8,)), teacher_dir, 3, init=False)
+    assert not torch.allclose(untrained.embedding.weight, reduced)
+
+
 def test_mismatched_modalities_are_refused(tweets, home, tmp_path):
-    with pytest.raises(SpecError, match="mlp students need a tabular or image dataset"):
-        run(text_spec(tweets, student=MlpConfig((8,))), tmp_path / "a", RunContext(home))
+    with pytest.raises(SpecError, match="self-distillation on text needs a transformer"):
+        run(
+            text_spec(
+                tweets,
+                teacher="self",
+                student=MlpConfig((8,)),
+                self_distillation=SelfDistillation(),
+            ),
+            tmp_path / "a",
+            RunContext(home),
+        )
     with pytest.raises(SpecError, match="text teacher; the dataset is image"):
         run(
             DistillSpec("minilm-l6", MlpConfig((8,)), Dataset.builtin("digits")),
@@ -225,8 +284,6 @@ def test_mismatched_modalities_are_refused(tweets, home, tmp_path):
 
 def test_transformer_self_distillation_ships_a_truncated_encoder(tweets, home, tmp_path):
     from dataclasses import replace
-
-    from bridge.spec import SelfDistillation
 
     spec = text_spec(
         tweets,

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from bridge.data.features import Features
-from bridge.distill.feature_losses import FeatureLoss
+from bridge.distill.feature_losses import FeatureAlignment
 from bridge.distill.self_distill import SelfDistillLoss
 from bridge.distill.trainer import TrainData, TrainOutcome
 from bridge.errors import DistillError
@@ -48,7 +48,7 @@ def write_job(
     val: TrainData,
     params: TrainingParams,
     teacher_cache: Path | None,
-    feature_loss: FeatureLoss | None = None,
+    feature_loss: FeatureAlignment | None = None,
     self_distill: SelfDistillLoss | None = None,
 ) -> None:
     """Everything a worker needs, as files a worker on another machine could read from a

@@ -1,14 +1,27 @@
-"""Feature-level distillation for Transformer pairs: hidden-state alignment (MSE, through a
-learned projection when widths differ) and attention-distribution KL per mapped layer (heads
-averaged when head counts differ)."""
+"""Feature-level distillation, beyond logits.
+
+- `FeatureLoss` (Transformer -> Transformer): hidden-state alignment per mapped layer (MSE,
+  through a learned projection when widths differ) and attention-distribution KL (heads
+  averaged when head counts differ).
+- `SentenceAlignment` (Transformer -> MLP/CNN text student, an architecture with no layers or
+  attention maps to pair): the student's pooled sentence feature, through a learned projection,
+  is pulled towards the teacher's mean-pooled last hidden state (MSE).
+
+Both are `FeatureAlignment`s: they say which cached teacher outputs a batch needs and turn a
+student forward pass into (logits, hidden term, attention term). Projections are trained with
+the student and never exported.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from bridge.distill.teacher_cache import TeacherOutputs
 from bridge.spec import SpecError
 
 EPS = 1e-8
@@ -46,7 +59,35 @@ class LayerMap:
         return [(s, t - 1) for s, t in enumerate(self.teacher)]
 
 
-class FeatureLoss(nn.Module):
+@dataclass(frozen=True)
+class TeacherBatch:
+    """One batch's rows of the cached teacher outputs."""
+
+    logits: torch.Tensor
+    hidden: dict[int, torch.Tensor] = field(default_factory=dict)
+    attention: dict[int, torch.Tensor] = field(default_factory=dict)
+    pooled: torch.Tensor | None = None
+
+
+Terms = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # logits, hidden loss, attention loss
+
+
+class FeatureAlignment(nn.Module):
+    """A feature loss the trainer can drive without knowing the architecture pair."""
+
+    hidden_weight: float
+    attention_weight: float
+
+    def read_teacher(
+        self, teacher: TeacherOutputs, idx: np.ndarray, logits: torch.Tensor, width: int
+    ) -> TeacherBatch:
+        raise NotImplementedError
+
+    def terms(self, student: nn.Module, batch: list[torch.Tensor], teacher: TeacherBatch) -> Terms:
+        raise NotImplementedError
+
+
+class FeatureLoss(FeatureAlignment):
     def __init__(
         self,
         layer_map: LayerMap,
@@ -68,6 +109,29 @@ class FeatureLoss(nn.Module):
             if student_width == teacher_width
             else nn.Linear(student_width, teacher_width, bias=False)
         )
+
+    def read_teacher(
+        self, teacher: TeacherOutputs, idx: np.ndarray, logits: torch.Tensor, width: int
+    ) -> TeacherBatch:
+        """Hidden states and attention maps trimmed to the batch's sequence `width`."""
+        return TeacherBatch(
+            logits,
+            {
+                t: torch.from_numpy(np.asarray(teacher.hidden[t][idx, :width]))
+                for _, t in self.layer_map.hidden_pairs
+                if t in teacher.hidden
+            },
+            {
+                t: torch.from_numpy(np.asarray(teacher.attention[t][idx, :, :width, :width]))
+                for _, t in self.layer_map.attention_pairs
+                if t in teacher.attention
+            },
+        )
+
+    def terms(self, student: nn.Module, batch: list[torch.Tensor], teacher: TeacherBatch) -> Terms:
+        logits, hidden, attention = student.forward_features(*batch)
+        h, a = self(hidden, attention, teacher.hidden, teacher.attention, batch[1])
+        return logits, h, a
 
     def forward(
         self,
@@ -97,6 +161,30 @@ class FeatureLoss(nn.Module):
                 ]
             ).mean()
         return h_loss, a_loss
+
+
+class SentenceAlignment(FeatureAlignment):
+    """MSE between the projected student sentence feature and the teacher's mean-pooled last
+    hidden state (`OutputRequest(pooled=True)`)."""
+
+    def __init__(self, student_width: int, teacher_width: int, weight: float) -> None:
+        super().__init__()
+        self.hidden_weight = weight
+        self.attention_weight = 0.0
+        self.projection = nn.Linear(student_width, teacher_width)
+
+    def read_teacher(
+        self, teacher: TeacherOutputs, idx: np.ndarray, logits: torch.Tensor, width: int
+    ) -> TeacherBatch:
+        if teacher.pooled is None:
+            raise ValueError("the teacher cache holds no pooled sentence features")
+        return TeacherBatch(logits, pooled=torch.from_numpy(np.asarray(teacher.pooled[idx])))
+
+    def terms(self, student: nn.Module, batch: list[torch.Tensor], teacher: TeacherBatch) -> Terms:
+        logits, feature = student.forward_features(*batch)
+        assert teacher.pooled is not None
+        loss = F.mse_loss(self.projection(feature), teacher.pooled.float())
+        return logits, loss, torch.zeros((), device=loss.device)
 
 
 def masked_mse(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

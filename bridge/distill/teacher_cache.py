@@ -27,6 +27,7 @@ class TeacherOutputs:
     logits: np.ndarray  # [N, classes] float32
     hidden: dict[int, np.ndarray] = field(default_factory=dict)  # [N, L, H] float16
     attention: dict[int, np.ndarray] = field(default_factory=dict)  # [N, heads, L, L] float16
+    pooled: np.ndarray | None = None  # [N, H] float16: mean-pooled last hidden state
 
 
 @dataclass(frozen=True)
@@ -128,4 +129,7 @@ def open_split(directory: Path, split: str) -> TeacherOutputs:
             hidden[int(name.split("_")[1])] = load(path)
         elif name.startswith("attention_"):
             attention[int(name.split("_")[1])] = load(path)
-    return TeacherOutputs(np.asarray(load(directory / f"{split}.logits.npy")), hidden, attention)
+    pooled_file = directory / f"{split}.pooled.npy"
+    pooled = load(pooled_file) if pooled_file.is_file() else None
+    logits = np.asarray(load(directory / f"{split}.logits.npy"))
+    return TeacherOutputs(logits, hidden, attention, pooled)

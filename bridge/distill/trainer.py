@@ -25,7 +25,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DistributedSampler
 
 from bridge.data.features import Features
-from bridge.distill.feature_losses import FeatureLoss
+from bridge.distill.feature_losses import FeatureAlignment, TeacherBatch
 from bridge.distill.losses import kd_loss
 from bridge.distill.self_distill import SelfDistillLoss
 from bridge.distill.teacher_cache import TeacherOutputs
@@ -62,7 +62,7 @@ def train(
     params: TrainingParams,
     on_event: EventSink,
     *,
-    feature_loss: FeatureLoss | None = None,
+    feature_loss: FeatureAlignment | None = None,
     self_distill: SelfDistillLoss | None = None,
     weight_decay: float = 1e-4,
     should_stop: Callable[[], bool] = lambda: False,
@@ -157,18 +157,11 @@ def _cosine(step: int, total: int) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(1, total)))
 
 
-@dataclass(frozen=True)
-class TeacherBatch:
-    logits: torch.Tensor
-    hidden: dict[int, torch.Tensor] = field(default_factory=dict)
-    attention: dict[int, torch.Tensor] = field(default_factory=dict)
-
-
 def _teacher_batch(
     teacher: TeacherOutputs | None,
     idx: np.ndarray,
     batch: list[torch.Tensor],
-    feature_loss: FeatureLoss | None,
+    feature_loss: FeatureAlignment | None,
     alpha: float,
 ) -> TeacherBatch | None:
     """This batch's rows of the memory-mapped teacher outputs; None (nothing read) when the
@@ -178,20 +171,7 @@ def _teacher_batch(
     logits = torch.from_numpy(np.asarray(teacher.logits[idx]))
     if feature_loss is None:
         return TeacherBatch(logits)
-    width = batch[0].shape[1]
-    return TeacherBatch(
-        logits,
-        {
-            t: torch.from_numpy(np.asarray(teacher.hidden[t][idx, :width]))
-            for _, t in feature_loss.layer_map.hidden_pairs
-            if t in teacher.hidden
-        },
-        {
-            t: torch.from_numpy(np.asarray(teacher.attention[t][idx, :, :width, :width]))
-            for _, t in feature_loss.layer_map.attention_pairs
-            if t in teacher.attention
-        },
-    )
+    return feature_loss.read_teacher(teacher, idx, logits, batch[0].shape[1])
 
 
 class StepLoss(nn.Module):
@@ -201,7 +181,7 @@ class StepLoss(nn.Module):
     def __init__(
         self,
         student: nn.Module,
-        feature_loss: FeatureLoss | None = None,
+        feature_loss: FeatureAlignment | None = None,
         self_distill: SelfDistillLoss | None = None,
     ) -> None:
         super().__init__()
@@ -222,9 +202,8 @@ class StepLoss(nn.Module):
             return self.self_distill(self.student, batch, labels, temperature, alpha)
         hidden_loss = attention_loss = zero
         if self.feature_loss is not None and teacher is not None:
-            logits, hidden, attention = self.student.forward_features(*batch)
-            hidden_loss, attention_loss = self.feature_loss(
-                hidden, attention, teacher.hidden, teacher.attention, batch[1]
+            logits, hidden_loss, attention_loss = self.feature_loss.terms(
+                self.student, batch, teacher
             )
         else:
             logits = self.student(*batch)

@@ -17,7 +17,7 @@ import torch
 
 from bridge.data.features import Features
 from bridge.data.tokenize import TOKENIZER_FILE
-from bridge.models.text import is_hf_dir, load_hf_classifier
+from bridge.models.text import is_hf_dir, load_hf_classifier, mean_pool
 from bridge.models.zoo import ZOO, PretrainedTeacher, ZooTeacher
 from bridge.paths import resolve_under_root, sha256_file
 from bridge.spec import Dataset, SpecError
@@ -174,6 +174,7 @@ class OutputRequest:
     hidden: tuple[int, ...] = ()
     attention: tuple[int, ...] = ()
     average_heads: bool = False
+    pooled: bool = False  # the mean-pooled last hidden state (one vector per sentence)
 
 
 class TorchScriptTeacher(Teacher):
@@ -239,10 +240,14 @@ class HfTeacher(Teacher):
     ) -> dict[str, np.ndarray]:
         ids, mask = (torch.from_numpy(a) for a in batch)
         with torch.inference_mode():
-            if not (request.hidden or request.attention):
+            if not (request.hidden or request.attention or request.pooled):
                 return {"logits": self.model(ids, mask).numpy()}
-            logits, hidden, attention = self.model.forward_features(ids, mask)
+            logits, hidden, attention = self.model.forward_features(
+                ids, mask, attentions=bool(request.attention)
+            )
         out = {"logits": logits.numpy()}
+        if request.pooled:
+            out["pooled"] = mean_pool(hidden[-1], mask).half().numpy()
         for i in request.hidden:
             out[f"hidden_{i}"] = hidden[i].half().numpy()
         for i in request.attention:

@@ -41,19 +41,25 @@ class TextClassifier(nn.Module):
         return self.hf(input_ids=input_ids, attention_mask=attention_mask).logits
 
     def forward_features(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, attentions: bool = True
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
         out = self.hf(
             input_ids=input_ids,
             attention_mask=attention_mask,
             output_hidden_states=True,
-            output_attentions=True,
+            output_attentions=attentions,
         )
-        return out.logits, out.hidden_states, out.attentions
+        return out.logits, out.hidden_states, out.attentions or ()
 
     @property
     def config(self):  # noqa: ANN201 - a transformers PretrainedConfig
         return self.hf.config
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """[B, L, H] -> [B, H]: the average over real (unpadded) tokens."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
 
 
 def packaged_minilm_dir() -> Path | None:

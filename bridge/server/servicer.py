@@ -208,7 +208,9 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
         builtin = BUILTIN_DATASETS.get(spec.dataset.name or "")
         resolve_teacher(spec.teacher, spec.dataset, root, builtin.modality if builtin else None)
         if builtin is not None:
-            check_student_modality(spec.student, builtin.name, builtin.modality)
+            check_student_modality(
+                spec.student, builtin.name, builtin.modality, spec.is_self_distillation
+            )
 
     def _preflight_dataset(self, spec: DistillSpec) -> None:
         if spec.dataset.path is None:
