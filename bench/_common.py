@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from bridge.data.features import FLOAT_INPUT, Features
 from bridge.spec import CnnConfig, Dataset
 
 FASHION = Path(
@@ -106,6 +107,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_mb() -> float:
+    """Current RSS of this process (VmRSS), in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def custom_loss(s: torch.Tensor, t: torch.Tensor, y: torch.Tensor, alpha=0.5, temp=4.0):
     """The seed's CustomLoss."""
     soft = (
@@ -120,30 +129,42 @@ def custom_loss(s: torch.Tensor, t: torch.Tensor, y: torch.Tensor, alpha=0.5, te
     return alpha * soft + (1 - alpha) * F.cross_entropy(s, y)
 
 
-def seed_loop(student, teacher, x: np.ndarray, y: np.ndarray, epochs: int, mode: str) -> float:
+def seed_loop(
+    student: torch.nn.Module,
+    teacher: torch.nn.Module | None,
+    x: np.ndarray | Features,
+    y: np.ndarray,
+    epochs: int,
+    mode: str,
+    batch: int = BATCH,
+    lr: float = 2e-3,
+) -> float:
     """The seed's loop: per batch, a teacher forward and a student step. mode "naive": teacher
     forward without no_grad (its graph is kept until backward); "no_grad": under no_grad;
-    "student": no teacher at all (plain cross-entropy). Returns seconds."""
-    opt = torch.optim.AdamW(student.parameters(), 2e-3, weight_decay=1e-4)
+    "student": no teacher at all (plain cross-entropy). `x` is an image/tabular array or model
+    inputs (text: token ids and mask, trimmed per batch like the bridge's). Returns seconds."""
+    features = x if isinstance(x, Features) else Features((FLOAT_INPUT,), (x,))
+    opt = torch.optim.AdamW(student.parameters(), lr, weight_decay=1e-4)
     rng = np.random.default_rng(0)
-    xs, ys = torch.from_numpy(x), torch.from_numpy(y)
+    ys = torch.from_numpy(y)
     start = time.perf_counter()
     for _ in range(epochs):
         student.train()
         order = rng.permutation(len(ys))
-        for i in range(0, len(order), BATCH):
-            idx = torch.from_numpy(np.sort(order[i : i + BATCH]))
-            xb, yb = xs[idx], ys[idx]
+        for i in range(0, len(order), batch):
+            idx = np.sort(order[i : i + batch])
             if len(idx) < 2:
                 continue
-            s = student(xb)
+            xb = [torch.from_numpy(a) for a in features.batch(idx)]
+            yb = ys[idx]
+            s = student(*xb)
             if mode == "student":
                 loss = F.cross_entropy(s, yb)
             elif mode == "naive":
-                loss = custom_loss(s, teacher(xb), yb)
+                loss = custom_loss(s, teacher(*xb), yb)
             else:
                 with torch.no_grad():
-                    t = teacher(xb)
+                    t = teacher(*xb)
                 loss = custom_loss(s, t, yb)
             opt.zero_grad()
             loss.backward()

@@ -1,10 +1,11 @@
 """Memory: peak RSS of a bridge distillation vs the seed's naive loop (teacher forward without
-no_grad, in the same loop as the student) vs training the student alone. Same data (a 12k
-Fashion-MNIST subset), same teacher and student, batch 64; each measured in its own process.
+no_grad, in the same loop as the student) vs training the student alone. Same data, teacher and
+student (bench/_tasks.py), one epoch; each run in its own process.
 
-    PYTHONPATH=. .venv/bin/python bench/memory.py
+    PYTHONPATH=. .venv/bin/python bench/memory.py            # fashion b64, text b32 and b128
+    PYTHONPATH=. .venv/bin/python bench/memory.py text:32    # one configuration
 
-~5 min on 2 cores; writes bench/results/memory.json.
+~15 min on 2 cores; writes bench/results/memory.json.
 """
 
 from __future__ import annotations
@@ -20,103 +21,141 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
 
-EPOCHS = 2
-RESULTS = Path(__file__).resolve().parent / "results" / "memory.json"
+EPOCHS = 1
+CONFIGS = ("fashion:64", "text:32", "text:128")
+MODES = ("student", "naive", "bridge")
+GOAL_STUDENT, GOAL_NAIVE = 1.15, 0.5
 
 
-def child(mode: str) -> dict:
+def child(task_name: str, batch: int, mode: str) -> dict:
     import torch
+    from _tasks import TASKS
 
-    from bridge.data import load_dataset
-    from bridge.models import build_student
+    from bridge.distill.memory import peak_rss_mb
     from bridge.pipeline import RunContext, run
-    from bridge.spec import DistillSpec, QuantType, TrainingParams
 
     torch.set_num_threads(2)
-    home = c.workdir() / "home"
-    data = load_dataset(c.dataset_ref(), None)
-    baseline = c.peak_rss_mb()
+    task, home = TASKS[task_name], c.workdir() / "home"
     if mode == "bridge":
+        task.load()  # the data, as every mode holds it
         shutil.rmtree(home / "teacher-cache", ignore_errors=True)  # teacher inference included
-        spec = DistillSpec(
-            teacher=c.TEACHER,
-            student=c.STUDENT,
-            dataset=c.dataset_ref(),
-            training=TrainingParams(epochs=EPOCHS, batch_size=c.BATCH, learning_rate=2e-3),
-            quantization=QuantType.NONE,
-        )
+        baseline = _settled()
         with tempfile.TemporaryDirectory() as tmp:
-            m = run(spec, Path(tmp) / "a", RunContext(home=home)).metrics
+            m = run(task.spec(EPOCHS, batch), Path(tmp) / "a", RunContext(home=home)).metrics
+        # the pipeline resets the high-water mark per phase: the job's peak is their maximum
         phases = {k: round(v, 1) for k, v in m.items() if k.startswith("peak_rss_")}
-        return {"peak_rss_mb": c.peak_rss_mb(), "baseline_mb": baseline, "phases": phases}
-    torch.manual_seed(0)
-    student = build_student(c.STUDENT, data)
-    teacher = None
-    if mode == "naive":
-        teacher = torch.jit.load(str(home / "teachers" / c.TEACHER / "teacher.pt")).eval()
-    c.seed_loop(student, teacher, data.train.x, data.train.y, EPOCHS, mode)
-    return {"peak_rss_mb": c.peak_rss_mb(), "baseline_mb": baseline}
+        return {"peak_rss_mb": max(phases.values()), "baseline_mb": baseline, "phases": phases}
+    inputs = task.seed_inputs(home, with_teacher=mode == "naive")
+    baseline = _settled()  # models built and data loaded: what the loop itself adds is measured
+    c.seed_loop(inputs.student, inputs.teacher, inputs.x, inputs.y, EPOCHS, mode, batch, task.lr)
+    return {"peak_rss_mb": peak_rss_mb(), "baseline_mb": baseline}
 
 
-def main() -> None:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    here = Path(__file__).resolve()
-    # train the zoo teacher on the subset first (cached), so no run below pays for it
-    subprocess.run([sys.executable, str(here), "--prepare"], check=True, env=env)
-    out = {}
-    for mode in ("student", "naive", "bridge"):
+def _settled() -> float:
+    """Current RSS after a collection, with the high-water mark reset to it."""
+    import gc
+
+    from bridge.distill.memory import reset_peak
+
+    gc.collect()
+    reset_peak()
+    return c.rss_mb()
+
+
+def measure(config: str, env: dict) -> dict:
+    task_name, batch = config.split(":")
+    here = str(Path(__file__).resolve())
+    runs = {}
+    for mode in MODES:
         raw = subprocess.run(
-            [sys.executable, str(here), "--child", mode],
+            [sys.executable, here, "--child", task_name, batch, mode],
             check=True,
             env=env,
             capture_output=True,
             text=True,
         ).stdout
-        out[mode] = json.loads(raw.strip().splitlines()[-1])
-        print(mode, out[mode], flush=True)
-    s, n, b = (out[k]["peak_rss_mb"] for k in ("student", "naive", "bridge"))
-    sb, nb, bb = (
-        out[k]["peak_rss_mb"] - out[k]["baseline_mb"] for k in ("student", "naive", "bridge")
-    )
-    bridge_training = max(
-        out["bridge"]["phases"].get(f"peak_rss_{p}_mb", 0) for p in ("teacher", "train")
-    )
-    result = {
-        "command": "PYTHONPATH=. .venv/bin/python bench/memory.py",
-        "task": f"{c.TASK}, {EPOCHS} epochs",
-        "runs": out,
-        "ratios": {
-            "bridge_over_student_alone": round(b / s, 3),
-            "bridge_over_naive": round(b / n, 3),
-            "bridge_training_phases_over_student_alone": round(bridge_training / s, 3),
-            "bridge_training_phases_over_naive": round(bridge_training / n, 3),
-            "above_baseline_bridge_over_naive": round(bb / max(nb, 1e-9), 3),
-            "above_baseline_student_over_naive": round(sb / max(nb, 1e-9), 3),
-        },
+        runs[mode] = json.loads(raw.strip().splitlines()[-1])
+        print(config, mode, runs[mode], flush=True)
+    return {"task": task_name, "batch": int(batch), "runs": runs, "ratios": ratios(runs)}
+
+
+def ratios(runs: dict) -> dict:
+    s, n, b = (runs[k]["peak_rss_mb"] for k in MODES)
+    above = {k: runs[k]["peak_rss_mb"] - runs[k]["baseline_mb"] for k in MODES}
+    phases = runs["bridge"]["phases"]
+    training = max(phases.get(f"peak_rss_{p}_mb", 0) for p in ("teacher", "train"))
+    return {
+        "bridge_over_student_alone": round(b / s, 3),
+        "bridge_over_naive": round(b / n, 3),
+        "bridge_training_phases_over_student_alone": round(training / s, 3),
+        "bridge_training_phases_over_naive": round(training / n, 3),
+        "teacher_phase_over_train_phase": round(
+            phases.get("peak_rss_teacher_mb", 0) / max(phases.get("peak_rss_train_mb", 1), 1), 3
+        ),
+        "above_baseline_student_over_naive": round(above["student"] / max(above["naive"], 1), 3),
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{'run':<10}{'peak RSS MiB':>14}{'above baseline':>16}")
-    for k in ("student", "naive", "bridge"):
-        print(
-            f"{k:<10}{out[k]['peak_rss_mb']:>14.0f}"
-            f"{out[k]['peak_rss_mb'] - out[k]['baseline_mb']:>16.0f}"
+
+
+def main() -> None:
+    from _tasks import TASKS
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    configs = [a for a in sys.argv[1:] if ":" in a] or list(CONFIGS)
+    for name in {cfg.split(":")[0] for cfg in configs}:  # teachers trained/prepared once
+        TASKS[name].prepare(c.workdir() / "home")
+    result = {
+        "tasks": {name: TASKS[name].description for name in {x.split(":")[0] for x in configs}},
+        "epochs": EPOCHS,
+        "configs": [measure(cfg, env) for cfg in configs],
+    }
+    print(c.write_result("memory", result))
+    print(report(json.loads((c.RESULTS / "memory.json").read_text()), c.RESULTS / "plots"))
+
+
+def report(result: dict, plots: Path) -> str:
+    lines = [
+        "Peak RSS (MiB) of one epoch, each run in its own process. *Baseline* is the process",
+        "after imports and data (torch, ONNX Runtime, transformers): the same in all three runs.",
+        f"Goals: bridge <= {GOAL_STUDENT}x the student alone and <= {GOAL_NAIVE}x the naive loop.",
+        "",
+        "| task, batch | student alone | naive loop | bridge (whole job) | bridge train phase "
+        "| bridge/student | bridge/naive | training phases/naive |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for cfg in result["configs"]:
+        runs, r = cfg["runs"], cfg["ratios"]
+        train = runs["bridge"]["phases"].get("peak_rss_train_mb", 0)
+        lines.append(
+            f"| {cfg['task']}, {cfg['batch']} | {runs['student']['peak_rss_mb']:.0f} "
+            f"| {runs['naive']['peak_rss_mb']:.0f} | {runs['bridge']['peak_rss_mb']:.0f} "
+            f"| {train:.0f} | {r['bridge_over_student_alone']:.2f}x "
+            f"| {r['bridge_over_naive']:.2f}x | {r['bridge_training_phases_over_naive']:.2f}x |"
         )
-    print(json.dumps(result["ratios"], indent=2))
+    lines += ["", *_verdicts(result["configs"])]
+    return "\n".join(lines)
 
 
-def prepare() -> None:
-    from bridge.data import load_dataset
-    from bridge.models import ZOO
-    from bridge.teacher_prep import ensure_zoo_teacher
-
-    ensure_zoo_teacher(ZOO[c.TEACHER], load_dataset(c.dataset_ref(), None), c.workdir() / "home")
+def _verdicts(configs: list[dict]) -> list[str]:
+    out = []
+    for cfg in configs:
+        r, name = cfg["ratios"], f"{cfg['task']} (batch {cfg['batch']})"
+        for key, goal, label in (
+            ("bridge_over_student_alone", GOAL_STUDENT, "student alone"),
+            ("bridge_over_naive", GOAL_NAIVE, "naive loop"),
+        ):
+            met = "met" if r[key] <= goal else "missed"
+            out.append(f"- {name}: bridge/{label} = {r[key]:.2f}x (goal <= {goal}x): **{met}**")
+        out.append(
+            f"- {name}: teacher phase peak / train phase peak = "
+            f"{r['teacher_phase_over_train_phase']:.2f} (the teacher never peaks above the "
+            f"student: {'yes' if r['teacher_phase_over_train_phase'] <= 1.0 else 'no'})"
+        )
+    return out
 
 
 if __name__ == "__main__":
     if "--child" in sys.argv:
-        print(json.dumps(child(sys.argv[-1])))
-    elif "--prepare" in sys.argv:
-        prepare()
+        task_name, batch, mode = sys.argv[-3:]
+        print(json.dumps(child(task_name, int(batch), mode)))
     else:
         main()

@@ -137,14 +137,15 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     stage("preflight", "exporting the untrained student to ONNX Runtime before training")
     torch.manual_seed(spec.training.seed)
     origin = self_teacher.directory if self_teacher else None
-    student, example = _preflight_student(spec, dataset, source, origin, max_length)
-    checked = preflight(
-        student,
-        preflight_batches(example),
-        example_classes(student, example),
-        work,
-        spec.gates.max_parity_error,
-    )
+    with phase_peak(metrics, "preflight"):
+        student, example = _preflight_student(spec, dataset, source, origin, max_length)
+        checked = preflight(
+            student,
+            preflight_batches(example),
+            example_classes(student, example),
+            work,
+            spec.gates.max_parity_error,
+        )
     verification: dict = {"preflight": checked.to_dict(), "gates": []}
 
     with phase_peak(metrics, "prepare"):

@@ -222,7 +222,7 @@ def test_two_ddp_workers_on_loopback_match_one_worker(home, tmp_path):
 
 def test_peak_rss_is_reported_per_phase(home, tmp_path):
     m = run(digits_spec(), tmp_path / "a", RunContext(home=home)).metrics
-    for phase in ("load", "teacher", "train", "export"):
+    for phase in ("load", "preflight", "prepare", "teacher", "train", "export"):
         assert m[f"peak_rss_{phase}_mb"] > 50  # a Python process with torch loaded
 
 

@@ -1,0 +1,165 @@
+"""The two pairs the strategy benchmarks (memory, train_time) measure, each one way for the bridge
+(a `DistillSpec`) and one way for the seed's hand-written loop (teacher and student modules plus
+model inputs), so both sides train the same models on the same rows.
+
+- `fashion`: the 12k Fashion-MNIST subset, zoo `fashion-mnist-cnn` teacher (3-block CNN) ->
+  `CnnConfig((16, 32))`. The teacher is cheap next to the student's step.
+- `text`: 3,000 airline tweets, MiniLM-L6 (its classification head prepared by the bridge, encoder
+  frozen, cached) -> a 2-layer MiniLM-width Transformer initialised from the teacher's layers, 64
+  tokens. The teacher's forward costs about as much as the student's whole step, as in the
+  seed's Transformer use case.
+
+Logit-level KD with the seed's constants (constant schedule, T=4, alpha=0.5) on both sides.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import _common as c
+import numpy as np
+import torch
+from torch import nn
+
+from bridge.data import LoadedDataset, load_dataset
+from bridge.data.features import Features, float_features
+from bridge.data.text import AIRLINE_LABELS
+from bridge.data.tokenize import TextEncoder
+from bridge.events import ignore_events
+from bridge.models import build_student, resolve_teacher
+from bridge.models.text import build_transformer_student, load_hf_classifier
+from bridge.spec import (
+    Dataset,
+    DistillSpec,
+    QuantType,
+    StudentConfig,
+    TeacherPreparation,
+    TrainingParams,
+    TransformerConfig,
+)
+from bridge.teacher_prep import PreparedTeacher, prepare_teacher
+
+
+@dataclass(frozen=True)
+class SeedInputs:
+    """What the seed's loop trains on: modules and the training split's inputs."""
+
+    teacher: nn.Module | None  # None: the student trains alone, no teacher resident
+    student: nn.Module
+    x: Features
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    description: str
+    teacher: str
+    student: StudentConfig
+    batch: int
+    lr: float
+    preparation: TeacherPreparation = TeacherPreparation()
+
+    def dataset(self) -> Dataset:
+        raise NotImplementedError
+
+    def spec(self, epochs: int, batch: int | None = None) -> DistillSpec:
+        """The bridge's job: logit-level KD with the seed's constants, fp32 artifact."""
+        return DistillSpec(
+            teacher=self.teacher,
+            student=self.student,
+            dataset=self.dataset(),
+            training=TrainingParams(
+                epochs=epochs,
+                batch_size=batch or self.batch,
+                learning_rate=self.lr,
+                temperature=4.0,
+                alpha=0.5,
+                schedule="constant",
+                hidden_weight=0.0,
+                attention_weight=0.0,
+            ),
+            quantization=QuantType.NONE,
+            teacher_preparation=self.preparation,
+        )
+
+    def prepare(self, home: Path) -> PreparedTeacher:
+        """The teacher, trained or prepared by the bridge and cached under `home`."""
+        data = self.load()
+        source = resolve_teacher(self.teacher, self.dataset(), None, data.modality)
+        return prepare_teacher(source, data, self.preparation, home, ignore_events)
+
+    def load(self) -> LoadedDataset:
+        return load_dataset(self.dataset(), None)
+
+    def seed_inputs(self, home: Path, with_teacher: bool = True) -> SeedInputs:
+        raise NotImplementedError
+
+
+class FashionTask(Task):
+    def dataset(self) -> Dataset:
+        return c.dataset_ref()
+
+    def seed_inputs(self, home: Path, with_teacher: bool = True) -> SeedInputs:
+        data = self.load()
+        # the cached zoo teacher's TorchScript
+        teacher = self.prepare(home).load().module if with_teacher else None
+        torch.manual_seed(0)
+        student = build_student(self.student, data)
+        return SeedInputs(teacher, student, float_features(data.train), data.train.y)
+
+
+class TextTask(Task):
+    rows = 3000
+
+    def dataset(self) -> Dataset:
+        return Dataset.from_path(str(self._tweets()), text_column="text")
+
+    def _tweets(self) -> Path:
+        """A stratified sample of the airline tweets as JSONL, written once."""
+        out = c.workdir() / f"tweets-{self.rows}.jsonl"
+        if out.is_file():
+            return out
+        full = load_dataset(Dataset.builtin("airline-sentiment"), None).train
+        rng = np.random.default_rng(0)
+        per_class = self.rows // len(AIRLINE_LABELS)
+        picks = np.sort(
+            np.concatenate(
+                [
+                    rng.choice(np.flatnonzero(full.y == k), per_class, replace=False)
+                    for k in range(len(AIRLINE_LABELS))
+                ]
+            )
+        )
+        rows = ({"text": full.x[i], "label": AIRLINE_LABELS[full.y[i]]} for i in picks)
+        out.write_text("\n".join(json.dumps(r) for r in rows))
+        return out
+
+    def seed_inputs(self, home: Path, with_teacher: bool = True) -> SeedInputs:
+        data = self.load()
+        prepared = self.prepare(home)
+        assert prepared.directory is not None and isinstance(self.student, TransformerConfig)
+        teacher = load_hf_classifier(prepared.directory, data.num_classes) if with_teacher else None
+        torch.manual_seed(0)
+        student, _ = build_transformer_student(self.student, prepared.directory, data.num_classes)
+        x = TextEncoder(prepared.tokenizer_file, self.student.max_seq_len).encode_split(data.train)
+        return SeedInputs(teacher, student, x, data.train.y)
+
+
+TASKS: dict[str, Task] = {
+    "fashion": FashionTask("fashion", c.TASK, c.TEACHER, c.STUDENT, batch=c.BATCH, lr=2e-3),
+    "text": TextTask(
+        "text",
+        "airline tweets 3,000 rows, teacher minilm-l6 (head prepared, encoder frozen), "
+        "student transformer 2x384 (12 heads) from the teacher's layers, 64 tokens",
+        "minilm-l6",
+        TransformerConfig(
+            layers=2, hidden_size=384, heads=12, intermediate_size=1536, max_seq_len=64
+        ),
+        batch=32,
+        lr=1e-4,
+        preparation=TeacherPreparation(fine_tune_encoder=False, epochs=1, learning_rate=2e-3),
+    ),
+}
