@@ -230,3 +230,25 @@ def _with(params: TrainingParams, **changes) -> TrainingParams:
     from dataclasses import replace
 
     return replace(params, **changes)
+
+
+def test_training_device_follows_the_environment(monkeypatch):
+    import torch
+
+    from bridge.distill.trainer import DEVICE_ENV, ddp_backend, training_device
+    from bridge.errors import DistillError
+
+    monkeypatch.setenv(DEVICE_ENV, "cpu")
+    assert training_device() == torch.device("cpu")
+    assert ddp_backend(training_device()) == "gloo"
+    assert ddp_backend(torch.device("cuda", 1)) == "nccl"
+    monkeypatch.setenv(DEVICE_ENV, "tpu")
+    with pytest.raises(DistillError, match="must be auto, cpu or cuda, got 'tpu'"):
+        training_device()
+    monkeypatch.setenv(DEVICE_ENV, "cuda")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    if torch.cuda.is_available():
+        assert training_device() == torch.device("cuda", 1 % torch.cuda.device_count())
+    else:
+        with pytest.raises(DistillError, match="no usable CUDA device"):
+            training_device()

@@ -12,14 +12,15 @@ import torch
 import torch.distributed as dist
 
 from bridge.distill.distributed import EVENTS_FILE, RESULT_FILE, event_line, read_job
-from bridge.distill.trainer import train
+from bridge.distill.trainer import ddp_backend, train, training_device
 from bridge.events import Event
 
 
 def main(job: Path) -> None:
-    # gloo: the trainer runs on CPU. (NCCL needs the trainer to place tensors on GPUs, which it
-    # does not do yet.)
-    dist.init_process_group(backend="gloo")
+    device = training_device()  # this rank's GPU (LOCAL_RANK) when CUDA is there, else CPU
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    dist.init_process_group(backend=ddp_backend(device))
     rank = dist.get_rank()
     try:
         spec = read_job(job)

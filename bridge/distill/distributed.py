@@ -30,7 +30,7 @@ from torch import nn
 from bridge.data.features import Features
 from bridge.distill.feature_losses import FeatureAlignment
 from bridge.distill.self_distill import SelfDistillLoss
-from bridge.distill.trainer import TrainData, TrainOutcome
+from bridge.distill.trainer import TrainData, TrainOutcome, ddp_backend, training_device
 from bridge.errors import DistillError
 from bridge.events import Event, EventSink, LogEvent, ProgressEvent, StageEvent, ValidationEvent
 from bridge.spec import TrainingParams
@@ -120,7 +120,8 @@ def train_distributed(
         "GLOO_SOCKET_IFNAME": os.environ.get("GLOO_SOCKET_IFNAME", "lo"),
         "OMP_NUM_THREADS": str(threads),
     }
-    on_event(LogEvent(f"DDP: {workers} workers via torch.distributed.run (gloo)"))
+    backend = ddp_backend(training_device())
+    on_event(LogEvent(f"DDP: {workers} workers via torch.distributed.run ({backend})"))
     log = (job / "launcher.log").open("w")
     proc = subprocess.Popen(
         command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

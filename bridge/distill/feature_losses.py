@@ -68,6 +68,14 @@ class TeacherBatch:
     attention: dict[int, torch.Tensor] = field(default_factory=dict)
     pooled: torch.Tensor | None = None
 
+    def to(self, device: torch.device) -> TeacherBatch:
+        return TeacherBatch(
+            self.logits.to(device),
+            {k: v.to(device) for k, v in self.hidden.items()},
+            {k: v.to(device) for k, v in self.attention.items()},
+            None if self.pooled is None else self.pooled.to(device),
+        )
+
 
 Terms = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # logits, hidden loss, attention loss
 

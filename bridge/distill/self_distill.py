@@ -42,8 +42,8 @@ class SelfDistillLoss(nn.Module):
         deep_logits, deep_features = logits[-1], features[-1]
         hard = F.cross_entropy(deep_logits, labels)
         loss = hard
-        soft_total = torch.zeros(())
-        hint_total = torch.zeros(())
+        soft_total = torch.zeros((), device=labels.device)
+        hint_total = torch.zeros((), device=labels.device)
         target = deep_logits.detach()
         for exit_logits, feats, proj in zip(logits, features, self.projections, strict=False):
             exit_loss, soft, _ = kd_loss(exit_logits, labels, target, temperature, alpha)
@@ -59,5 +59,5 @@ class SelfDistillLoss(nn.Module):
             "soft": soft_total / shallow,
             "hard": hard,
             "hidden": hint_total / shallow,
-            "attention": torch.zeros(()),
+            "attention": torch.zeros((), device=labels.device),
         }

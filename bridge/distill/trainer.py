@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,10 +30,32 @@ from bridge.distill.feature_losses import FeatureAlignment, TeacherBatch
 from bridge.distill.losses import kd_loss
 from bridge.distill.self_distill import SelfDistillLoss
 from bridge.distill.teacher_cache import TeacherOutputs
+from bridge.errors import DistillError
 from bridge.events import EventSink, ProgressEvent, StageEvent, ValidationEvent
 from bridge.spec import TrainingParams
 
 PROGRESS_EVENTS_PER_EPOCH = 10
+DEVICE_ENV = "DISTILL_BRIDGE_DEVICE"
+
+
+def training_device() -> torch.device:
+    """Where the student trains: $DISTILL_BRIDGE_DEVICE = "auto" (default: this rank's GPU when
+    CUDA is available, else the CPU), "cpu" or "cuda". Under torch.distributed each rank takes
+    the GPU of its LOCAL_RANK."""
+    wanted = os.environ.get(DEVICE_ENV, "auto").lower()
+    if wanted not in ("auto", "cpu", "cuda"):
+        raise DistillError(f"{DEVICE_ENV} must be auto, cpu or cuda, got {wanted!r}")
+    if wanted == "cpu" or (wanted == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise DistillError(f"{DEVICE_ENV}=cuda, but this machine has no usable CUDA device")
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    return torch.device("cuda", local_rank % torch.cuda.device_count())
+
+
+def ddp_backend(device: torch.device) -> str:
+    """NCCL between GPUs, gloo between CPU processes."""
+    return "nccl" if device.type == "cuda" else "gloo"
 
 
 @dataclass(frozen=True)
@@ -79,14 +102,16 @@ def train(
     batch_size = max(1, params.batch_size // world)  # the global batch stays batch_size
     steps_per_epoch = math.ceil(len(sampler) / batch_size)
     total_steps = steps_per_epoch * params.epochs
-    step_loss = StepLoss(model, feature_loss, self_distill)
+    device = training_device()
+    step_loss = StepLoss(model, feature_loss, self_distill).to(device)
     optimizer = torch.optim.AdamW(
         step_loss.parameters(), params.learning_rate, weight_decay=weight_decay
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: _cosine(s, total_steps) * schedule.at(s, total_steps).lr_scale
     )
-    trainer = DDP(step_loss, find_unused_parameters=True) if world > 1 else step_loss
+    gpu = [device.index] if device.type == "cuda" else None
+    trainer = DDP(step_loss, gpu, find_unused_parameters=True) if world > 1 else step_loss
     report_every = max(1, steps_per_epoch // PROGRESS_EVENTS_PER_EPOCH)
     has_batch_norm = any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
     y = torch.from_numpy(data.y)
@@ -113,9 +138,11 @@ def train(
             idx = np.sort(order[i : i + batch_size])  # sorted: sequential mmap reads
             if len(idx) < 2 and has_batch_norm:
                 continue  # batch-norm cannot train on a single sample (same on every rank)
-            batch = [torch.from_numpy(a) for a in data.features.batch(idx)]
+            batch = [torch.from_numpy(a).to(device) for a in data.features.batch(idx)]
             teacher = _teacher_batch(data.teacher, idx, batch, feature_loss, point.alpha)
-            terms = trainer(batch, y[idx], teacher, point.temperature, point.alpha)
+            if teacher is not None:
+                teacher = teacher.to(device)
+            terms = trainer(batch, y[idx].to(device), teacher, point.temperature, point.alpha)
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             optimizer.step()
@@ -143,7 +170,7 @@ def train(
         history.append({"epoch": epoch, "val_accuracy": val_acc, "val_loss": val_loss})
         on_event(ValidationEvent(epoch, val_acc, val_loss, best))
     model.load_state_dict(best_state)
-    model.eval()
+    model.to("cpu").eval()  # export, verification and DDP hand-over all run on the CPU
     return TrainOutcome(best_epoch, best_acc, time.perf_counter() - start, history)
 
 
@@ -197,7 +224,7 @@ class StepLoss(nn.Module):
         temperature: float,
         alpha: float,
     ) -> dict[str, torch.Tensor]:
-        zero = torch.zeros(())
+        zero = torch.zeros((), device=labels.device)
         if self.self_distill is not None:
             return self.self_distill(self.student, batch, labels, temperature, alpha)
         hidden_loss = attention_loss = zero
@@ -234,9 +261,14 @@ def evaluate(model: nn.Module, features: Features, y: np.ndarray) -> tuple[float
 def predict_logits(model: nn.Module, features: Features, batch_size: int = 256) -> np.ndarray:
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
     with torch.inference_mode():
         out = [
-            model(*map(torch.from_numpy, features.batch(slice(i, i + batch_size)))).numpy()
+            model(
+                *(torch.from_numpy(a).to(device) for a in features.batch(slice(i, i + batch_size)))
+            )
+            .cpu()
+            .numpy()
             for i in range(0, len(features), batch_size)
         ]
     model.train(was_training)
