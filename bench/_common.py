@@ -14,8 +14,10 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +72,27 @@ def write_result(name: str, result: dict) -> Path:
     payload = {"command": result.pop("command", command), "machine": machine_facts(), **result}
     out.write_text(json.dumps(payload, indent=2) + "\n")
     return out
+
+
+def run_child(script: str, *args: str) -> dict:
+    """Runs `python <script> --child <args>` in a fresh process (its own peak RSS and caches);
+    returns the JSON object its last stdout line holds."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run(
+        [sys.executable, script, "--child", *args],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def finish(name: str, result: dict, report: Callable[[dict, Path], str]) -> None:
+    """Writes results/<name>.json and prints its report section."""
+    path = write_result(name, result)
+    print(path)
+    print(report(json.loads(path.read_text()), RESULTS / "plots"))
 
 
 def workdir() -> Path:

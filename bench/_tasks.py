@@ -55,7 +55,6 @@ class SeedInputs:
 @dataclass(frozen=True)
 class Task:
     name: str
-    description: str
     teacher: str
     student: StudentConfig
     batch: int
@@ -63,6 +62,9 @@ class Task:
     preparation: TeacherPreparation = TeacherPreparation()
 
     def dataset(self) -> Dataset:
+        raise NotImplementedError
+
+    def describe(self) -> str:
         raise NotImplementedError
 
     def spec(self, epochs: int, batch: int | None = None) -> DistillSpec:
@@ -102,6 +104,9 @@ class FashionTask(Task):
     def dataset(self) -> Dataset:
         return c.dataset_ref()
 
+    def describe(self) -> str:
+        return c.TASK
+
     def seed_inputs(self, home: Path, with_teacher: bool = True) -> SeedInputs:
         data = self.load()
         # the cached zoo teacher's TorchScript
@@ -111,11 +116,18 @@ class FashionTask(Task):
         return SeedInputs(teacher, student, float_features(data.train), data.train.y)
 
 
+@dataclass(frozen=True)
 class TextTask(Task):
-    rows = 3000
+    rows: int = 3000
 
     def dataset(self) -> Dataset:
         return Dataset.from_path(str(self._tweets()), text_column="text")
+
+    def describe(self) -> str:
+        return (
+            f"airline tweets {self.rows:,} rows, teacher minilm-l6 (head prepared, encoder "
+            "frozen), student transformer 2x384 (12 heads) from the teacher's layers, 64 tokens"
+        )
 
     def _tweets(self) -> Path:
         """A stratified sample of the airline tweets as JSONL, written once."""
@@ -149,11 +161,9 @@ class TextTask(Task):
 
 
 TASKS: dict[str, Task] = {
-    "fashion": FashionTask("fashion", c.TASK, c.TEACHER, c.STUDENT, batch=c.BATCH, lr=2e-3),
+    "fashion": FashionTask("fashion", c.TEACHER, c.STUDENT, batch=c.BATCH, lr=2e-3),
     "text": TextTask(
         "text",
-        "airline tweets 3,000 rows, teacher minilm-l6 (head prepared, encoder frozen), "
-        "student transformer 2x384 (12 heads) from the teacher's layers, 64 tokens",
         "minilm-l6",
         TransformerConfig(
             layers=2, hidden_size=384, heads=12, intermediate_size=1536, max_seq_len=64

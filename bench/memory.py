@@ -11,17 +11,17 @@ student (bench/_tasks.py), one epoch; each run in its own process.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
 
 EPOCHS = 1
+TEXT_ROWS = 800  # peaks are reached within a few batches; fewer rows keep the naive run short
 CONFIGS = ("fashion:64", "text:32", "text:128")
 MODES = ("student", "naive", "bridge")
 GOAL_STUDENT, GOAL_NAIVE = 1.15, 0.5
@@ -35,7 +35,7 @@ def child(task_name: str, batch: int, mode: str) -> dict:
     from bridge.pipeline import RunContext, run
 
     torch.set_num_threads(2)
-    task, home = TASKS[task_name], c.workdir() / "home"
+    task, home = _task(TASKS, task_name), c.workdir() / "home"
     if mode == "bridge":
         task.load()  # the data, as every mode holds it
         shutil.rmtree(home / "teacher-cache", ignore_errors=True)  # teacher inference included
@@ -51,6 +51,11 @@ def child(task_name: str, batch: int, mode: str) -> dict:
     return {"peak_rss_mb": peak_rss_mb(), "baseline_mb": baseline}
 
 
+def _task(tasks: dict, name: str):  # noqa: ANN202 - a bench/_tasks.py Task
+    task = tasks[name]
+    return replace(task, rows=TEXT_ROWS) if hasattr(task, "rows") else task
+
+
 def _settled() -> float:
     """Current RSS after a collection, with the high-water mark reset to it."""
     import gc
@@ -62,19 +67,11 @@ def _settled() -> float:
     return c.rss_mb()
 
 
-def measure(config: str, env: dict) -> dict:
+def measure(config: str) -> dict:
     task_name, batch = config.split(":")
-    here = str(Path(__file__).resolve())
     runs = {}
     for mode in MODES:
-        raw = subprocess.run(
-            [sys.executable, here, "--child", task_name, batch, mode],
-            check=True,
-            env=env,
-            capture_output=True,
-            text=True,
-        ).stdout
-        runs[mode] = json.loads(raw.strip().splitlines()[-1])
+        runs[mode] = c.run_child(__file__, task_name, batch, mode)
         print(config, mode, runs[mode], flush=True)
     return {"task": task_name, "batch": int(batch), "runs": runs, "ratios": ratios(runs)}
 
@@ -99,17 +96,17 @@ def ratios(runs: dict) -> dict:
 def main() -> None:
     from _tasks import TASKS
 
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     configs = [a for a in sys.argv[1:] if ":" in a] or list(CONFIGS)
-    for name in {cfg.split(":")[0] for cfg in configs}:  # teachers trained/prepared once
-        TASKS[name].prepare(c.workdir() / "home")
+    names = sorted({cfg.split(":")[0] for cfg in configs})
+    for name in names:  # teachers trained/prepared once
+        _task(TASKS, name).prepare(c.workdir() / "home")
     result = {
-        "tasks": {name: TASKS[name].description for name in {x.split(":")[0] for x in configs}},
+        "tasks": {name: _task(TASKS, name).describe() for name in names},
+        "text_rows": TEXT_ROWS,
         "epochs": EPOCHS,
-        "configs": [measure(cfg, env) for cfg in configs],
+        "configs": [measure(cfg) for cfg in configs],
     }
-    print(c.write_result("memory", result))
-    print(report(json.loads((c.RESULTS / "memory.json").read_text()), c.RESULTS / "plots"))
+    c.finish("memory", result, report)
 
 
 def report(result: dict, plots: Path) -> str:

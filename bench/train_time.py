@@ -12,9 +12,7 @@ run in its own process, one after the other.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,18 +53,10 @@ def child(task_name: str, mode: str) -> dict:
     return {"training_cycle_s": seconds}
 
 
-def measure(task_name: str, env: dict) -> dict:
-    here = str(Path(__file__).resolve())
+def measure(task_name: str) -> dict:
     runs = {}
     for mode in ("seed_no_grad", "bridge"):
-        raw = subprocess.run(
-            [sys.executable, here, "--child", task_name, mode],
-            check=True,
-            env=env,
-            capture_output=True,
-            text=True,
-        ).stdout
-        runs[mode] = json.loads(raw.strip().splitlines()[-1])
+        runs[mode] = c.run_child(__file__, task_name, mode)
         print(task_name, mode, runs[mode], flush=True)
     speedup = runs["seed_no_grad"]["training_cycle_s"] / runs["bridge"]["training_cycle_s"]
     return {
@@ -80,17 +70,15 @@ def measure(task_name: str, env: dict) -> dict:
 def main() -> None:
     from _tasks import TASKS
 
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     names = [a for a in sys.argv[1:] if a in TASKS] or list(TASK_NAMES)
     for name in names:  # teachers trained/prepared once, outside the timed runs
         TASKS[name].prepare(c.workdir() / "home")
     result = {
-        "tasks": {name: TASKS[name].description for name in names},
+        "tasks": {name: TASKS[name].describe() for name in names},
         "epochs": EPOCHS,
-        "results": [measure(name, env) for name in names],
+        "results": [measure(name) for name in names],
     }
-    print(c.write_result("train_time", result))
-    print(report(json.loads((c.RESULTS / "train_time.json").read_text()), c.RESULTS / "plots"))
+    c.finish("train_time", result, report)
 
 
 def report(result: dict, plots: Path) -> str:
