@@ -76,6 +76,16 @@ def measure(config: str) -> dict:
     return {"task": task_name, "batch": int(batch), "runs": runs, "ratios": ratios(runs)}
 
 
+def _merged(fresh: list[dict]) -> list[dict]:
+    """Fresh configurations replace their earlier results; the others are kept (a partial
+    rerun, e.g. `memory.py fashion:64`, updates one row of the table)."""
+    path = c.RESULTS / "memory.json"
+    earlier = json.loads(path.read_text()).get("configs", []) if path.is_file() else []
+    key = lambda cfg: (cfg["task"], cfg["batch"])  # noqa: E731
+    done = {key(cfg) for cfg in fresh}
+    return [cfg for cfg in earlier if key(cfg) not in done] + fresh
+
+
 def ratios(runs: dict) -> dict:
     s, n, b = (runs[k]["peak_rss_mb"] for k in MODES)
     above = {k: runs[k]["peak_rss_mb"] - runs[k]["baseline_mb"] for k in MODES}
@@ -100,11 +110,12 @@ def main() -> None:
     names = sorted({cfg.split(":")[0] for cfg in configs})
     for name in names:  # teachers trained/prepared once
         _task(TASKS, name).prepare(c.workdir() / "home")
+    merged = _merged([measure(cfg) for cfg in configs])
     result = {
-        "tasks": {name: _task(TASKS, name).describe() for name in names},
+        "tasks": {t: _task(TASKS, t).describe() for t in sorted({x["task"] for x in merged})},
         "text_rows": TEXT_ROWS,
         "epochs": EPOCHS,
-        "configs": [measure(cfg) for cfg in configs],
+        "configs": merged,
     }
     c.finish("memory", result, report)
 
