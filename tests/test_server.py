@@ -92,7 +92,12 @@ def test_python_remote_distiller_round_trip(server, tmp_path):
         )
         out = result.download(tmp_path / "artifact")
     assert result.job_id.startswith("job-")
-    assert verify_files(out, json.loads((out / "manifest.json").read_text())) == []
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert verify_files(out, manifest) == []  # report files included, by hash
+    assert result.report_directory == out / "report"
+    assert (out / "report" / "loss_curves.png").stat().st_size > 0
+    acc = f"{manifest['metrics']['student_int8_accuracy']:.4f}"
+    assert acc in (out / "report" / "report.md").read_text()
     assert result.metrics["student_int8_accuracy"] > 0.75
     assert any(type(e).__name__ == "ValidationEvent" for e in events)
 
