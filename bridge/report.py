@@ -9,6 +9,7 @@ events it already emits) and calls `write_report` just before the manifest is wr
 from __future__ import annotations
 
 import math
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,7 +79,8 @@ def write_report(
         out.mkdir(exist_ok=True)
         plot_curves(history, out / PLOT)
         (out / MARKDOWN).write_text(render_markdown(manifest, history))
-    except (OSError, ValueError, RuntimeError, ImportError) as e:
+    except Exception as e:  # whatever broke, the models stay shippable
+        shutil.rmtree(out, ignore_errors=True)  # no half report travels with the artifact
         on_event(LogEvent(f"no report written: {type(e).__name__}: {e}", "WARNING"))
         return None
     return {

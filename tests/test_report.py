@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bridge import report
 from bridge.events import LogEvent, ProgressEvent, StageEvent, ValidationEvent
 from bridge.export.manifest import member_path
-from bridge.report import TrainingHistory, render_markdown
+from bridge.report import TrainingHistory, render_markdown, write_report
 
 
 def _progress(epoch: int, step: int, loss: float) -> ProgressEvent:
@@ -46,3 +47,18 @@ def test_unsafe_member_names_are_refused(name):
 
 def test_nested_member_names_resolve_inside():
     assert member_path(Path("/tmp/a"), "report/report.md") == Path("/tmp/a/report/report.md")
+
+
+def test_a_report_that_cannot_be_written_is_a_warning_and_leaves_nothing(tmp_path, monkeypatch):
+    def broken(history, path):
+        path.write_bytes(b"half")
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(report, "plot_curves", broken)
+    seen = []
+    history = TrainingHistory(seen.append)
+    assert write_report(tmp_path, {"metrics": {}}, history, seen.append) is None
+    assert not (tmp_path / "report").exists()
+    assert [(e.level, e.message) for e in seen] == [
+        ("WARNING", "no report written: RuntimeError: no fonts")
+    ]
