@@ -48,6 +48,8 @@ def test_job_runs_and_streams_events_ending_with_the_result(finished_job):
         "manifest.json",
         "model.onnx",
         "model.int8.onnx",
+        "report/loss_curves.png",
+        "report/report.md",
     }
     assert json.loads(job.result.manifest_json)["job_id"] == job.job_id
     assert job.started_at.seconds and job.finished_at.seconds
