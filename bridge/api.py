@@ -24,6 +24,7 @@ from bridge.events import EventSink, ignore_events
 from bridge.export.manifest import read_manifest, verify_files
 from bridge.paths import default_home
 from bridge.remote import RemoteClient
+from bridge.report import report_directory
 from bridge.spec import (
     SELF_TEACHER,
     Dataset,
@@ -48,20 +49,30 @@ class DistillationResult:
     _local_dir: Path | None = field(default=None, repr=False)
     _client: RemoteClient | None = field(default=None, repr=False)
     _files: list[pb.ArtifactFile] = field(default_factory=list, repr=False)
+    _downloaded: Path | None = field(default=None, repr=False)
 
     def download(self, directory: str | Path) -> Path:
-        """Puts the verified artifact (models + manifest.json) in `directory` and returns it."""
+        """Puts the verified artifact (models, manifest.json, report/) in `directory` and returns
+        it; `report_directory` then points at its report."""
         target = Path(directory)
         if self._client is not None:
-            return self._client.download(self.job_id, self._files, target)
-        assert self._local_dir is not None
-        target.mkdir(parents=True, exist_ok=True)
-        for path in self._local_dir.iterdir():
-            shutil.copy2(path, target / path.name)
-        problems = verify_files(target, read_manifest(target))
-        if problems:
-            raise DistillError(f"artifact copy is damaged: {'; '.join(problems)}", "DATA_LOSS")
+            self._client.download(self.job_id, self._files, target)
+        else:
+            assert self._local_dir is not None
+            shutil.copytree(self._local_dir, target, dirs_exist_ok=True)
+            problems = verify_files(target, read_manifest(target))
+            if problems:
+                raise DistillError(f"artifact copy is damaged: {'; '.join(problems)}", "DATA_LOSS")
+        self._downloaded = target
         return target
+
+    @property
+    def report_directory(self) -> Path | None:
+        """The job's report (`report.md`, `loss_curves.png`): in the last `download()`'s
+        directory, or for a local run where the run left it; None when there is none yet (a
+        remote job not downloaded) or the artifact has no report."""
+        artifact = self._downloaded or self._local_dir
+        return report_directory(artifact) if artifact is not None else None
 
 
 @dataclass(frozen=True)

@@ -235,6 +235,8 @@ def _distill(args: argparse.Namespace) -> int:
         out = result.download(args.out)
     _print_metrics(result.metrics)
     print(f"artifact: {out}")
+    if result.report_directory is not None:
+        print(f"report: {result.report_directory / 'report.md'}")
     return 0
 
 

@@ -29,7 +29,7 @@ from bridge.api import Distiller
 from bridge.data import check_dataset
 from bridge.errors import DistillError, JobCancelled
 from bridge.events import Event, event_to_proto
-from bridge.export.manifest import MANIFEST
+from bridge.export.manifest import MANIFEST, artifact_members
 from bridge.models import resolve_teacher
 from bridge.paths import sha256_file
 from bridge.spec import DistillSpec, SpecError, spec_from_proto
@@ -138,9 +138,9 @@ class DebugEntryPoint:
 
 def _result_proto(result, artifact_dir: Path) -> pb.DistillResult:
     files = [
-        pb.ArtifactFile(name=p.name, size_bytes=p.stat().st_size, sha256=sha256_file(p))
-        for p in sorted(artifact_dir.iterdir())
-        if p.is_file()
+        pb.ArtifactFile(name=name, size_bytes=p.stat().st_size, sha256=sha256_file(p))
+        for name in artifact_members(artifact_dir)
+        for p in [artifact_dir / name]
     ]
     return pb.DistillResult(
         metrics=result.metrics,

@@ -55,6 +55,7 @@ from bridge.models.teachers import OutputRequest, Teacher, TeacherSource
 from bridge.models.text import build_transformer_student, hf_config
 from bridge.models.zoo import ZOO, PretrainedTeacher
 from bridge.paths import resolve_under_root
+from bridge.report import TrainingHistory, write_report
 from bridge.schedule import Schedule
 from bridge.spec import (
     DistillSpec,
@@ -116,6 +117,7 @@ def run(
 
 
 def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink) -> RunResult:
+    on_event = history = TrainingHistory(on_event)  # records the curves for report/
     stage = _stage_reporter(on_event)
     metrics: dict[str, float] = {}
 
@@ -279,6 +281,7 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     manifest = _manifest(spec, dataset, ctx, work, quantized, prepared, metrics, test, encoder, ops)
     manifest["operators"] = operators
     manifest["verification"] = verification
+    manifest["report"] = write_report(work, manifest, history, on_event)
     mf.write_manifest(work, manifest)
     _verify_in_jvm(work, manifest, metrics, on_event)
     stage("done", _summary(metrics, quantized))

@@ -22,6 +22,7 @@ from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge._proto.distillbridge.v1 import distiller_pb2_grpc as pb_grpc
 from bridge.errors import DistillError
 from bridge.events import EventSink, event_from_proto, ignore_events
+from bridge.export.manifest import member_path
 from bridge.paths import sha256_file
 from bridge.spec import DistillSpec, SpecError, spec_to_proto
 
@@ -176,8 +177,12 @@ class RemoteClient:
         return directory
 
     def _download_file(self, job_id: str, entry: pb.ArtifactFile, directory: Path) -> None:
-        final = directory / entry.name
-        part = directory / (entry.name + ".part")
+        try:
+            final = member_path(directory, entry.name)  # "report/loss_curves.png" is nested
+        except ValueError as e:
+            raise DistillError(str(e), "DATA_LOSS") from None
+        final.parent.mkdir(parents=True, exist_ok=True)
+        part = final.with_name(final.name + ".part")
         failures = 0
         while True:
             offset = part.stat().st_size if part.exists() else 0

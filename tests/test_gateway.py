@@ -38,6 +38,8 @@ def test_a_job_streams_gap_free_events_and_ends_with_the_result(home):
         "manifest.json",
         "model.onnx",
         "model.int8.onnx",
+        "report/loss_curves.png",
+        "report/report.md",
     }
     assert finished.result.metrics["jvm_parity_max_abs_diff"] <= 1e-5
 

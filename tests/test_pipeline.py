@@ -18,7 +18,7 @@ from bridge.export.verify import max_abs_diff, operator_report, ort_logits, sess
 from bridge.models.builders import mlp, with_normalization
 from bridge.pipeline import RunContext, run
 from bridge.spec import CnnConfig, Gates, MlpConfig, QuantType, SpecError
-from tests.conftest import digits_spec
+from tests.conftest import FAST, digits_spec
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def mlp_run(home, tmp_path_factory):
 def test_artifact_has_models_manifest_and_intact_hashes(mlp_run):
     result, _ = mlp_run
     names = sorted(p.name for p in result.artifact_dir.iterdir())
-    assert names == ["manifest.json", "model.int8.onnx", "model.onnx"]
+    assert names == ["manifest.json", "model.int8.onnx", "model.onnx", "report"]
     manifest = read_manifest(result.artifact_dir)
     assert verify_files(result.artifact_dir, manifest) == []
     assert set(manifest["files"]) == {"model.onnx", "model.int8.onnx"}
@@ -42,6 +42,25 @@ def test_artifact_has_models_manifest_and_intact_hashes(mlp_run):
     assert manifest["teacher"]["reference"] == "digits-mlp"
     assert len(manifest["teacher"]["sha256"]) == 64
     assert manifest["quantization"]["op_types"] == ["MatMul", "Gemm"]
+
+
+def test_report_plots_the_curves_and_tabulates_the_metrics(mlp_run):
+    result, _ = mlp_run
+    manifest = read_manifest(result.artifact_dir)
+    report = manifest["report"]
+    assert set(report["files"]) == {"report/report.md", "report/loss_curves.png"}
+    png = (result.artifact_dir / report["loss_curves"]).read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000  # a drawn figure, not a stub
+    text = (result.artifact_dir / report["markdown"]).read_text()
+    m = manifest["metrics"]
+    assert f"| student accuracy (INT8 ONNX) | {m['student_int8_accuracy']:.4f} |" in text
+    assert f"| teacher accuracy | {m['teacher_accuracy']:.4f} |" in text
+    assert "| `max_int8_accuracy_drop` |" in text and "![training curves](loss_curves.png)" in text
+    assert all(f"| {p} |" in text for p in ("load", "train", "export"))  # peak RSS per phase
+    # one validation row per epoch, naming the schedule stages that ran in it
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line[:3] == "| 1"}
+    last = next(line for line in text.splitlines() if line.startswith(f"| {FAST.epochs} |"))
+    assert "warmup" in rows["1"] and "finetune" in last
 
 
 def test_golden_vectors_replay_in_onnx_runtime(mlp_run):

@@ -48,6 +48,8 @@ def test_job_runs_and_streams_events_ending_with_the_result(finished_job):
         "manifest.json",
         "model.onnx",
         "model.int8.onnx",
+        "report/loss_curves.png",
+        "report/report.md",
     }
     assert json.loads(job.result.manifest_json)["job_id"] == job.job_id
     assert job.started_at.seconds and job.finished_at.seconds
@@ -92,7 +94,12 @@ def test_python_remote_distiller_round_trip(server, tmp_path):
         )
         out = result.download(tmp_path / "artifact")
     assert result.job_id.startswith("job-")
-    assert verify_files(out, json.loads((out / "manifest.json").read_text())) == []
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert verify_files(out, manifest) == []  # report files included, by hash
+    assert result.report_directory == out / "report"
+    assert (out / "report" / "loss_curves.png").stat().st_size > 0
+    acc = f"{manifest['metrics']['student_int8_accuracy']:.4f}"
+    assert acc in (out / "report" / "report.md").read_text()
     assert result.metrics["student_int8_accuracy"] > 0.75
     assert any(type(e).__name__ == "ValidationEvent" for e in events)
 

@@ -190,6 +190,7 @@ def test_self_distillation_ships_a_truncated_exit_that_runs_in_ort(
         "manifest.json",
         "model.int8.onnx",
         "model.onnx",
+        "report",
     ]
 
 

@@ -91,7 +91,7 @@ def first_run(tweets, home, tmp_path_factory):
 def test_text_artifact_carries_tokenizer_and_int64_inputs(first_run):
     result, _ = first_run
     names = sorted(p.name for p in result.artifact_dir.iterdir())
-    assert names == ["manifest.json", "model.int8.onnx", "model.onnx", "tokenizer.json"]
+    assert names == ["manifest.json", "model.int8.onnx", "model.onnx", "report", "tokenizer.json"]
     m = result.manifest
     assert m["modality"] == "text" and m["labels"] == AIRLINE_LABELS
     assert [i["name"] for i in m["inputs"]] == ["input_ids", "attention_mask"]

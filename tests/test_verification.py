@@ -195,7 +195,8 @@ def test_int8_gate_failure_with_fp32_fallback_ships_fp32_and_says_so(home, tmp_p
     monkeypatch.setattr(pipeline, "quantize_int8", _broken_int8)
     spec = digits_spec(gates=Gates(max_int8_accuracy_drop=0.02, fp32_fallback=True))
     result = run(spec, tmp_path / "o", RunContext(home))
-    assert sorted(p.name for p in result.artifact_dir.iterdir()) == ["manifest.json", "model.onnx"]
+    names = sorted(p.name for p in result.artifact_dir.iterdir())
+    assert names == ["manifest.json", "model.onnx", "report"]
     assert result.metrics["int8_fallback"] == 1.0
     assert result.metrics["int8_accuracy_drop"] > 0.3
     assert "student_int8_accuracy" not in result.metrics
@@ -207,6 +208,9 @@ def test_int8_gate_failure_with_fp32_fallback_ships_fp32_and_says_so(home, tmp_p
         g for g in manifest["verification"]["gates"] if g["gate"] == "max_int8_accuracy_drop"
     ]
     assert gate["passed"] is False and gate["action"].startswith("fp32_fallback")
+    report = (result.artifact_dir / "report" / "report.md").read_text()
+    assert "| `max_int8_accuracy_drop` |" in report and "**failed** (fp32_fallback" in report
+    assert "INT8 ONNX" not in report  # no INT8 model shipped, so no INT8 accuracy row
     assert manifest["verification"]["jvm"]["status"] == PASSED
     assert set(manifest["verification"]["jvm"]["models"]) == {"model.onnx"}
 

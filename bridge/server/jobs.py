@@ -27,7 +27,7 @@ from pathlib import Path
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge.errors import DistillError
 from bridge.events import Event, LogEvent, StageEvent, event_to_proto
-from bridge.export.manifest import MANIFEST
+from bridge.export.manifest import MANIFEST, artifact_members
 from bridge.paths import sha256_file, trust_directory
 from bridge.server import logs
 from bridge.server.convert import timestamp
@@ -407,13 +407,12 @@ def _publish(staging: Path, artifact: Path) -> list[pb.ArtifactFile]:
     """Makes a worker's output the job's artifact, all or nothing: every file is fsynced and
     hashed, then the directory is renamed into place (a reader never sees half a file)."""
     files = []
-    for path in sorted(p for p in staging.iterdir() if p.is_file()):
+    for name in artifact_members(staging):  # report/ files travel too, named "report/<file>"
+        path = staging / name
         with path.open("rb") as f:
             os.fsync(f.fileno())
         files.append(
-            pb.ArtifactFile(
-                name=path.name, size_bytes=path.stat().st_size, sha256=sha256_file(path)
-            )
+            pb.ArtifactFile(name=name, size_bytes=path.stat().st_size, sha256=sha256_file(path))
         )
     if not any(f.name == MANIFEST for f in files):
         raise OSError(f"the worker wrote no {MANIFEST}")

@@ -57,7 +57,12 @@ final class ArtifactDownloader {
         if (ArtifactFiles.matches(target, expected)) {
             return;
         }
-        Path part = dir.resolve(expected.name() + PART_SUFFIX);
+        Path part = target.resolveSibling(target.getFileName() + PART_SUFFIX);
+        try {
+            Files.createDirectories(target.getParent()); // report/ files are nested
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + target.getParent(), e);
+        }
         try {
             ServerFacts facts = fetchWithResume(expected, part);
             facts.check(expected);

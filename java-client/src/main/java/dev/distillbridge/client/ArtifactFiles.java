@@ -14,12 +14,27 @@ final class ArtifactFiles {
     private ArtifactFiles() {
     }
 
-    /** Resolves an artifact file name inside dir, refusing names that would escape it. */
+    /**
+     * Resolves an artifact file name inside dir, refusing names that would escape it. A name is
+     * a relative path with '/' between its parts ({@code report/report.md}); no part may be
+     * empty, {@code .} or {@code ..}, and backslashes are refused.
+     */
     static Path resolve(Path dir, String name) {
-        if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals(".") || name.equals("..")) {
-            throw new ArtifactVerificationException(name, "unsafe artifact file name '" + name + "'");
+        if (name.isEmpty() || name.contains("\\") || name.indexOf('\0') >= 0) {
+            throw unsafe(name);
         }
-        return dir.resolve(name);
+        Path out = dir;
+        for (String part : name.split("/", -1)) {
+            if (part.isEmpty() || part.equals(".") || part.equals("..")) {
+                throw unsafe(name);
+            }
+            out = out.resolve(part);
+        }
+        return out;
+    }
+
+    private static ArtifactVerificationException unsafe(String name) {
+        return new ArtifactVerificationException(name, "unsafe artifact file name '" + name + "'");
     }
 
     /** Lower-case hex SHA-256 of a file's content. */

@@ -47,6 +47,8 @@ public final class ArtifactManifest {
     private final Map<String, GoldenVector> goldenVectors;
     private final Map<String, List<OnnxOperator>> operators;
     private final JvmCheck jvmCheck;
+    private final String reportMarkdown;
+    private final Map<String, ArtifactFile> reportFiles;
 
     private ArtifactManifest(JsonObject json) {
         int version = (int) ManifestJson.number(json, "format_version", "format_version");
@@ -66,7 +68,11 @@ public final class ArtifactManifest {
         }
         this.labels = parseLabels(json);
         this.models = parseModels(json);
-        this.files = parseFiles(json);
+        this.files = parseFiles(ManifestJson.object(json, "files", "files"), "files");
+        JsonObject report = ManifestJson.optionalObject(json, "report", "report");
+        this.reportMarkdown = report == null ? null : ManifestJson.optionalString(report, "markdown", "report.markdown");
+        JsonObject reportFiles = report == null ? null : ManifestJson.optionalObject(report, "files", "report.files");
+        this.reportFiles = reportFiles == null ? Map.of() : parseFiles(reportFiles, "report.files");
         this.metrics = parseMetrics(json);
         this.goldenVectors = parseGoldenVectors(json);
         this.operators = parseOperators(json);
@@ -157,6 +163,23 @@ public final class ArtifactManifest {
     /** Every file of the artifact except manifest.json, by name. */
     public Map<String, ArtifactFile> files() {
         return files;
+    }
+
+    /**
+     * The per-job report's markdown file ({@code report/report.md}), relative to the artifact;
+     * empty for artifacts without a report.
+     */
+    public Optional<String> reportMarkdown() {
+        return Optional.ofNullable(reportMarkdown);
+    }
+
+    /**
+     * The per-job report's files ({@code report/report.md}, {@code report/loss_curves.png}) by
+     * name, with size and SHA-256; empty for artifacts without a report. Not part of
+     * {@link #files()}: a model loads without its report.
+     */
+    public Map<String, ArtifactFile> reportFiles() {
+        return reportFiles;
     }
 
     /** The job's metrics (accuracies, sizes, latencies), sorted by name. */
@@ -264,11 +287,10 @@ public final class ArtifactManifest {
         return Collections.unmodifiableMap(out);
     }
 
-    private static Map<String, ArtifactFile> parseFiles(JsonObject json) {
-        JsonObject files = ManifestJson.object(json, "files", "files");
+    private static Map<String, ArtifactFile> parseFiles(JsonObject files, String key) {
         Map<String, ArtifactFile> out = new LinkedHashMap<>();
         for (String name : files.keySet()) {
-            String path = "files." + name;
+            String path = key + "." + name;
             JsonObject entry = ManifestJson.object(files, name, path);
             out.put(name, new ArtifactFile(name,
                     (long) ManifestJson.number(entry, "size_bytes", path + ".size_bytes"),

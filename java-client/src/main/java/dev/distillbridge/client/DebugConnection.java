@@ -153,6 +153,7 @@ public final class DebugConnection implements AutoCloseable {
             Files.createDirectories(dir);
             for (ArtifactFile file : files) {
                 Path target = ArtifactFiles.resolve(dir, file.name());
+                Files.createDirectories(target.getParent()); // report/ files are nested
                 Files.copy(ArtifactFiles.resolve(source, file.name()), target, StandardCopyOption.REPLACE_EXISTING);
                 ArtifactFiles.verify(target, file);
             }

@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtSession;
 import io.grpc.Status;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -200,6 +201,17 @@ public final class DistilledModel implements AutoCloseable {
     /** The artifact's manifest. */
     public ArtifactManifest manifest() {
         return manifest;
+    }
+
+    /**
+     * The artifact's report directory ({@code report/}: {@code report.md} with the metrics
+     * table, {@code loss_curves.png} with the training curves), when the manifest lists a
+     * report and the directory is there; empty otherwise (e.g. an artifact made before reports).
+     */
+    public Optional<Path> reportDirectory() {
+        return manifest.reportMarkdown()
+                .map(name -> ArtifactFiles.resolve(dir, name).getParent())
+                .filter(Files::isDirectory);
     }
 
     /** Which model was opened. */

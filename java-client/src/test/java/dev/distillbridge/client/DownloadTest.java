@@ -124,6 +124,24 @@ class DownloadTest {
     }
 
     @Test
+    void reportFilesArriveInTheirSubdirectory() throws IOException {
+        fake.service.withFile("report/report.md", "# report");
+        Path out = distill().download(dir.resolve("artifact"));
+
+        assertEquals("# report", Files.readString(out.resolve("report").resolve("report.md")));
+        assertEquals(List.of("report.md"), listing(out.resolve("report")));
+    }
+
+    @Test
+    void aNestedNameThatEscapesTheDirectoryIsRefused() {
+        fake.service.files.clear();
+        fake.service.withFile("report/../../evil", "x");
+        DistillationResult result = distill();
+        assertThrows(ArtifactVerificationException.class, () -> result.download(dir.resolve("a")));
+        assertFalse(Files.exists(dir.resolve("evil")));
+    }
+
+    @Test
     void serverErrorsOtherThanUnavailableAreNotRetried() {
         DistillationResult result = distill();
         fake.service.files.remove("model.onnx");

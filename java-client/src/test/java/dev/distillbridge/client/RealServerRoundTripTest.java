@@ -127,6 +127,22 @@ class RealServerRoundTripTest {
 
     @Test
     @Order(2)
+    void theJobsReportArrivesWithTheArtifact() throws IOException {
+        DistillationResult r = distillDigits();
+        try (DistilledModel model = DistilledModel.load(artifact)) {
+            Path report = model.reportDirectory().orElseThrow();
+            assertEquals(artifact.resolve("report"), report);
+            assertTrue(Files.size(report.resolve("loss_curves.png")) > 0, "empty loss_curves.png");
+            String accuracy = String.format(java.util.Locale.ROOT, "%.4f", r.metric("student_int8_accuracy").orElseThrow());
+            String markdown = Files.readString(report.resolve("report.md"));
+            assertTrue(markdown.contains("| student accuracy (INT8 ONNX) | " + accuracy + " |"), markdown);
+            assertEquals(java.util.Set.of("report/report.md", "report/loss_curves.png"),
+                    model.manifest().reportFiles().keySet());
+        }
+    }
+
+    @Test
+    @Order(2)
     void aTamperedDownloadedModelIsRejected() throws IOException {
         distillDigits();
         Path copy = Files.createDirectories(tmp.resolve("tampered"));

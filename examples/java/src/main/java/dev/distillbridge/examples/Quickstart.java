@@ -84,6 +84,8 @@ public final class Quickstart {
                 System.out.printf(Locale.ROOT, "Loaded %s (%s); largest difference from the golden outputs: %.3g%n",
                         model.modelPath().getFileName(), model.precision(), model.maxGoldenDiff());
                 printPredictions(model);
+                model.reportDirectory().ifPresent(report -> System.out.println("\nReport (metrics table and "
+                        + "loss curves): " + report.resolve("report.md").toAbsolutePath()));
             }
             printMetrics(result.metrics());
         }
