@@ -270,11 +270,16 @@ def report(result: dict, plots: Path) -> str:
     ]
     gap = errs["student_alone"] - errs["teacher"]
     won = errs["student_alone"] - errs["distilled"]
-    lines.append(
-        f"The teacher makes {gap} fewer errors than the 2x800 alone; distillation recovers "
-        f"{won} of them"
-        + (f" ({won / gap:.0%} of the gap; the paper: 72 of 79, 91%)." if gap > 0 else ".")
-    )
+    if gap > 0:
+        lines.append(
+            f"The teacher makes {gap} fewer errors than the 2x800 alone; distillation recovers "
+            f"{won} of them ({won / gap:.0%} of the gap; the paper: 72 of 79, 91%)."
+        )
+    else:
+        lines.append(
+            f"The teacher opened no gap (it makes {-gap} more errors than the 2x800 alone), "
+            f"so there was nothing to transfer; the distilled 2x800 differs by {won:+d} errors."
+        )
     lines += [
         "",
         "### (b) Soft targets as a regularizer",
