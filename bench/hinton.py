@@ -47,16 +47,19 @@ PAPER_SPEECH = {"hard_3pct": 44.5, "soft_3pct": 57.0, "all_data": 58.9}
 class Budget:
     """Epochs per model. The paper trains to convergence; these fit the shared machine."""
 
-    teacher: int = 10  # longer than the students: a short-trained teacher opens no gap
+    # The teacher trains far longer than the students: with 10 epochs (and ±1 px jitter) it
+    # lost to a 3-epoch plain 2x800 (1347 vs 1210 errors; results of commit d5fc381).
+    teacher: int = 25
     student: int = 3
-    small: int = 40  # (b): epochs over the 3,000-image subset
+    small: int = 100  # (b): epochs over the 3,000-image subset (12 steps each)
     batch: int = 256
     lr: float = 2e-3
     temperature: float = 20.0
     alpha: float = 0.9  # weight of the soft term (the paper: a much lower weight on hard)
-    # teacher input jitter, pixels each way: the paper's MNIST teacher used up to 2; clothing
-    # is centred and an MLP has no shift invariance, so 1 here
-    jitter: int = 1
+    # Teacher input jitter, pixels each way. The paper's MNIST teacher used up to 2; the
+    # 10-epoch teacher with ±1 opened no gap (jitter and short training were not separated),
+    # so this one relies on dropout and long training alone.
+    jitter: int = 0
 
 
 @dataclass
@@ -245,6 +248,7 @@ def _stratified(y: torch.Tensor, rows: int) -> torch.Tensor:
 def report(result: dict, plots: Path) -> str:
     r, b, acc = result["runs"], result["budget"], result["test_accuracy"]
     errs = {k: r[k]["test_errors"] for k in r}
+    jit = f", ±{b['jitter']} px jitter" if b["jitter"] else ""
     gap_met = (result["gap_closed"] or 0) >= 0.5
     lines = [
         "## Hinton et al. 2015 on Fashion-MNIST",
@@ -260,7 +264,7 @@ def report(result: dict, plots: Path) -> str:
         "",
         "| model | paper, MNIST errors | here, Fashion-MNIST errors | test accuracy |",
         "|---|---|---|---|",
-        f"| teacher 2x1200, dropout, ±{b['jitter']} px jitter | {PAPER['teacher']} | "
+        f"| teacher 2x1200, dropout{jit} | {PAPER['teacher']} | "
         f"{errs['teacher']} | {acc['teacher']:.4f} |",
         f"| 2x800 alone, no regularization | {PAPER['student_alone']} | "
         f"{errs['student_alone']} | {acc['student_alone']:.4f} |",
