@@ -262,8 +262,10 @@ def report(result: dict, plots: Path) -> str:
         "keep the best validation epoch. Each figure is one seed; the seed-to-seed spread "
         "was not measured here.",
         "",
-        "Times: the machine's 2 cores were shared with other jobs throughout (load average "
-        "around 10), so the time ratios are rough. The bridge computes the teacher's outputs "
+        "Times: the machine's 2 cores were shared with other jobs whose load changed while "
+        "the runs went one after the other, so the time ratios are not reliable (two full "
+        "runs of this script ranked the four runs in different orders; see bench/README.md). "
+        "The accuracies were the same in both. The bridge computes the teacher's outputs "
         "once; the peers run the teacher in every step.",
     ]
     if _plot(result, plots):
