@@ -10,7 +10,7 @@ Fashion-MNIST (the Debian `dataset-fashion-mnist` files; MNIST itself is not on 
     (soft - hard) / (all-data 2x800 - hard).
 
 Plain PyTorch loops (a paper reproduction); the soft-target loss is the bridge's `kd_loss`.
-Budgets are cut to fit ~15 min on 2 shared cores; see EPOCHS and the report.
+Budgets are cut to fit ~12 min on 2 shared cores (see Budget and the report).
 
     PYTHONPATH=. .venv/bin/python bench/hinton.py
 
