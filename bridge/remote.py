@@ -8,6 +8,7 @@ status name in `.code` for the rest.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import time
 import zipfile
@@ -189,19 +190,23 @@ class RemoteClient:
             if offset > entry.size_bytes:
                 part.unlink()
                 offset = 0
+            # Hashed as it arrives, so the file is not read a second time; a resumed
+            # download hashes the part it already has first.
+            hasher = _sha256_of(part) if offset else hashlib.sha256()
             request = pb.DownloadArtifactRequest(job_id=job_id, file_name=entry.name, offset=offset)
             try:
                 with part.open("ab") as out:
                     for chunk in self.stub.DownloadArtifact(request):
                         _check_chunk(chunk, entry, out.tell())
                         out.write(chunk.data)
+                        hasher.update(chunk.data)
                 break
             except grpc.RpcError as e:
                 failures += 1
                 if e.code() != grpc.StatusCode.UNAVAILABLE or failures > RETRIES:
                     raise translate(e) from None
                 time.sleep(RETRY_BACKOFF_SECONDS * failures)
-        digest = sha256_file(part)
+        digest = hasher.hexdigest()
         if part.stat().st_size != entry.size_bytes or digest != entry.sha256:
             part.unlink()
             raise DistillError(
@@ -288,6 +293,15 @@ def _upload_chunks(meta: pb.UploadMetadata, path: Path) -> Iterator[pb.UploadChu
     with path.open("rb") as f:
         while block := f.read(UPLOAD_CHUNK_BYTES):
             yield pb.UploadChunk(data=block)
+
+
+def _sha256_of(path: Path) -> hashlib._Hash:
+    """A SHA-256 object fed with the file's bytes, to continue with more."""
+    hasher = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            hasher.update(block)
+    return hasher
 
 
 def _zip_directory(directory: Path, archive: Path) -> Path:
