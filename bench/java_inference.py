@@ -1,0 +1,675 @@
+"""Java inference, side by side: the bridge's INT8 student in ONNX Runtime Java (through the
+client's `DistilledModel` and through raw `OrtSession` calls) against the teacher in PyTorch
+eager, the teacher's ONNX file in ONNX Runtime Java and the student in Python ONNX Runtime, on
+the same inputs, for the tabular task (german-credit) and the text task (airline-sentiment).
+
+    PYTHONPATH=. .venv/bin/python bench/java_inference.py
+
+Every runtime is measured in its own process (a fresh JVM or Python child), so cold start and
+RSS are its own. Artifacts are distilled by the bridge (`Distiller()`, the acceptance.py specs)
+once and cached under $DISTILL_BRIDGE_HOME/bench-artifacts (default home /tmp/bhome). Builds
+bench/java with Maven (offline first). Writes bench/results/java_inference.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))  # _common and acceptance, as the other bench scripts do
+JAVA_MODULE = BENCH / "java"
+NAME = "java_inference"
+N_INPUTS = 256  # distinct inputs per task: 256 batch-1 calls, 8 batch-32 calls, cycled
+BATCHES = (1, 32)
+THREADS = (1, 2)
+TEXT, TABULAR = "airline-sentiment", "german-credit"
+TASKS = (TEXT, TABULAR)
+MAX_LENGTH = 64  # the text student's max_seq_len (acceptance.py) and its tokenizer's max_length
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Per measured loop: warm-up calls, then at least `min_iters` calls and `seconds`, at most
+    `max_iters`; throughput runs `seconds` per thread count."""
+
+    seconds: float = 3.0
+    min_iters: int = 100
+    max_iters: int = 3000
+    warmup: int = 20
+    jmh_iters: int = 5  # JMH: 1 fork, 3 warm-up and jmh_iters measured iterations of jmh_seconds
+    jmh_seconds: float = 1.0
+
+    def args(self) -> list[str]:
+        """As InferenceBench and the Python child take it."""
+        fields = ("seconds", "min_iters", "max_iters", "warmup")
+        return [x for f in fields for x in (f"--{f.replace('_', '-')}", str(getattr(self, f)))]
+
+    @classmethod
+    def parse(cls, args: Sequence[str]) -> Budget:
+        given = dict(zip(args[::2], args[1::2], strict=True))
+        return cls(
+            float(given["--seconds"]),
+            int(given["--min-iters"]),
+            int(given["--max-iters"]),
+            int(given["--warmup"]),
+        )
+
+
+FULL = Budget()
+QUICK = Budget(seconds=0.2, min_iters=10, max_iters=200, warmup=2, jmh_iters=1, jmh_seconds=0.2)
+
+
+# ---------------------------------------------------------------- summaries (shared by all sides)
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of already sorted values."""
+    if not sorted_values:
+        raise ValueError("no samples")
+    rank = max(1, int(np.ceil(q / 100 * len(sorted_values))))
+    return float(sorted_values[rank - 1])
+
+
+def latency_summary(samples_ns: Sequence[int]) -> dict:
+    ordered = sorted(samples_ns)
+    return {
+        "n": len(ordered),
+        "p50_ms": percentile(ordered, 50) / 1e6,
+        "p99_ms": percentile(ordered, 99) / 1e6,
+        "mean_ms": float(np.mean(ordered)) / 1e6,
+    }
+
+
+def summarise(raw: dict) -> dict:
+    """One process's raw figures (Java or Python child) as the result file keeps them."""
+    cold, reload = raw["cold"], raw["reload"]
+    return {
+        "cold_start_ms": sum(cold.values()) / 1e6,
+        "cold_ms": {k.removesuffix("_ns"): v / 1e6 for k, v in cold.items()},
+        "reload_ms": sum(reload.values()) / 1e6,
+        "latency": {b: latency_summary(s) for b, s in raw["latency_ns"].items()},
+        "throughput_rows_s": {
+            t: v["calls"] * v["rows_per_call"] / (v["elapsed_ns"] / 1e9)
+            for t, v in raw["throughput"].items()
+        },
+        "rss_mib": {
+            "baseline": raw["rss_baseline_kib"] / 1024,
+            "end": raw["rss_kib"] / 1024,
+            "peak": raw["rss_peak_kib"] / 1024,
+        },
+        **({"ids_sha256": raw["ids_sha256"]} if "ids_sha256" in raw else {}),
+        **({"ort_version": raw["ort_version"]} if "ort_version" in raw else {}),
+    }
+
+
+# ---------------------------------------------------------------- Python child processes
+
+
+def rss_kib(field: str = "VmRSS:") -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the bench feeds every runtime: float rows (tabular) or token ids padded to
+    MAX_LENGTH with each text's length (text; a batch is cut to its longest text, as the
+    bridge's TextEncoder and the Java client's tokenizer pad)."""
+
+    x: np.ndarray | None = None
+    ids: np.ndarray | None = None
+    lengths: np.ndarray | None = None
+
+    @classmethod
+    def load(cls, work: Path) -> Inputs:
+        spec = json.loads((work / "inputs.json").read_text())
+        if "texts" in spec:
+            with np.load(work / "ids.npz") as z:
+                return cls(ids=z["ids"], lengths=z["lengths"])
+        x = np.fromfile(work / spec["x_file"], dtype="<f4").reshape(spec["rows"], spec["width"])
+        return cls(x=x)
+
+    def batches(self, size: int) -> list[tuple[np.ndarray, ...]]:
+        rows = len(self.x) if self.x is not None else len(self.ids)
+        out = []
+        for start in range(0, rows - size + 1, size):
+            if self.x is not None:
+                out.append((self.x[start : start + size],))
+                continue
+            width = int(self.lengths[start : start + size].max())
+            ids = np.ascontiguousarray(self.ids[start : start + size, :width])
+            mask = (np.arange(width) < self.lengths[start : start + size, None]).astype(np.int64)
+            out.append((ids, mask))
+        return out
+
+    def ids_digest(self) -> str | None:
+        """The digest InferenceBench.idsDigest computes over the Java tokenizer's ids."""
+        if self.ids is None:
+            return None
+        sha = hashlib.sha256()
+        for size in BATCHES:
+            for ids, _ in self.batches(size):
+                sha.update(np.array(ids.shape, dtype="<i8").tobytes())
+                sha.update(ids.astype("<i8").tobytes())
+        return sha.hexdigest()
+
+
+Call = Callable[[tuple[np.ndarray, ...]], float]
+
+
+def _open_ort(model: str) -> Call:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+
+    def call(batch: tuple[np.ndarray, ...]) -> float:
+        return float(session.run(None, dict(zip(names, batch, strict=True)))[0][0, 0])
+
+    return call
+
+
+def _open_torch(model: str) -> Call:
+    """The teacher in PyTorch eager: the prepared Hugging Face directory (default attention, as
+    a user would load it) or the zoo MLP rebuilt as an nn.Module with the TorchScript file's
+    weights."""
+    import torch
+
+    path = Path(model)
+    if path.is_dir():
+        from transformers import AutoModelForSequenceClassification
+
+        net = AutoModelForSequenceClassification.from_pretrained(path).eval()
+
+        def forward(batch: tuple[np.ndarray, ...]) -> torch.Tensor:
+            ids, mask = (torch.from_numpy(a) for a in batch)
+            return net(input_ids=ids, attention_mask=mask).logits
+
+    else:
+        net = _eager_zoo_teacher(path)
+
+        def forward(batch: tuple[np.ndarray, ...]) -> torch.Tensor:
+            return net(torch.from_numpy(batch[0]))
+
+    def call(batch: tuple[np.ndarray, ...]) -> float:
+        with torch.inference_mode():
+            return float(forward(batch)[0, 0])
+
+    return call
+
+
+def _eager_zoo_teacher(pt: Path):
+    import torch
+
+    from bridge.data import load_dataset
+    from bridge.models import ZOO
+    from bridge.models.builders import with_normalization
+    from bridge.spec import Dataset
+
+    name = pt.parent.name
+    data = load_dataset(Dataset.builtin(ZOO[name].dataset), None)
+    net = with_normalization(ZOO[name].build(data), *data.normalization())
+    with warnings.catch_warnings():  # TorchScript is deprecated; it is how the zoo caches it
+        warnings.simplefilter("ignore", FutureWarning)
+        scripted = torch.jit.load(str(pt), map_location="cpu")
+    net.load_state_dict(scripted.state_dict())
+    return net.eval()
+
+
+def _latency(call: Call, batches: list, budget: Budget) -> list[int]:
+    for i in range(budget.warmup):
+        call(batches[i % len(batches)])
+    samples: list[int] = []
+    deadline = time.perf_counter_ns() + int(budget.seconds * 1e9)
+    while len(samples) < budget.max_iters and (
+        len(samples) < budget.min_iters or time.perf_counter_ns() < deadline
+    ):
+        start = time.perf_counter_ns()
+        call(batches[len(samples) % len(batches)])
+        samples.append(time.perf_counter_ns() - start)
+    return samples
+
+
+def _throughput(call: Call, batches: list, threads: int, budget: Budget) -> dict:
+    """Batch-1 calls from `threads` Python threads sharing one model (ORT and torch release the
+    GIL while they compute)."""
+    stop = threading.Event()
+    counts = [0] * threads
+
+    def work(t: int) -> None:
+        i = t * len(batches) // threads
+        while not stop.is_set():
+            call(batches[i % len(batches)])
+            counts[t] += 1
+            i += 1
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    start = time.perf_counter_ns()
+    for w in workers:
+        w.start()
+    time.sleep(budget.seconds)
+    stop.set()
+    for w in workers:
+        w.join()
+    return {"calls": sum(counts), "elapsed_ns": time.perf_counter_ns() - start, "rows_per_call": 1}
+
+
+def child(runtime: str, model: str, work: Path, out: Path, budget: Budget) -> None:
+    """Measures one Python runtime ("ort" or "torch") in this process; mirrors InferenceBench."""
+    inputs = Inputs.load(work)
+    batches = {b: inputs.batches(b) for b in BATCHES}
+    raw: dict = {"engine": runtime, "model": model, "rss_baseline_kib": rss_kib()}
+    t0 = time.perf_counter_ns()
+    __import__("onnxruntime" if runtime == "ort" else "torch")  # the runtime's native libraries
+    t1 = time.perf_counter_ns()
+    opener = _open_ort if runtime == "ort" else _open_torch
+    call = opener(model)
+    t2 = time.perf_counter_ns()
+    call(batches[1][0])
+    t3 = time.perf_counter_ns()
+    raw["cold"] = {"env_ns": t1 - t0, "load_ns": t2 - t1, "first_ns": t3 - t2}
+    raw["latency_ns"] = {str(b): _latency(call, batches[b], budget) for b in BATCHES}
+    raw["throughput"] = {str(t): _throughput(call, batches[1], t, budget) for t in THREADS}
+    raw["rss_kib"], raw["rss_peak_kib"] = rss_kib(), rss_kib("VmHWM:")
+    if inputs.ids is not None:
+        raw["ids_sha256"] = inputs.ids_digest()
+    del call
+    r0 = time.perf_counter_ns()
+    again = opener(model)
+    r1 = time.perf_counter_ns()
+    again(batches[1][0])
+    raw["reload"] = {"load_ns": r1 - r0, "first_ns": time.perf_counter_ns() - r1}
+    out.write_text(json.dumps(raw))
+
+
+# ---------------------------------------------------------------- artifacts and inputs
+
+
+def home() -> Path:
+    return Path(os.environ.setdefault("DISTILL_BRIDGE_HOME", "/tmp/bhome"))
+
+
+def artifact(task: str) -> Path:
+    """The INT8 student for `task`, distilled by the bridge with acceptance.py's spec; cached
+    under $DISTILL_BRIDGE_HOME/bench-artifacts/<task> so a rerun does not retrain."""
+    target = home() / "bench-artifacts" / task
+    if (target / "manifest.json").is_file():
+        return target
+    from acceptance import CASES, _progress
+
+    from bridge import Dataset, Distiller, QuantType
+
+    teacher, student, params, _, _ = CASES[task]
+    print(f"distilling {task} (cached afterwards in {target})", flush=True)
+    result = (
+        Distiller(home=home())
+        .set_teacher(teacher)
+        .set_student_config(student)
+        .enable_quantization(QuantType.INT8)
+        .on_event(_progress)
+        .distill(Dataset.builtin(task), params)
+    )
+    partial = target.with_name(task + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    result.download(partial)
+    partial.rename(target)
+    return target
+
+
+def _origin(art: Path) -> str:
+    """How the cached artifact came to be (a note beside it, else: distilled by this script)."""
+    note = art.with_name(art.name + ".origin")
+    return note.read_text().strip() if note.is_file() else "distilled by bench/java_inference.py"
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """Where the teacher of an artifact lives: its ONNX file (for ORT Java) and what PyTorch
+    eager loads (the prepared Hugging Face directory, or the zoo teacher's TorchScript file)."""
+
+    onnx: Path
+    eager: Path
+    tokenizer: Path | None
+
+
+def teacher_of(manifest: dict) -> Teacher:
+    """Zoo teachers cache teacher.{pt,onnx} under teachers/<name>; a prepared text teacher
+    lives in teachers/<name>/<manifest teacher.file> with the ONNX the pipeline measured."""
+    t = manifest["teacher"]
+    base = home() / "teachers" / t["reference"]
+    if t["architecture"] == "transformer":
+        directory = base / t["file"]
+        return Teacher(directory / "teacher.onnx", directory, directory / "tokenizer.json")
+    return Teacher(base / "teacher.onnx", base / "teacher.pt", None)
+
+
+def write_inputs(task: str, art: Path, work: Path) -> Path:
+    """inputs.json (+ x.f32 or ids.npz) in `work`: the first N_INPUTS test rows / texts."""
+    from bridge.data import load_dataset
+    from bridge.spec import Dataset
+
+    work.mkdir(parents=True, exist_ok=True)
+    test = load_dataset(Dataset.builtin(task), None).test
+    if task == TEXT:
+        from bridge.data.tokenize import TextEncoder
+
+        texts = [str(t) for t in test.x[:N_INPUTS]]
+        ids, mask = TextEncoder(art / "tokenizer.json", MAX_LENGTH).encode(texts).arrays
+        padded = np.zeros((len(texts), MAX_LENGTH), dtype=np.int64)  # pad id 0, as the encoder
+        padded[:, : ids.shape[1]] = ids
+        np.savez(work / "ids.npz", ids=padded, lengths=mask.sum(axis=1))
+        spec: dict = {"texts": texts}
+    else:
+        x = np.ascontiguousarray(test.x[:N_INPUTS], dtype="<f4")
+        x.tofile(work / "x.f32")
+        spec = {"rows": int(x.shape[0]), "width": int(x.shape[1]), "x_file": "x.f32"}
+    (work / "inputs.json").write_text(json.dumps(spec))
+    return work / "inputs.json"
+
+
+# ---------------------------------------------------------------- Java side
+
+
+def build_java() -> str:
+    """mvn -q -o package (online when a dependency is missing); returns the runtime classpath."""
+    for offline in (True, False):
+        cmd = ["mvn", "-q", *(["-o"] if offline else []), "package"]
+        if subprocess.run(cmd, cwd=JAVA_MODULE).returncode == 0:
+            target = JAVA_MODULE / "target"
+            return f"{target / 'classes'}:{target / 'lib' / '*'}"
+    raise RuntimeError("bench/java did not build (mvn package failed offline and online)")
+
+
+def run_java(classpath: str, args: list[str], out: Path, budget: Budget) -> dict:
+    cmd = ["java", "-cp", classpath, "dev.distillbridge.bench.InferenceBench", *args]
+    subprocess.run([*cmd, "--out", str(out), *budget.args()], check=True)
+    return json.loads(out.read_text())
+
+
+def run_jmh(
+    classpath: str, art: Path, inputs: Path, engines: str, out: Path, budget: Budget
+) -> dict:
+    """JMH average time per call (µs) by engine and batch."""
+    cmd = ["java", "-cp", classpath, "org.openjdk.jmh.Main", "WrapperVsRaw", "-f", "1"]
+    iteration = f"{int(budget.jmh_seconds * 1000)}ms"
+    cmd += ["-wi", "3", "-w", iteration, "-i", str(budget.jmh_iters), "-r", iteration]
+    cmd += ["-rf", "json"]
+    cmd += ["-rff", str(out), "-p", f"artifact={art}", "-p", f"inputs={inputs}"]
+    cmd += ["-p", f"engine={engines}"]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    table: dict = {}
+    for row in json.loads(out.read_text()):
+        p, m = row["params"], row["primaryMetric"]
+        table.setdefault(p["engine"], {})[p["batch"]] = {
+            "us": float(m["score"]),
+            "error_us": float(m["scoreError"]),  # "NaN" with a single iteration
+        }
+    return table
+
+
+def run_python(runtime: str, model: Path, work: Path, out: Path, budget: Budget) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", runtime, str(model)]
+    env = {**os.environ, "PYTHONPATH": str(BENCH.parent), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    subprocess.run([*cmd, str(work), str(out), *budget.args()], check=True, env=env)
+    return json.loads(out.read_text())
+
+
+# ---------------------------------------------------------------- one task
+
+
+RUNS = {
+    # key: (what, runtime) for the tables
+    "student_java_wrapper": ("INT8 student", "ORT Java, DistilledModel"),
+    "student_java_raw": ("INT8 student", "ORT Java, raw OrtSession"),
+    "student_python_ort": ("INT8 student", "ORT Python"),
+    "teacher_java_onnx": ("teacher ONNX", "ORT Java, raw OrtSession"),
+    "teacher_python_torch": ("teacher", "PyTorch eager"),
+}
+
+
+def measure_task(task: str, classpath: str, budget: Budget) -> dict:
+    art = artifact(task)
+    manifest = json.loads((art / "manifest.json").read_text())
+    teacher = teacher_of(manifest)
+    work = home() / "bench-work" / NAME / task
+    inputs = write_inputs(task, art, work)
+    student_onnx = art / manifest["models"]["int8"]
+    tok = ["--tokenizer", str(art / "tokenizer.json"), "--max-length", str(MAX_LENGTH)]
+    tok = tok if task == TEXT else []
+    teacher_tok = ["--tokenizer", str(teacher.tokenizer), "--max-length", str(MAX_LENGTH)]
+    teacher_tok = teacher_tok if teacher.tokenizer else []
+    java = {
+        "student_java_wrapper": ["--engine", "wrapper", "--model", str(art)],
+        "student_java_raw": ["--engine", "raw", "--model", str(student_onnx), *tok],
+        "teacher_java_onnx": ["--engine", "raw", "--model", str(teacher.onnx), *teacher_tok],
+    }
+    raw: dict = {}
+    for key, args in java.items():
+        print(f"  {task}: {key}", flush=True)
+        raw[key] = run_java(
+            classpath, [*args, "--inputs", str(inputs)], work / f"{key}.json", budget
+        )
+    for key, runtime, model in (
+        ("student_python_ort", "ort", student_onnx),
+        ("teacher_python_torch", "torch", teacher.eager),
+    ):
+        print(f"  {task}: {key}", flush=True)
+        raw[key] = run_python(runtime, model, work, work / f"{key}.json", budget)
+    print(f"  {task}: JMH wrapper vs raw", flush=True)
+    engines = "wrapper,raw,raw-tokenize" if task == TEXT else "wrapper,raw"
+    jmh = run_jmh(classpath, art, inputs, engines, work / "jmh.json", budget)
+    digests = {k: r["ids_sha256"] for k, r in raw.items() if "ids_sha256" in r}
+    return {
+        "artifact": {
+            "dir": str(art),
+            "job_id": manifest["job_id"],
+            "created_at": manifest["created_at"],
+            "int8_bytes": student_onnx.stat().st_size,
+            "teacher_onnx": str(teacher.onnx),
+            "teacher_onnx_bytes": teacher.onnx.stat().st_size,
+            "teacher_eager": str(teacher.eager),
+            "origin": _origin(art),
+        },
+        "inputs": N_INPUTS,
+        "runs": {k: summarise(r) for k, r in raw.items()},
+        "jmh_us": jmh,
+        "same_token_ids": (len(set(digests.values())) == 1) if digests else None,
+    }
+
+
+# ---------------------------------------------------------------- goals
+
+
+@dataclass(frozen=True)
+class Goal:
+    goal: str
+    figure: str
+    met: bool
+
+
+def _p50(task: dict, key: str, batch: str) -> float:
+    return task["runs"][key]["latency"][batch]["p50_ms"]
+
+
+def goals(result: dict) -> list[Goal]:
+    """Each goal against the figures of one result file (ratios within one run)."""
+    tasks = result["tasks"]
+    out: list[Goal] = []
+    if TEXT in tasks:
+        t = tasks[TEXT]
+        speedup = _p50(t, "teacher_python_torch", "1") / _p50(t, "student_java_wrapper", "1")
+        out.append(
+            Goal(
+                "text: INT8 student (Java, DistilledModel) batch-1 p50 >= 10x lower than the "
+                "teacher in PyTorch eager",
+                f"{speedup:.1f}x lower",
+                speedup >= 10,
+            )
+        )
+    for name, t in tasks.items():
+        cold = t["runs"]["student_java_wrapper"]["cold_start_ms"]
+        out.append(
+            Goal(
+                f"{name}: Java cold start of the student (ORT init + DistilledModel.load + first "
+                "prediction, JVM already up) < 100 ms",
+                f"{cold:.0f} ms",
+                cold < 100,
+            )
+        )
+    for name, t in tasks.items():
+        for b in ("1", "32"):
+            ratio = _p50(t, "student_java_raw", b) / _p50(t, "student_python_ort", b)
+            out.append(
+                Goal(
+                    f"{name}, batch {b}: ORT Java p50 <= 1.1x Python ORT p50 (same INT8 file, "
+                    "same inputs)",
+                    f"{ratio:.2f}x",
+                    ratio <= 1.1,
+                )
+            )
+    for name, t in tasks.items():
+        base = "raw-tokenize" if "raw-tokenize" in t["jmh_us"] else "raw"
+        for b in ("1", "32"):
+            over = t["jmh_us"]["wrapper"][b]["us"] / t["jmh_us"][base][b]["us"] - 1
+            out.append(
+                Goal(
+                    f"{name}, batch {b}: DistilledModel overhead over raw ORT Java ({base}, JMH) "
+                    "<= 5%",
+                    f"{over * 100:+.1f}%",
+                    over <= 0.05,
+                )
+            )
+    return out
+
+
+# ---------------------------------------------------------------- report
+
+
+def report(result: dict, plots: Path) -> str:
+    lines = ["## Java inference, side by side", ""]
+    lines += [
+        "Each runtime ran in its own process on the same inputs (first 256 test rows or "
+        "tweets; batch 1 cycles over them, batch 32 over 8 batches). Latency is per call; "
+        "throughput is batch-1 calls from 1 and 2 threads sharing one model. Cold start: "
+        "runtime init + load + first prediction, with the JVM or Python already up. All "
+        "runtimes use their default thread pools. The machine's 2 cores were shared with other "
+        "jobs, so absolute times are noisy; ratios from the same run are the headline.",
+        "",
+        "| goal | figure | verdict |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {g.goal} | {g.figure} | {'met' if g.met else 'MISSED'} |" for g in goals(result)]
+    for name, task in result["tasks"].items():
+        lines += ["", *_task_table(name, task)]
+    chart = _plot(result, plots)
+    if chart:
+        lines += ["", f"![batch-1 p50 latency by runtime](plots/{chart})"]
+    return "\n".join(lines) + "\n"
+
+
+def _task_table(name: str, task: dict) -> list[str]:
+    a = task["artifact"]
+    lines = [
+        f"### {name}",
+        "",
+        f"INT8 student {a['int8_bytes'] / 1e6:.2f} MB (artifact {a['job_id']}), teacher ONNX "
+        f"{a['teacher_onnx_bytes'] / 1e6:.2f} MB.",
+        "",
+        "| model | runtime | p50 / p99 ms, batch 1 | p50 / p99 ms, batch 32 | rows/s, 1 / 2 "
+        "threads | cold start ms | RSS MiB (baseline -> peak) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, (what, runtime) in RUNS.items():
+        r = task["runs"][key]
+        lat, tp, rss = r["latency"], r["throughput_rows_s"], r["rss_mib"]
+        lines.append(
+            f"| {what} | {runtime} | {lat['1']['p50_ms']:.3f} / {lat['1']['p99_ms']:.3f} "
+            f"| {lat['32']['p50_ms']:.3f} / {lat['32']['p99_ms']:.3f} "
+            f"| {tp['1']:.0f} / {tp['2']:.0f} | {r['cold_start_ms']:.0f} "
+            f"| {rss['baseline']:.0f} -> {rss['peak']:.0f} |"
+        )
+    jmh = task["jmh_us"]
+    lines += ["", "JMH, average µs per call on the INT8 student (± 99.9% error):", ""]
+    lines += ["| engine | batch 1 | batch 32 |", "|---|---|---|"]
+    for engine, by_batch in jmh.items():
+        cells = [f"{by_batch[b]['us']:.1f} ± {by_batch[b]['error_us']:.1f}" for b in ("1", "32")]
+        lines.append(f"| {engine} | {' | '.join(cells)} |")
+    if task.get("same_token_ids") is not None:
+        same = "identical" if task["same_token_ids"] else "DIFFERENT"
+        lines += ["", f"Token ids fed by Java and Python (SHA-256 over every call): {same}."]
+    return lines
+
+
+def _plot(result: dict, plots: Path) -> str | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    names = list(result["tasks"])
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.2))
+    for ax, name in zip(np.atleast_1d(axes), names, strict=True):
+        runs = result["tasks"][name]["runs"]
+        labels = [f"{w}\n{r}" for w, r in RUNS.values()]
+        ax.barh(labels, [runs[k]["latency"]["1"]["p50_ms"] for k in RUNS])
+        ax.set_xscale("log")
+        ax.set_xlabel("p50 ms per call, batch 1 (log)")
+        ax.set_title(name)
+        ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    plots.mkdir(parents=True, exist_ok=True)
+    file = "java_inference_latency.png"
+    fig.savefig(plots / file, dpi=110)
+    plt.close(fig)
+    return file
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(tasks: Sequence[str] = TASKS, budget: Budget = FULL) -> dict:
+    """Measures `tasks`; a QUICK budget (--quick) is for trying the script, not for figures."""
+    from _common import write_result
+
+    classpath = build_java()
+    result = {
+        "budget": asdict(budget),
+        "tasks": {t: measure_task(t, classpath, budget) for t in tasks},
+    }
+    result["goals"] = [asdict(g) for g in goals(result)]
+    if budget == FULL:
+        print(f"wrote {write_result(NAME, result)}")
+    else:  # a trial run's figures are not results
+        trial = home() / "bench-work" / NAME
+        (trial / "quick.json").write_text(json.dumps(result, indent=2))
+        print(report(result, trial / "plots"))
+    for g in result["goals"]:
+        print(f"  {'met   ' if g['met'] else 'MISSED'} {g['figure']:>12}  {g['goal']}")
+    return result
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        runtime, model, work, out = sys.argv[2:6]
+        child(runtime, model, Path(work), Path(out), Budget.parse(sys.argv[6:]))
+    else:
+        chosen = [t for t in sys.argv[1:] if t in TASKS] or list(TASKS)
+        main(chosen, QUICK if "--quick" in sys.argv else FULL)
