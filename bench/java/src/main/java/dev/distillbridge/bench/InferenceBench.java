@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>
  * java -cp target/classes:target/lib/* dev.distillbridge.bench.InferenceBench \
  *   --engine wrapper|raw|raw-tokenize --model DIR_OR_ONNX [--tokenizer tokenizer.json --max-length 64] \
- *   --inputs inputs.json --out result.json [--seconds 3 --min-iters 100 --max-iters 3000 --warmup 20]
+ *   --inputs inputs.json --out result.json \
+ *   [--seconds 3 --min-iters 100 --max-iters 100000 --warmup 20 --warmup-seconds 1]
  * </pre>
  */
 public final class InferenceBench {
@@ -48,8 +49,9 @@ public final class InferenceBench {
         Inputs inputs = Inputs.read(Path.of(opt.get("inputs")));
         Budget budget = new Budget(Double.parseDouble(opt.getOrDefault("seconds", "3")),
                 Integer.parseInt(opt.getOrDefault("min-iters", "100")),
-                Integer.parseInt(opt.getOrDefault("max-iters", "3000")),
-                Integer.parseInt(opt.getOrDefault("warmup", "20")));
+                Integer.parseInt(opt.getOrDefault("max-iters", "100000")),
+                Integer.parseInt(opt.getOrDefault("warmup", "20")),
+                Double.parseDouble(opt.getOrDefault("warmup-seconds", "1")));
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("engine", spec.kind());
         out.put("model", spec.model().toString());
@@ -98,13 +100,18 @@ public final class InferenceBench {
         Files.writeString(Path.of(opt.get("out")), new GsonBuilder().create().toJson(out));
     }
 
-    record Budget(double seconds, int minIters, int maxIters, int warmup) {
+    record Budget(double seconds, int minIters, int maxIters, int warmup, double warmupSeconds) {
     }
 
-    /** Per-call nanoseconds, cycling over the requests: at least minIters and `seconds`, at most maxIters. */
+    /**
+     * Per-call nanoseconds, cycling over the requests, after a warm-up of at least `warmup` calls
+     * and `warmupSeconds` (so the JIT has compiled the call path): at least minIters and
+     * `seconds`, at most maxIters.
+     */
     static long[] latency(Engine engine, Request[] requests, Budget budget) {
         float sink = 0;
-        for (int i = 0; i < budget.warmup(); i++) {
+        long warm = System.nanoTime() + (long) (budget.warmupSeconds() * 1e9);
+        for (int i = 0; i < budget.warmup() || System.nanoTime() < warm; i++) {
             sink += engine.call(requests[i % requests.length]);
         }
         long[] samples = new long[budget.maxIters()];

@@ -20,7 +20,7 @@ import org.openjdk.jmh.annotations.TearDown;
  * {@code -p artifact=DIR -p inputs=inputs.json -p engine=wrapper,raw}.
  */
 @State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
+@BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class WrapperVsRaw {
     @Param("")
