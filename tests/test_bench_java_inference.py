@@ -50,8 +50,9 @@ def _run(p50_ms: float) -> dict:
     }
 
 
-def _result(java_raw_ms: float) -> dict:
+def _result(java_raw_ms: float, overhead: float = 0.08) -> dict:
     jmh = {"p50_us": 10.0, "mean_us": 11.0, "error_us": 1.0, "samples": 1000}
+    pair = {"n": 100, "wrapper_p50_us": 10.8, "baseline_p50_us": 10.0, "overhead": overhead}
     task = {
         "artifact": {"job_id": "local-x", "int8_bytes": 8000, "teacher_onnx_bytes": 1_700_000},
         "runs": {
@@ -62,6 +63,8 @@ def _result(java_raw_ms: float) -> dict:
             "teacher_python_torch": _run(20.0),
         },
         "jmh_us": {"wrapper": {"1": jmh, "32": jmh}, "raw": {"1": jmh, "32": jmh}},
+        "paired_overhead": {"baseline": "raw", "1": pair, "32": pair},
+        "same_inputs": True,
     }
     return {"tasks": {ji.TABULAR: task}}
 
@@ -73,6 +76,21 @@ def test_report_states_a_missed_goal(tmp_path):
         if "<= 1.1x Python ORT" in line and "batch 1:" in line
     )
     assert "1.20x" in ratio_line and ratio_line.endswith("| MISSED |")
+
+
+def test_wrapper_overhead_goal_follows_the_interleaved_pairs():
+    def verdicts(overhead: float) -> list[bool]:
+        return [
+            g.met for g in ji.goals(_result(1.0, overhead)) if "DistilledModel overhead" in g.goal
+        ]
+
+    assert verdicts(0.08) == [False, False]
+    assert verdicts(0.03) == [True, True]
+
+
+def test_paired_summary_takes_the_median_of_per_pair_ratios():
+    s = ji.paired_summary({"wrapper_ns": [110, 220, 1000], "baseline_ns": [100, 200, 100]})
+    assert s["n"] == 3 and s["overhead"] == pytest.approx(0.10)
 
 
 def test_goals_met_when_java_matches_python():

@@ -42,16 +42,12 @@ public final class InferenceBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> opt = options(args);
+        Map<String, String> opt = options(args, "engine", "model", "inputs", "out");
         Engine.Spec spec = new Engine.Spec(opt.get("engine"), Path.of(opt.get("model")),
                 opt.containsKey("tokenizer") ? Path.of(opt.get("tokenizer")) : null,
                 Integer.parseInt(opt.getOrDefault("max-length", "0")));
         Inputs inputs = Inputs.read(Path.of(opt.get("inputs")));
-        Budget budget = new Budget(Double.parseDouble(opt.getOrDefault("seconds", "3")),
-                Integer.parseInt(opt.getOrDefault("min-iters", "100")),
-                Integer.parseInt(opt.getOrDefault("max-iters", "100000")),
-                Integer.parseInt(opt.getOrDefault("warmup", "20")),
-                Double.parseDouble(opt.getOrDefault("warmup-seconds", "1")));
+        Budget budget = Budget.from(opt);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("engine", spec.kind());
         out.put("model", spec.model().toString());
@@ -87,6 +83,8 @@ public final class InferenceBench {
         out.put("rss_peak_kib", Rss.peak());
         if (engine.tokenizer() != null) {
             out.put("ids_sha256", idsDigest(engine.tokenizer(), inputs));
+        } else if (!inputs.isText()) {
+            out.put("x_sha256", floatsDigest(inputs));
         }
         engine.close();
 
@@ -101,6 +99,13 @@ public final class InferenceBench {
     }
 
     record Budget(double seconds, int minIters, int maxIters, int warmup, double warmupSeconds) {
+        static Budget from(Map<String, String> opt) {
+            return new Budget(Double.parseDouble(opt.getOrDefault("seconds", "3")),
+                    Integer.parseInt(opt.getOrDefault("min-iters", "100")),
+                    Integer.parseInt(opt.getOrDefault("max-iters", "100000")),
+                    Integer.parseInt(opt.getOrDefault("warmup", "20")),
+                    Double.parseDouble(opt.getOrDefault("warmup-seconds", "1")));
+        }
     }
 
     /**
@@ -188,7 +193,18 @@ public final class InferenceBench {
         return HexFormat.of().formatHex(sha.digest());
     }
 
-    static Map<String, String> options(String[] args) {
+    /** SHA-256 of the float rows as read, little-endian float32: Python hashes its file the same way. */
+    static String floatsDigest(Inputs inputs) throws NoSuchAlgorithmException {
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        for (float[] row : inputs.rows()) {
+            ByteBuffer buf = ByteBuffer.allocate(row.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            buf.asFloatBuffer().put(row);
+            sha.update(buf.array());
+        }
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
+    static Map<String, String> options(String[] args, String... required) {
         Map<String, String> opt = new HashMap<>();
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (!args[i].startsWith("--")) {
@@ -196,9 +212,9 @@ public final class InferenceBench {
             }
             opt.put(args[i].substring(2), args[i + 1]);
         }
-        for (String required : List.of("engine", "model", "inputs", "out")) {
-            if (!opt.containsKey(required)) {
-                throw new IllegalArgumentException("--" + required + " is required");
+        for (String name : required) {
+            if (!opt.containsKey(name)) {
+                throw new IllegalArgumentException("--" + name + " is required");
             }
         }
         return opt;
