@@ -528,7 +528,7 @@ def measure_task(task: str, classpath: str, budget: Budget) -> dict:
             "teacher_eager": str(teacher.eager),
             "origin": _origin(art),
         },
-        "inputs": N_INPUTS,
+        "inputs": _count(inputs),
         "runs": {k: summarise(r) for k, r in raw.items()},
         "jmh_us": jmh,
         "paired_overhead": paired,
@@ -538,6 +538,11 @@ def measure_task(task: str, classpath: str, budget: Budget) -> dict:
 
 
 # ---------------------------------------------------------------- goals
+
+
+def _count(inputs: Path) -> int:
+    spec = json.loads(inputs.read_text())
+    return len(spec["texts"]) if "texts" in spec else int(spec["rows"])
 
 
 @dataclass(frozen=True)
@@ -614,8 +619,9 @@ def goals(result: dict) -> list[Goal]:
 def report(result: dict, plots: Path) -> str:
     lines = ["## Java inference, side by side", ""]
     lines += [
-        "Each runtime ran in its own process on the same inputs (first 256 test rows or "
-        "tweets; batch 1 cycles over them, batch 32 over 8 batches). Latency is per call; "
+        f"Each runtime ran in its own process on the same inputs (the first {N_INPUTS} test "
+        "rows or tweets, or the whole test split when smaller; batch 1 cycles over them, batch "
+        "32 over the full batches they make). Latency is per call; "
         "throughput is batch-1 calls from 1 and 2 threads sharing one model. Cold start: "
         "runtime init + load + first prediction, with the JVM or Python already up. All "
         "runtimes use their default thread pools. The teacher in PyTorch eager is the prepared "
@@ -670,6 +676,8 @@ def _task_table(name: str, task: dict) -> list[str]:
         "",
         f"INT8 student {_size(a['int8_bytes'])} (artifact {a['job_id']}; "
         f"{a.get('origin', '')}), teacher ONNX {_size(a['teacher_onnx_bytes'])}.",
+        "",
+        f"Inputs: {task['inputs']} test rows ({task['inputs'] // 32} batches of 32).",
         "",
         "| model | runtime | p50 / p99 ms, batch 1 | p50 / p99 ms, batch 32 | rows/s, 1 / 2 "
         "threads | cold start ms | RSS MiB (baseline -> peak) |",

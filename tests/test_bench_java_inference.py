@@ -65,6 +65,7 @@ def _result(java_raw_ms: float, overhead: float = 0.08) -> dict:
         "jmh_us": {"wrapper": {"1": jmh, "32": jmh}, "raw": {"1": jmh, "32": jmh}},
         "paired_overhead": {"baseline": "raw", "1": pair, "32": pair},
         "same_inputs": True,
+        "inputs": 150,
     }
     return {"tasks": {ji.TABULAR: task}}
 
