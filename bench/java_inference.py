@@ -33,7 +33,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # _common and acceptance, as the other bench scripts do
 JAVA_MODULE = BENCH / "java"
 NAME = "java_inference"
-N_INPUTS = 256  # distinct inputs per task: 256 batch-1 calls, 8 batch-32 calls, cycled
+N_INPUTS = 256  # distinct inputs per task, at most (german-credit has 150 test rows); cycled
 BATCHES = (1, 32)
 THREADS = (1, 2)
 TEXT, TABULAR = "airline-sentiment", "german-credit"
@@ -395,7 +395,7 @@ def write_inputs(task: str, art: Path, work: Path) -> Path:
 def build_java() -> str:
     """mvn -q -o package (online when a dependency is missing); returns the runtime classpath."""
     for offline in (True, False):
-        cmd = ["mvn", "-q", "-B", *(["-o"] if offline else []), "package"]
+        cmd = ["mvn", "-q", "-B", "-Dstyle.color=never", *(["-o"] if offline else []), "package"]
         if subprocess.run(cmd, cwd=JAVA_MODULE).returncode == 0:
             target = JAVA_MODULE / "target"
             return f"{target / 'classes'}:{target / 'lib' / '*'}"
@@ -628,7 +628,9 @@ def report(result: dict, plots: Path) -> str:
         "Hugging Face directory loaded with its default attention (text) or the zoo MLP rebuilt "
         "as an nn.Module with the cached weights (tabular). For text, DistilledModel tokenizes "
         "in Java on every call, so its overhead is measured against raw ORT plus the same "
-        "tokenizer; raw ORT on ids tokenized beforehand shows what tokenizing costs. The "
+        "tokenizer; raw ORT on ids tokenized beforehand shows what tokenizing costs. JVMs ran "
+        "with -Xmx256m; their RSS includes heap garbage from per-call allocations (the tabular "
+        "runs make over 100,000 calls), not only the model. The "
         "machine's 2 cores were shared with other jobs, so absolute times are noisy; ratios "
         "from the same run are the headline.",
         "",
