@@ -54,6 +54,7 @@ class Budget:
     warmup_seconds: float = 1.0
     jmh_iters: int = 5  # JMH: 1 fork, 3 warm-up and jmh_iters measured iterations of jmh_seconds
     jmh_seconds: float = 1.0
+    rounds: int = 3  # the student's runtimes (Java wrapper, Java raw, Python ORT) alternate
 
     def args(self) -> list[str]:
         """As InferenceBench and the Python child take it."""
@@ -72,8 +73,8 @@ class Budget:
         )
 
 
-FULL = Budget()
-QUICK = Budget(0.2, 10, 200, warmup=2, warmup_seconds=0.1, jmh_iters=1, jmh_seconds=0.2)
+FULL = Budget(min_iters=50)
+QUICK = Budget(0.2, 10, 200, 2, 0.1, jmh_iters=1, jmh_seconds=0.2, rounds=2)
 
 
 # ---------------------------------------------------------------- summaries (shared by all sides)
@@ -97,6 +98,35 @@ def latency_summary(samples_ns: Sequence[int]) -> dict:
     }
 
 
+def merge_rounds(rounds: list[dict]) -> dict:
+    """One runtime's rounds (each a fresh process) as one raw result: latency samples pooled,
+    throughput calls and time summed, cold start, reload and RSS the per-field median round."""
+
+    first = rounds[0]
+    merged = {
+        **first,
+        "rounds": len(rounds),
+        "latency_ns": {
+            b: [x for r in rounds for x in r["latency_ns"][b]] for b in first["latency_ns"]
+        },
+        "throughput": {
+            t: {
+                "calls": sum(r["throughput"][t]["calls"] for r in rounds),
+                "elapsed_ns": sum(r["throughput"][t]["elapsed_ns"] for r in rounds),
+                "rows_per_call": first["throughput"][t]["rows_per_call"],
+            }
+            for t in first["throughput"]
+        },
+    }
+    for part in ("cold", "reload"):
+        merged[part] = {k: float(np.median([r[part][k] for r in rounds])) for k in first[part]}
+    for k in ("rss_baseline_kib", "rss_kib", "rss_peak_kib"):
+        merged[k] = float(np.median([r[k] for r in rounds]))
+    for k in ("ids_sha256", "x_sha256"):  # rounds that fed different inputs match nothing
+        merged[k] = first.get(k) if len({r.get(k) for r in rounds}) == 1 else "differs"
+    return merged
+
+
 def summarise(raw: dict) -> dict:
     """One process's raw figures (Java or Python child) as the result file keeps them."""
     cold, reload = raw["cold"], raw["reload"]
@@ -115,6 +145,7 @@ def summarise(raw: dict) -> dict:
             "peak": raw["rss_peak_kib"] / 1024,
         },
         "inputs_sha256": raw.get("ids_sha256") or raw.get("x_sha256"),
+        "rounds": raw.get("rounds", 1),
         **({"ort_version": raw["ort_version"]} if "ort_version" in raw else {}),
     }
 
@@ -505,24 +536,32 @@ def measure_task(task: str, classpath: str, budget: Budget) -> dict:
     tok = tok if task == TEXT else []
     teacher_tok = ["--tokenizer", str(teacher.tokenizer), "--max-length", str(MAX_LENGTH)]
     teacher_tok = teacher_tok if teacher.tokenizer else []
-    java = {
-        "student_java_wrapper": ["--engine", "wrapper", "--model", str(art)],
-        "student_java_raw": ["--engine", "raw", "--model", str(student_onnx), *tok],
-        "teacher_java_onnx": ["--engine", "raw", "--model", str(teacher.onnx), *teacher_tok],
+
+    def java(args: list[str]) -> Callable[[Path], dict]:
+        return lambda out: run_java(classpath, [*args, "--inputs", str(inputs)], out, budget)
+
+    def python(runtime: str, model: Path) -> Callable[[Path], dict]:
+        return lambda out: run_python(runtime, model, work, out, budget)
+
+    students = {
+        "student_java_wrapper": java(["--engine", "wrapper", "--model", str(art)]),
+        "student_java_raw": java(["--engine", "raw", "--model", str(student_onnx), *tok]),
+        "student_python_ort": python("ort", student_onnx),
     }
-    raw: dict = {}
-    for key, args in java.items():
+    teachers = {
+        "teacher_java_onnx": java(["--engine", "raw", "--model", str(teacher.onnx), *teacher_tok]),
+        "teacher_python_torch": python("torch", teacher.eager),
+        "teacher_python_torch_1t": python("torch1", teacher.eager),
+    }
+    rounds: dict[str, list[dict]] = {key: [] for key in students}
+    for r in range(budget.rounds):  # alternating, so the machine's drift hits each runtime alike
+        for key, job in students.items():
+            print(f"  {task}: {key}, round {r + 1} of {budget.rounds}", flush=True)
+            rounds[key].append(job(work / f"{key}.{r}.json"))
+    raw = {key: merge_rounds(runs) for key, runs in rounds.items()}
+    for key, job in teachers.items():
         print(f"  {task}: {key}", flush=True)
-        raw[key] = run_java(
-            classpath, [*args, "--inputs", str(inputs)], work / f"{key}.json", budget
-        )
-    for key, runtime, model in (
-        ("student_python_ort", "ort", student_onnx),
-        ("teacher_python_torch", "torch", teacher.eager),
-        ("teacher_python_torch_1t", "torch1", teacher.eager),
-    ):
-        print(f"  {task}: {key}", flush=True)
-        raw[key] = run_python(runtime, model, work, work / f"{key}.json", budget)
+        raw[key] = job(work / f"{key}.json")
     print(f"  {task}: JMH wrapper vs raw", flush=True)
     engines = "wrapper,raw,raw-tokenize" if task == TEXT else "wrapper,raw"
     jmh = run_jmh(classpath, art, inputs, engines, work / "jmh.json", budget)
@@ -645,9 +684,12 @@ def report(result: dict, plots: Path) -> str:
         "in Java on every call, so its overhead is measured against raw ORT plus the same "
         "tokenizer; raw ORT on ids tokenized beforehand shows what tokenizing costs. JVMs ran "
         "with -Xmx256m; their RSS includes heap garbage from per-call allocations (the tabular "
-        "runs make over 100,000 calls), not only the model. The "
-        "machine's 2 cores were shared with other jobs, so absolute times are noisy; ratios "
-        "from the same run are the headline.",
+        "runs make over 100,000 calls), not only the model. The machine's 2 cores were "
+        "shared with other jobs, so absolute times are noisy; ratios from the same run are the "
+        "headline. The student's three runtimes ran in alternating rounds (a fresh process "
+        "each: Java DistilledModel, Java raw, Python ORT, then again), latency samples pooled, "
+        "cold start and RSS the median round's, so a change in the machine's load hits all "
+        "three alike.",
         "",
         "| goal | figure | verdict |",
         "|---|---|---|",

@@ -109,3 +109,25 @@ def test_text_speedup_is_taken_against_the_faster_eager_teacher():
     result["tasks"][ji.TEXT] = task
     speedup = next(g for g in ji.goals(result) if "10x lower" in g.goal)
     assert speedup.figure.startswith("8.0x") and not speedup.met
+
+
+def _raw(latency: list[int], cold_ms: float, digest: str) -> dict:
+    return {
+        "latency_ns": {"1": latency, "32": latency},
+        "throughput": {"1": {"calls": 10, "elapsed_ns": 1_000_000_000, "rows_per_call": 1}},
+        "cold": {"load_ns": cold_ms * 1e6},
+        "reload": {"load_ns": 1e6},
+        "rss_baseline_kib": 1024,
+        "rss_kib": 2048,
+        "rss_peak_kib": 4096,
+        "x_sha256": digest,
+    }
+
+
+def test_merge_rounds_pools_samples_and_flags_differing_inputs():
+    merged = ji.merge_rounds([_raw([1, 2], 10, "a"), _raw([3], 30, "a"), _raw([4], 20, "a")])
+    assert merged["latency_ns"]["1"] == [1, 2, 3, 4]
+    assert merged["throughput"]["1"]["calls"] == 30
+    assert merged["cold"]["load_ns"] == 20e6  # the median round
+    assert ji.summarise(merged)["rounds"] == 3
+    assert ji.merge_rounds([_raw([1], 1, "a"), _raw([1], 1, "b")])["x_sha256"] == "differs"
