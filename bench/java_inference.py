@@ -796,16 +796,18 @@ def _plot(result: dict, plots: Path) -> str | None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import NullFormatter
     except ImportError:
         return None
     names = list(result["tasks"])
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.2))
     for ax, name in zip(np.atleast_1d(axes), names, strict=True):
         runs = result["tasks"][name]["runs"]
-        labels = [f"{w}\n{r}" for w, r in RUNS.values()]
-        ax.barh(labels, [runs[k]["latency"]["1"]["p50_ms"] for k in RUNS])
+        labels = [f"{w}\n{r}" for k, (w, r) in RUNS.items() if k in runs]
+        ax.barh(labels, [runs[k]["latency"]["1"]["p50_ms"] * 1e3 for k in RUNS if k in runs])
         ax.set_xscale("log")
-        ax.set_xlabel("p50 ms per call, batch 1 (log)")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks overlap
+        ax.set_xlabel("p50 µs per call, batch 1 (log)")
         ax.set_title(name)
         ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
