@@ -166,6 +166,16 @@ public final class ArtifactManifest {
     }
 
     /**
+     * The files a session on {@code modelFile} reads: every file except the models of the other
+     * precisions (an INT8 load need not hash the fp32 model it never opens).
+     */
+    public Map<String, ArtifactFile> filesUsedBy(String modelFile) {
+        Map<String, ArtifactFile> used = new java.util.LinkedHashMap<>(files);
+        models.values().stream().filter(m -> !m.equals(modelFile)).forEach(used::remove);
+        return java.util.Collections.unmodifiableMap(used);
+    }
+
+    /**
      * The per-job report's markdown file ({@code report/report.md}), relative to the artifact;
      * empty for artifacts without a report.
      */

@@ -104,7 +104,9 @@ public final class DistilledModel implements AutoCloseable {
             throw new ArtifactVerificationException(file,
                     file + " is not listed under files in manifest.json, so its SHA-256 cannot be checked");
         }
-        manifest.files().values().forEach(f -> ArtifactFiles.verify(ArtifactFiles.resolve(dir, f.name()), f));
+        // The files this session reads; the other precision's model is checked by selfCheck().
+        manifest.filesUsedBy(file).values()
+                .forEach(f -> ArtifactFiles.verify(ArtifactFiles.resolve(dir, f.name()), f));
         GoldenVector golden = manifest.goldenVector(file).orElseThrow(() -> new ArtifactVerificationException(file,
                 "manifest.json has no golden vectors for " + file + ", so its outputs cannot be checked"));
         WordPieceTokenizer tokenizer = null;

@@ -156,8 +156,14 @@ class RealServerRoundTripTest {
         Files.write(copy.resolve("model.onnx"), bytes);
 
         ArtifactVerificationException e = assertThrows(ArtifactVerificationException.class,
-                () -> DistilledModel.load(copy));
+                () -> DistilledModel.load(copy, Precision.FP32));
         assertEquals("model.onnx", e.getFileName());
+        // The INT8 session never reads the fp32 file: it loads, and selfCheck names the damage.
+        try (DistilledModel int8 = DistilledModel.load(copy, Precision.INT8)) {
+            SelfCheckReport report = int8.selfCheck();
+            assertFalse(report.healthy());
+            assertTrue(report.problem().contains("model.onnx"), report.problem());
+        }
     }
 
     @Test
