@@ -27,30 +27,41 @@ GOAL_SPEEDUP = 1.6
 
 
 def child(task_name: str, mode: str) -> dict:
+    """One arm, single-threaded: on shared cores, more intra-op threads mostly spin, and CPU
+    seconds (process_time) stay comparable when the wall clock is disturbed by other jobs."""
     import torch
     from _tasks import TASKS
 
+    from bridge.events import Event, StageEvent
     from bridge.pipeline import RunContext, run
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     task, home = TASKS[task_name], c.workdir() / "home"
     if mode == "bridge":
         shutil.rmtree(home / "teacher-cache", ignore_errors=True)  # pay for teacher inference
+        marks: dict[str, tuple[float, float]] = {}
+
+        def mark(event: Event) -> None:  # the teacher pass starts the cycle, export ends it
+            if isinstance(event, StageEvent):
+                marks.setdefault(event.stage, (time.perf_counter(), time.process_time()))
+
         start = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
-            m = run(task.spec(EPOCHS), Path(tmp) / "a", RunContext(home=home)).metrics
+            m = run(task.spec(EPOCHS), Path(tmp) / "a", RunContext(home=home), mark).metrics
         return {
             "training_cycle_s": m["teacher_cache_seconds"] + m["train_seconds"],
+            "training_cycle_cpu_s": marks["export"][1] - marks["teacher"][1],
             "teacher_cache_s": m["teacher_cache_seconds"],
             "train_s": m["train_seconds"],
             "whole_job_s": time.perf_counter() - start,
             "student_accuracy": m["student_accuracy"],
         }
     inputs = task.seed_inputs(home)
+    cpu = time.process_time()
     seconds = c.seed_loop(
         inputs.student, inputs.teacher, inputs.x, inputs.y, EPOCHS, "no_grad", task.batch, task.lr
     )
-    return {"training_cycle_s": seconds}
+    return {"training_cycle_s": seconds, "training_cycle_cpu_s": time.process_time() - cpu}
 
 
 def measure(task_name: str) -> dict:
@@ -58,11 +69,13 @@ def measure(task_name: str) -> dict:
     for mode in ("seed_no_grad", "bridge"):
         runs[mode] = c.run_child(__file__, task_name, mode)
         print(task_name, mode, runs[mode], flush=True)
-    speedup = runs["seed_no_grad"]["training_cycle_s"] / runs["bridge"]["training_cycle_s"]
+    seed, bridge = runs["seed_no_grad"], runs["bridge"]
+    speedup = seed["training_cycle_cpu_s"] / bridge["training_cycle_cpu_s"]
     return {
         "task": task_name,
         "runs": runs,
-        "speedup_training_cycle": round(speedup, 3),
+        "speedup_training_cycle": round(speedup, 3),  # CPU seconds: the headline
+        "speedup_wall_clock": round(seed["training_cycle_s"] / bridge["training_cycle_s"], 3),
         "cycle_time_reduction_pct": round(100 * (1 - 1 / speedup), 1),
     }
 
@@ -84,19 +97,23 @@ def main() -> None:
 def report(result: dict, plots: Path) -> str:
     lines = [
         f"Training cycle of {result['epochs']} epochs: the seed's loop (teacher forward under",
-        "no_grad in every step) vs the bridge (teacher outputs once + training). Goal: the",
-        f"bridge >= {GOAL_SPEEDUP}x faster (the seed claims a 40% shorter cycle).",
+        "no_grad in every step) vs the bridge (teacher outputs once, then training). Both run",
+        "single-threaded; the headline is CPU seconds, which other jobs on the shared cores",
+        "disturb far less than the wall clock (shown as context). Goal: the bridge >= "
+        f"{GOAL_SPEEDUP}x faster (the seed claims a 40% shorter cycle).",
         "",
-        "| task | seed loop (s) | bridge: teacher once (s) | bridge: training (s) "
-        "| speed-up | goal |",
+        "| task | seed loop CPU s (wall) | bridge CPU s (wall) | bridge teacher pass s "
+        "| speed-up CPU (wall) | goal |",
         "|---|---|---|---|---|---|",
     ]
     for r in result["results"]:
         seed, bridge = r["runs"]["seed_no_grad"], r["runs"]["bridge"]
         met = "met" if r["speedup_training_cycle"] >= GOAL_SPEEDUP else "missed"
         lines.append(
-            f"| {r['task']} | {seed['training_cycle_s']:.1f} | {bridge['teacher_cache_s']:.1f} "
-            f"| {bridge['train_s']:.1f} | {r['speedup_training_cycle']:.2f}x | **{met}** |"
+            f"| {r['task']} | {seed['training_cycle_cpu_s']:.0f} ({seed['training_cycle_s']:.0f})"
+            f" | {bridge['training_cycle_cpu_s']:.0f} ({bridge['training_cycle_s']:.0f})"
+            f" | {bridge['teacher_cache_s']:.1f} | {r['speedup_training_cycle']:.2f}x "
+            f"({r['speedup_wall_clock']:.2f}x) | **{met}** |"
         )
     return "\n".join(lines)
 
