@@ -57,6 +57,17 @@ final class ArtifactFiles {
      * @throws ArtifactVerificationException naming the file and both values on a mismatch
      */
     static void verify(Path file, ArtifactFile expected) {
+        verifyPresence(file, expected);
+        String name = expected.name();
+        String actual = sha256(file);
+        if (!actual.equalsIgnoreCase(expected.sha256())) {
+            throw new ArtifactVerificationException(name,
+                    "sha256 mismatch for " + name + ": expected " + expected.sha256() + ", got " + actual);
+        }
+    }
+
+    /** Checks that the file exists with the manifest's size (cheap: no hashing). */
+    static void verifyPresence(Path file, ArtifactFile expected) {
         String name = expected.name();
         if (!Files.isRegularFile(file)) {
             throw new ArtifactVerificationException(name, "missing artifact file " + name + " (expected at " + file + ")");
@@ -65,11 +76,6 @@ final class ArtifactFiles {
         if (size != expected.sizeBytes()) {
             throw new ArtifactVerificationException(name,
                     "size mismatch for " + name + ": expected " + expected.sizeBytes() + " bytes, got " + size);
-        }
-        String actual = sha256(file);
-        if (!actual.equalsIgnoreCase(expected.sha256())) {
-            throw new ArtifactVerificationException(name,
-                    "sha256 mismatch for " + name + ": expected " + expected.sha256() + ", got " + actual);
         }
     }
 
