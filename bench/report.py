@@ -147,6 +147,7 @@ def _report_function(name: str, scripts: Path) -> tuple[Report | None, str]:
         spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while defined
         spec.loader.exec_module(module)
     except Exception as e:  # an import error is reported in its section
         traceback.print_exc()
