@@ -723,9 +723,9 @@ def _notes(result: dict) -> list[str]:
             f"{w['cold_ms']['env']:.0f} ms (Python's `import onnxruntime`: "
             f"{py['cold_ms']['env']:.0f} ms). DistilledModel.load took "
             f"{w['cold_ms']['load']:.0f} ms against {r['cold_ms']['load']:.0f} ms for a raw "
-            "OrtSession: it parses the manifest, size-checks every artifact file "
-            f"({_size(t['artifact'].get('artifact_bytes', 0))}), hashes the files its session "
-            f"reads, and replays the golden vectors. A second load in the same JVM took "
+            "OrtSession: it parses the manifest, verifies the artifact's files "
+            f"({_size(t['artifact'].get('artifact_bytes', 0))} in all; see bench/README for what "
+            f"is hashed), and replays the golden vectors. A second load in the same JVM took "
             f"{w['reload_ms']:.0f} ms in all. Python ORT loaded in {py['cold_ms']['load']:.0f} ms."
         )
     return lines
