@@ -87,9 +87,9 @@ class Task:
             teacher_preparation=self.preparation,
         )
 
-    def prepare(self, home: Path) -> PreparedTeacher:
+    def prepare(self, home: Path, data: LoadedDataset | None = None) -> PreparedTeacher:
         """The teacher, trained or prepared by the bridge and cached under `home`."""
-        data = self.load()
+        data = data or self.load()
         source = resolve_teacher(self.teacher, self.dataset(), None, data.modality)
         return prepare_teacher(source, data, self.preparation, home, ignore_events)
 
@@ -110,7 +110,7 @@ class FashionTask(Task):
     def seed_inputs(self, home: Path, with_teacher: bool = True) -> SeedInputs:
         data = self.load()
         # the cached zoo teacher's TorchScript
-        teacher = self.prepare(home).load().module if with_teacher else None
+        teacher = self.prepare(home, data).load().module if with_teacher else None
         torch.manual_seed(0)
         student = build_student(self.student, data)
         return SeedInputs(teacher, student, float_features(data.train), data.train.y)
@@ -151,7 +151,7 @@ class TextTask(Task):
 
     def seed_inputs(self, home: Path, with_teacher: bool = True) -> SeedInputs:
         data = self.load()
-        prepared = self.prepare(home)
+        prepared = self.prepare(home, data)
         assert prepared.directory is not None and isinstance(self.student, TransformerConfig)
         teacher = load_hf_classifier(prepared.directory, data.num_classes) if with_teacher else None
         torch.manual_seed(0)

@@ -24,7 +24,7 @@ from bridge.data import LoadedDataset, load_dataset
 from bridge.data.features import Features, float_features
 from bridge.data.tokenize import TOKENIZER_FILE, TextEncoder
 from bridge.distill import TrainData, accuracy, predict_logits, train
-from bridge.distill.distributed import train_distributed, write_job
+from bridge.distill.distributed import train_distributed
 from bridge.distill.feature_losses import (
     FeatureAlignment,
     FeatureLoss,
@@ -190,24 +190,19 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     val_data = TrainData(splits["val"], ys["val"])
     with phase_peak(metrics, "train"):
         if spec.training.workers > 1:
-            job = work.with_name(work.name + ".ddp")
-            shutil.rmtree(job, ignore_errors=True)
-            try:
-                write_job(
-                    job,
-                    student,
-                    train_data,
-                    val_data,
-                    training,
-                    cached.directory if cached else None,
-                    feature_loss,
-                    self_loss,
-                )
-                outcome = train_distributed(
-                    job, spec.training.workers, student, on_event, ctx.should_stop
-                )
-            finally:
-                shutil.rmtree(job, ignore_errors=True)
+            outcome = train_distributed(
+                work.with_name(work.name + ".ddp"),
+                spec.training.workers,
+                student,
+                train_data,
+                val_data,
+                training,
+                on_event,
+                teacher_cache=cached.directory if cached else None,
+                feature_loss=feature_loss,
+                self_distill=self_loss,
+                should_stop=ctx.should_stop,
+            )
         else:
             outcome = train(
                 student,

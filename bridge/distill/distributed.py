@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -96,8 +97,32 @@ def train_distributed(
     job: Path,
     workers: int,
     student: nn.Module,
+    data: TrainData,
+    val: TrainData,
+    params: TrainingParams,
     on_event: EventSink,
+    *,
+    teacher_cache: Path | None = None,
+    feature_loss: FeatureAlignment | None = None,
+    self_distill: SelfDistillLoss | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+) -> TrainOutcome:
+    """`train` on `workers` local processes: writes the job directory `job`, runs it, loads rank
+    0's weights into `student` and removes the directory."""
+    shutil.rmtree(job, ignore_errors=True)
+    try:
+        write_job(job, student, data, val, params, teacher_cache, feature_loss, self_distill)
+        return _run_workers(job, workers, student, on_event, should_stop)
+    finally:
+        shutil.rmtree(job, ignore_errors=True)
+
+
+def _run_workers(
+    job: Path,
+    workers: int,
+    student: nn.Module,
+    on_event: EventSink,
+    should_stop: Callable[[], bool],
 ) -> TrainOutcome:
     """Runs the job directory on `workers` local processes and loads rank 0's weights into
     `student`. Events rank 0 emits are forwarded to `on_event` as they happen."""

@@ -115,13 +115,17 @@ def teacher_word_embeddings(teacher_dir: Path) -> torch.Tensor:
         path = teacher_dir / name
         if not path.is_file():
             continue
-        if name.endswith(".safetensors"):
-            from safetensors.torch import load_file
+        if name.endswith(".safetensors"):  # read the one tensor, not the whole model
+            from safetensors import safe_open
 
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        for key, value in state.items():
-            if key.endswith(WORD_EMBEDDINGS):
-                return value
+            with safe_open(str(path), framework="pt") as f:
+                names = f.keys()  # noqa: SIM118 - a safetensors handle, not a dict
+                key = next((k for k in names if k.endswith(WORD_EMBEDDINGS)), None)
+                if key is not None:
+                    return f.get_tensor(key)
+            continue
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        key = next((k for k in state if k.endswith(WORD_EMBEDDINGS)), None)
+        if key is not None:
+            return state[key]
     raise SpecError("teacher.reference", f"{teacher_dir.name} has no {WORD_EMBEDDINGS} to reuse")
