@@ -82,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
     s.add_argument("--log-format", choices=("json", "text"), default="json")
+    s.add_argument(
+        "--ready-file",
+        type=Path,
+        help="once the server accepts calls, write {target, host, port, tls, pid, metrics_port} "
+        "here as JSON (atomically): what scripts wait for",
+    )
     _add_java_classpath(s)
     s.set_defaults(run=_serve)
 
@@ -202,7 +208,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_client_ca=args.tls_client_ca,
         metrics_port=args.metrics_port,
     )
-    serve(config, args.log_format)
+    serve(config, args.log_format, args.ready_file)
     return 0
 
 

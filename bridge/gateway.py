@@ -184,9 +184,14 @@ def start_debug_server(home: Path, port: int, connection_file: Path) -> DebugSer
     )
     actual = gateway.get_callback_server().get_listening_port()
     connection_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(connection_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Written whole under a temporary name, then renamed: a reader polling for the file (it is
+    # the debug server's readiness signal) never sees half of it.
+    partial = connection_file.with_name(connection_file.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump({"host": LOOPBACK, "port": actual, "auth_token": token}, f)
+    os.replace(partial, connection_file)
     return DebugServer(actual, token, connection_file, gateway)
 
 

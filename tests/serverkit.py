@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -21,7 +21,6 @@ from pathlib import Path
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 
 ROOT = Path(__file__).resolve().parent.parent
-READY = re.compile(rb"distill-bridge listening on (\S+):(\d+)")
 
 
 @dataclass
@@ -52,30 +51,26 @@ def start_server(
     data_dir: Path, home: Path, *extra: str, log_name: str = "server.log"
 ) -> ServerProcess:
     """Starts the server from this checkout on a free loopback port and waits for its ready
-    line. `home` is used as the data dir's zoo cache by linking the cached teachers in."""
+    file. `home` is used as the data dir's zoo cache by linking the cached teachers in."""
     data_dir.mkdir(parents=True, exist_ok=True)
     _share_zoo_cache(home, data_dir)
     log = data_dir.parent / f"{data_dir.name}-{log_name}"
+    ready = data_dir.parent / f"{data_dir.name}-{log_name}.ready.json"
+    ready.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "bridge", "serve", "--host", "127.0.0.1", "--port", "0"]
-    cmd += ["--data-dir", str(data_dir), *extra]
+    cmd += ["--data-dir", str(data_dir), "--ready-file", str(ready), *extra]
     out = log.open("ab")
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=out)
-    assert process.stdout is not None
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.time() + 120
-    for line in iter(process.stdout.readline, b""):
-        match = READY.search(line)
-        if match:
-            threading.Thread(target=_drain, args=(process.stdout, out), daemon=True).start()
-            return ServerProcess(process, int(match.group(2)), log)
-        assert time.time() < deadline, "server did not start"
-    raise AssertionError(f"server exited ({process.wait()}): {log.read_text()[-3000:]}")
-
-
-def _drain(stream, out) -> None:  # noqa: ANN001
-    for line in iter(stream.readline, b""):
-        out.write(line)
-        out.flush()
+    while not ready.is_file():
+        if process.poll() is not None:
+            raise AssertionError(f"server exited ({process.returncode}): {log.read_text()[-3000:]}")
+        assert time.time() < deadline, f"server did not start: {log.read_text()[-3000:]}"
+        time.sleep(0.1)
+    info = json.loads(ready.read_text())
+    assert info["pid"] == process.pid
+    return ServerProcess(process, int(info["port"]), log)
 
 
 def _share_zoo_cache(home: Path, data_dir: Path) -> None:

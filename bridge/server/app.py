@@ -3,7 +3,9 @@ TLS, the SQLite store, Prometheus metrics and a clean SIGTERM."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import signal
 import threading
 from concurrent import futures
@@ -150,14 +152,35 @@ class DistillServer:
         self.server.wait_for_termination()
 
 
-def serve(config: ServerConfig, log_format: str = "json") -> None:
-    """Runs until SIGINT/SIGTERM; prints one ready line that scripts and tests wait for."""
+def write_ready_file(path: Path, server: DistillServer) -> None:
+    """{"target", "host", "port", "tls", "pid", "metrics_port"}: written to a temporary name and
+    renamed, so a reader that sees the file sees all of it. Scripts and tests poll for it
+    instead of parsing log lines, whose wording may change."""
+    info = {
+        "target": f"{server.host}:{server.port}",
+        "host": server.host,
+        "port": server.port,
+        "tls": server.tls,
+        "pid": os.getpid(),
+        "metrics_port": server.metrics_port,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(info) + "\n")
+    os.replace(partial, path)
+
+
+def serve(config: ServerConfig, log_format: str = "json", ready_file: Path | None = None) -> None:
+    """Runs until SIGINT/SIGTERM. Once it accepts calls it prints a line for people and, with
+    `ready_file`, writes the JSON that programs wait for (`write_ready_file`)."""
     logs.configure(log_format)
     server = DistillServer(config).start()
     scheme = "tls" if server.tls else "plaintext"
     print(f"distill-bridge listening on {server.host}:{server.port} ({scheme})", flush=True)
     if server.metrics_port is not None:
         print(f"metrics on http://{server.host}:{server.metrics_port}/metrics", flush=True)
+    if ready_file is not None:
+        write_ready_file(ready_file, server)
     stopped = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -168,4 +191,6 @@ def serve(config: ServerConfig, log_format: str = "json") -> None:
     signal.signal(signal.SIGINT, on_signal)
     stopped.wait()
     server.stop()
+    if ready_file is not None:
+        ready_file.unlink(missing_ok=True)  # a stale file would point at a dead server
     log.info("stopped cleanly")

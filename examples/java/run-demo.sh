@@ -8,20 +8,23 @@ PY="$ROOT/.venv/bin/python"
 DATA_DIR="$ROOT/distill-data"      # keeps the trained zoo teacher between demos
 MAIN="${1:-dev.distillbridge.examples.Quickstart}"
 OUT="$ROOT/demo-artifact"
-LOG="$(mktemp -t distill-bridge-server.XXXXXX.log)"
+RUN_DIR="$(mktemp -d -t distill-bridge-demo.XXXXXX)"
+LOG="$RUN_DIR/server.log"
+READY="$RUN_DIR/ready.json"        # the server writes it once it accepts calls
 
 rm -rf "$OUT"
-"$PY" -m bridge serve --host 127.0.0.1 --port 0 --data-dir "$DATA_DIR" >"$LOG" 2>&1 &
+"$PY" -m bridge serve --host 127.0.0.1 --port 0 --data-dir "$DATA_DIR" --ready-file "$READY" \
+  >"$LOG" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true' EXIT
 
-for _ in $(seq 1 120); do
-  TARGET=$(sed -n 's/^distill-bridge listening on //p' "$LOG")
-  [ -n "$TARGET" ] && break
+for _ in $(seq 1 240); do
+  [ -s "$READY" ] && break
   kill -0 "$SERVER" 2>/dev/null || { cat "$LOG"; echo "server did not start" >&2; exit 1; }
-  sleep 0.5
+  sleep 0.25
 done
-[ -n "$TARGET" ] || { cat "$LOG"; echo "server did not report its port" >&2; exit 1; }
+[ -s "$READY" ] || { cat "$LOG"; echo "server did not become ready within 60 s" >&2; exit 1; }
+TARGET=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["target"])' "$READY")
 echo "server listening on $TARGET (log: $LOG)"
 
 cd "$ROOT/examples/java"

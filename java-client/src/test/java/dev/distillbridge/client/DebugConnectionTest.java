@@ -44,7 +44,7 @@ class DebugConnectionTest {
         grpcServer = PythonServer.start(python, repoRoot, home, Path.of("target", "debug-test-grpc.log"), STARTUP);
         debugServer = PythonServer.start(python, repoRoot, List.of("debug-server", "--port", "0", "--home",
                 home.toString(), "--connection-file", connectionFile.toString()),
-                Path.of("target", "debug-test-py4j.log"), STARTUP);
+                connectionFile, Path.of("target", "debug-test-py4j.log"), STARTUP);
     }
 
     @AfterAll

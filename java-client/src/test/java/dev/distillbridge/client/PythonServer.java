@@ -1,5 +1,7 @@
 package dev.distillbridge.client;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -12,19 +14,16 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The real Python server ({@code <python> -m bridge serve --port 0}) as a child process: started
- * in the repository root, ready once it prints {@code distill-bridge listening on HOST:PORT};
- * all its output goes to a log file.
+ * in the repository root, ready once it has written its ready file ({@code --ready-file}, JSON
+ * with {@code host} and {@code port}; the debug server's connection file has the same keys);
+ * all its output goes to a log file. Nothing here parses log text.
  */
 final class PythonServer implements AutoCloseable {
-    private static final Pattern READY = Pattern.compile("distill-bridge (?:debug-server )?listening on (\\S+):(\\d+)");
+    private static final Duration POLL = Duration.ofMillis(100);
     private static final int TAIL_LINES = 40;
 
     private final Process process;
@@ -44,14 +43,19 @@ final class PythonServer implements AutoCloseable {
      */
     static PythonServer start(Path python, Path repoRoot, Path dataDir, Path log, Duration startup,
             String... extraArgs) {
+        Path readyFile = log.toAbsolutePath().resolveSibling(log.getFileName() + ".ready.json");
         java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("serve", "--host", "127.0.0.1",
-                "--port", "0", "--data-dir", dataDir.toString()));
+                "--port", "0", "--data-dir", dataDir.toString(), "--ready-file", readyFile.toString()));
         args.addAll(java.util.List.of(extraArgs));
-        return start(python, repoRoot, args, log, startup);
+        return start(python, repoRoot, args, readyFile, log, startup);
     }
 
-    /** Starts {@code python -m bridge <args>} (serve or debug-server) and waits until it listens. */
-    static PythonServer start(Path python, Path repoRoot, java.util.List<String> args, Path log, Duration startup) {
+    /**
+     * Starts {@code python -m bridge <args>} (serve or debug-server) and waits until it has
+     * written {@code readyFile} (the file {@code args} names as its ready or connection file).
+     */
+    static PythonServer start(Path python, Path repoRoot, java.util.List<String> args, Path readyFile, Path log,
+            Duration startup) {
         java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(python.toString(), "-m", "bridge"));
         command.addAll(args);
         ProcessBuilder builder = new ProcessBuilder(command)
@@ -60,7 +64,8 @@ final class PythonServer implements AutoCloseable {
         builder.environment().put("PYTHONUNBUFFERED", "1");
         Process process;
         try {
-            Files.createDirectories(log.getParent());
+            Files.createDirectories(log.toAbsolutePath().getParent());
+            Files.deleteIfExists(readyFile);
             process = builder.start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + String.join(" ", builder.command()), e);
@@ -69,7 +74,7 @@ final class PythonServer implements AutoCloseable {
         Thread reader = new Thread(server::pumpOutput, "python-server-output");
         reader.setDaemon(true);
         reader.start();
-        server.awaitReady(startup, builder);
+        server.awaitReady(readyFile, startup, builder);
         return server;
     }
 
@@ -78,15 +83,26 @@ final class PythonServer implements AutoCloseable {
         return target.getNow(null);
     }
 
-    private void awaitReady(Duration startup, ProcessBuilder builder) {
+    private void awaitReady(Path readyFile, Duration startup, ProcessBuilder builder) {
+        long deadline = System.nanoTime() + startup.toNanos();
         try {
-            target.get(startup.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException | TimeoutException | InterruptedException e) {
-            close();
-            throw new IllegalStateException("the Python server did not report 'distill-bridge listening on' within "
-                    + startup + " (command: " + String.join(" ", builder.command()) + ", log: " + log
-                    + "). Last output:\n" + tail(), e);
+            while (System.nanoTime() < deadline && process.isAlive()) {
+                if (Files.isRegularFile(readyFile)) {
+                    JsonObject info = JsonParser.parseString(Files.readString(readyFile)).getAsJsonObject();
+                    target.complete(info.get("host").getAsString() + ":" + info.get("port").getAsInt());
+                    return;
+                }
+                Thread.sleep(POLL.toMillis());
+            }
+        } catch (IOException | RuntimeException e) {
+            target.completeExceptionally(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
+        close();
+        throw new IllegalStateException("the Python server did not write " + readyFile + " within " + startup
+                + " (command: " + String.join(" ", builder.command()) + ", log: " + log + "). Last output:\n"
+                + tail());
     }
 
     private void pumpOutput() {
@@ -96,16 +112,10 @@ final class PythonServer implements AutoCloseable {
             for (String line = in.readLine(); line != null; line = in.readLine()) {
                 out.println(line);
                 remember(line);
-                Matcher m = READY.matcher(line);
-                if (!target.isDone() && m.find()) {
-                    target.complete(m.group(1) + ":" + m.group(2));
-                }
             }
         } catch (IOException e) {
-            target.completeExceptionally(e);
+            // the log is best effort; readiness comes from the ready file
         }
-        target.completeExceptionally(new IllegalStateException("server output ended (exit code "
-                + (process.isAlive() ? "?" : process.exitValue()) + ")"));
     }
 
     private synchronized void remember(String line) {

@@ -1,29 +1,21 @@
 package dev.distillbridge.examples.spring;
 
-import java.io.BufferedReader;
+import com.google.gson.JsonParser;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The real Distill Bridge server ({@code <python> -m bridge serve --port 0}) run from the
- * repository root, ready once it prints {@code distill-bridge listening on HOST:PORT}; its
- * output goes to a log file.
+ * repository root, ready once it has written its {@code --ready-file} (JSON with the
+ * {@code target} it listens on); its output goes to a log file.
  */
 final class PythonServerProcess implements AutoCloseable {
-    private static final Pattern READY = Pattern.compile("distill-bridge listening on (\\S+):(\\d+)");
-
     private final Process process;
-    private final CompletableFuture<String> target = new CompletableFuture<>();
+    private String target;
 
     private PythonServerProcess(Process process) {
         this.process = process;
@@ -31,17 +23,29 @@ final class PythonServerProcess implements AutoCloseable {
 
     static PythonServerProcess start(Path dataDir, Path log, Duration startup) throws IOException {
         Files.createDirectories(dataDir);
+        Path ready = dataDir.toAbsolutePath().resolveSibling(dataDir.getFileName() + "-ready.json");
+        Files.deleteIfExists(ready);
         Process process = new ProcessBuilder(List.of(TestArtifacts.python().toString(), "-m", "bridge", "serve",
-                "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir.toString()))
-                .directory(TestArtifacts.repoRoot().toFile()).redirectErrorStream(true).start();
+                "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir.toString(),
+                "--ready-file", ready.toString()))
+                .directory(TestArtifacts.repoRoot().toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
         PythonServerProcess server = new PythonServerProcess(process);
-        Thread pump = new Thread(() -> server.pump(log), "python-server-output");
-        pump.setDaemon(true);
-        pump.start();
+        long deadline = System.nanoTime() + startup.toNanos();
         try {
-            server.target.get(startup.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (Exception e) {
+            while (!Files.isRegularFile(ready)) {
+                if (!process.isAlive() || System.nanoTime() > deadline) {
+                    throw new IllegalStateException("the server did not start within " + startup + "; see " + log);
+                }
+                Thread.sleep(100);
+            }
+            server.target = JsonParser.parseString(Files.readString(ready)).getAsJsonObject().get("target")
+                    .getAsString();
+        } catch (InterruptedException | RuntimeException e) {
             server.close();
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
             throw new IllegalStateException("the server did not start within " + startup + "; see " + log, e);
         }
         return server;
@@ -49,24 +53,7 @@ final class PythonServerProcess implements AutoCloseable {
 
     /** "host:port". */
     String target() {
-        return target.join();
-    }
-
-    private void pump(Path log) {
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                StandardCharsets.UTF_8));
-                PrintWriter out = new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8), true)) {
-            for (String line = in.readLine(); line != null; line = in.readLine()) {
-                out.println(line);
-                Matcher m = READY.matcher(line);
-                if (!target.isDone() && m.find()) {
-                    target.complete(m.group(1) + ":" + m.group(2));
-                }
-            }
-        } catch (IOException e) {
-            target.completeExceptionally(e);
-        }
-        target.completeExceptionally(new IllegalStateException("server output ended"));
+        return target;
     }
 
     /** Stops the server and the job workers it started. */
