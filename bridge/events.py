@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
-
 
 @dataclass(frozen=True)
 class StageEvent:
@@ -51,45 +49,3 @@ EventSink = Callable[[Event], None]
 
 def ignore_events(_event: Event) -> None:
     """The default sink."""
-
-
-def event_to_proto(event: Event) -> pb.JobEvent:
-    msg = pb.JobEvent()
-    if isinstance(event, StageEvent):
-        msg.stage.CopyFrom(pb.StageEvent(stage=event.stage, message=event.message))
-    elif isinstance(event, ProgressEvent):
-        msg.progress.CopyFrom(pb.ProgressEvent(**vars(event)))
-    elif isinstance(event, ValidationEvent):
-        msg.validation.CopyFrom(pb.ValidationEvent(**vars(event)))
-    elif isinstance(event, LogEvent):
-        msg.log.CopyFrom(pb.LogEvent(level=event.level, message=event.message))
-    else:  # pragma: no cover - Event is a closed union
-        raise TypeError(f"unknown event {event!r}")
-    return msg
-
-
-def event_from_proto(msg: pb.JobEvent) -> Event | None:
-    """The pipeline event a `JobEvent` carries; None for the final (finished) event."""
-    kind = msg.WhichOneof("event")
-    if kind == "stage":
-        return StageEvent(msg.stage.stage, msg.stage.message)
-    if kind == "progress":
-        p = msg.progress
-        return ProgressEvent(
-            p.epoch,
-            p.epochs,
-            p.step,
-            p.steps_per_epoch,
-            p.loss,
-            p.soft_loss,
-            p.hard_loss,
-            p.learning_rate,
-            p.temperature,
-            p.alpha,
-        )
-    if kind == "validation":
-        v = msg.validation
-        return ValidationEvent(v.epoch, v.accuracy, v.loss, v.best)
-    if kind == "log":
-        return LogEvent(msg.log.message, msg.log.level or "INFO")
-    return None

@@ -28,11 +28,12 @@ from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge.api import Distiller
 from bridge.data import check_dataset
 from bridge.errors import DistillError, JobCancelled
-from bridge.events import Event, event_to_proto
+from bridge.events import Event
 from bridge.export.manifest import MANIFEST, artifact_members
 from bridge.models import resolve_teacher
 from bridge.paths import sha256_file
-from bridge.spec import DistillSpec, SpecError, spec_from_proto
+from bridge.spec import DistillSpec, SpecError
+from bridge.wire import event_to_proto, spec_from_proto
 
 LOOPBACK = "127.0.0.1"
 

@@ -22,10 +22,11 @@ import grpc
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge._proto.distillbridge.v1 import distiller_pb2_grpc as pb_grpc
 from bridge.errors import DistillError
-from bridge.events import EventSink, event_from_proto, ignore_events
+from bridge.events import EventSink, ignore_events
 from bridge.export.manifest import member_path
 from bridge.paths import sha256_file
-from bridge.spec import DistillSpec, SpecError, spec_to_proto
+from bridge.spec import DistillSpec, SpecError
+from bridge.wire import event_from_proto, spec_to_proto
 
 RETRIES = 5
 RETRY_BACKOFF_SECONDS = 0.5

@@ -1,8 +1,9 @@
-"""DistillSpec: the one description of a distillation job, its validation, and proto <-> spec.
+"""DistillSpec: the one description of a distillation job, and its validation.
 
-Every door (Python API, gRPC server, CLI) turns its input into a `DistillSpec`; the pipeline
-knows nothing else. Validation raises `SpecError`, whose `field` names the offending field in
-the proto's dotted spelling (``training.epochs``), so every door reports it the same way.
+Every door (Python API, gRPC server, CLI, Py4J) turns its input into a `DistillSpec`
+(`bridge.wire` maps it to and from the proto); the pipeline knows nothing else. Validation
+raises `SpecError`, whose `field` names the offending field in the proto's dotted spelling
+(``training.epochs``), so every door reports it the same way.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
-from bridge.schedule import PRESETS, Schedule, Stage
+from bridge.schedule import PRESETS, Schedule
 
 
 class SpecError(ValueError):
@@ -392,171 +392,3 @@ def _check_float(name: str, value: float, low: float, high: float, low_open: boo
     if too_low or value > high:
         bracket = "(" if low_open else "["
         raise SpecError(name, f"must be in {bracket}{low}, {high}], got {value}")
-
-
-# ---------------------------------------------------------------- proto <-> spec
-
-
-_QUANT_TO_PROTO = {QuantType.NONE: pb.QUANT_TYPE_NONE, QuantType.INT8: pb.QUANT_TYPE_INT8}
-_QUANT_FROM_PROTO = {v: k for k, v in _QUANT_TO_PROTO.items()}
-
-
-def spec_to_proto(spec: DistillSpec) -> pb.DistillSpec:
-    prep = spec.teacher_preparation
-    msg = pb.DistillSpec(
-        teacher=pb.TeacherRef(
-            reference=spec.teacher,
-            upload_id=spec.teacher_upload_id,
-            preparation=pb.TeacherPreparation(
-                fine_tune_encoder=prep.fine_tune_encoder,
-                epochs=prep.epochs,
-                learning_rate=prep.learning_rate,
-            ),
-        ),
-        quantization=_QUANT_TO_PROTO[spec.quantization],
-        name=spec.name,
-    )
-    student = spec.student
-    if isinstance(student, MlpConfig):
-        msg.student.mlp.hidden_sizes.extend(student.hidden_sizes)
-    elif isinstance(student, CnnConfig):
-        msg.student.cnn.channels.extend(student.channels)
-        msg.student.cnn.kernel_size = student.kernel_size
-    else:
-        msg.student.transformer.CopyFrom(pb.TransformerConfig(**asdict(student)))
-    ds = spec.dataset
-    if ds.name:
-        msg.dataset.builtin = ds.name
-    elif ds.path:
-        msg.dataset.path = ds.path
-    elif ds.upload_id:
-        msg.dataset.upload_id = ds.upload_id
-    elif ds.local_file:
-        raise SpecError("dataset", f"{ds.local_file} has not been uploaded yet")
-    msg.dataset.label_column = ds.label_column
-    msg.dataset.text_column = ds.text_column or ""
-    t = spec.training
-    msg.training.CopyFrom(
-        pb.TrainingParams(
-            epochs=t.epochs,
-            batch_size=t.batch_size,
-            learning_rate=t.learning_rate,
-            temperature=t.temperature,
-            alpha=t.alpha,
-            seed=t.seed,
-            schedule=t.schedule if isinstance(t.schedule, str) else t.schedule.name,
-            workers=t.workers,
-            hidden_weight=t.hidden_weight,
-            attention_weight=t.attention_weight,
-            layer_map=t.layer_map,
-        )
-    )
-    if isinstance(t.schedule, Schedule):  # presets travel by name, custom lists as stages
-        stages = [pb.ScheduleStage(**asdict(s)) for s in t.schedule.stages]
-        msg.training.schedule_stages.extend(stages)
-    if spec.is_self_distillation:
-        sd = spec.self_distillation
-        msg.self_distillation.CopyFrom(
-            pb.SelfDistillation(
-                ship_exit=sd.ship_exit, feature_weight=sd.feature_weight, tokenizer=sd.tokenizer
-            )
-        )
-    g = spec.gates
-    msg.gates.CopyFrom(
-        pb.Gates(
-            max_parity_error=g.max_parity_error,
-            max_int8_accuracy_drop=g.max_int8_accuracy_drop,
-            fp32_fallback=g.fp32_fallback,
-        )
-    )
-    if g.min_retention is not None:
-        msg.gates.min_retention = g.min_retention
-    return msg
-
-
-def spec_from_proto(msg: pb.DistillSpec) -> DistillSpec:
-    """Builds a spec from the wire; unset optional fields take the defaults. Validates."""
-    kind = msg.student.WhichOneof("kind")
-    student: StudentConfig
-    if kind == "mlp":
-        student = MlpConfig(tuple(msg.student.mlp.hidden_sizes))
-    elif kind == "cnn":
-        cnn = msg.student.cnn
-        student = CnnConfig(tuple(cnn.channels), cnn.kernel_size or CnnConfig.kernel_size)
-    elif kind == "transformer":
-        tr = msg.student.transformer
-        student = TransformerConfig(
-            tr.layers,
-            tr.hidden_size,
-            tr.heads,
-            tr.intermediate_size,
-            tr.max_seq_len,
-            tr.init_from_teacher,
-        )
-    else:
-        raise SpecError("student", "set one of student.mlp, student.cnn, student.transformer")
-    if msg.quantization not in _QUANT_FROM_PROTO:
-        raise SpecError("quantization", f"unknown quantization value {msg.quantization}")
-    source = msg.dataset.WhichOneof("source")
-    dataset = Dataset(
-        name=msg.dataset.builtin if source == "builtin" else None,
-        path=msg.dataset.path if source == "path" else None,
-        upload_id=msg.dataset.upload_id if source == "upload_id" else None,
-        label_column=msg.dataset.label_column or "label",
-        text_column=msg.dataset.text_column or None,
-    )
-    spec = DistillSpec(
-        teacher=msg.teacher.reference,
-        teacher_upload_id=msg.teacher.upload_id,
-        student=student,
-        dataset=dataset,
-        training=_optional_fields(
-            TrainingParams,
-            msg.training,
-            schedule=_schedule_from_proto(msg.training),
-            layer_map=tuple(msg.training.layer_map),
-        ),
-        quantization=_QUANT_FROM_PROTO[msg.quantization],
-        gates=_optional_fields(Gates, msg.gates, fp32_fallback=msg.gates.fp32_fallback),
-        name=msg.name,
-        teacher_preparation=_optional_fields(TeacherPreparation, msg.teacher.preparation),
-        self_distillation=_optional_fields(SelfDistillation, msg.self_distillation),
-    )
-    spec.validate()
-    return spec
-
-
-def _schedule_from_proto(msg: pb.TrainingParams) -> Schedule | str:
-    """Stages when the caller sent them (a custom list or an edited preset), else the preset
-    name; "" = the default."""
-    if not msg.schedule_stages:
-        return msg.schedule
-    stages = tuple(
-        Stage(
-            name=s.name,
-            fraction=s.fraction,
-            temperature_start=s.temperature_start,
-            temperature_end=s.temperature_end,
-            alpha_start=s.alpha_start,
-            alpha_end=s.alpha_end,
-            anneal=s.anneal or "linear",
-            lr_scale=s.lr_scale or 1.0,
-        )
-        for s in msg.schedule_stages
-    )
-    return Schedule(msg.schedule or "custom", stages)
-
-
-def _optional_fields(cls: type, msg: Any, **plain: Any) -> Any:
-    """Dataclass from a message whose scalar fields are proto3 `optional`: only the fields
-    the caller set override the dataclass defaults."""
-    values = {name: getattr(msg, name) for name in cls.__dataclass_fields__ if _has(msg, name)}
-    values.update({k: v for k, v in plain.items() if v})
-    return cls(**values)
-
-
-def _has(msg: Any, name: str) -> bool:
-    try:
-        return msg.HasField(name)
-    except ValueError:  # not an optional field: handled by the caller
-        return False

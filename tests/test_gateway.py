@@ -8,7 +8,7 @@ import stat
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge.gateway import DebugEntryPoint, start_debug_server
-from bridge.spec import spec_to_proto
+from bridge.wire import spec_to_proto
 from tests.conftest import digits_spec
 
 

@@ -13,7 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from bridge import Dataset, Distiller, MlpConfig, QuantType, SpecError, TrainingParams
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge.export.manifest import verify_files
-from bridge.spec import spec_to_proto
+from bridge.wire import spec_to_proto
 from tests.conftest import FAST, digits_spec
 
 

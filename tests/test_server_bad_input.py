@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
-from bridge.spec import CnnConfig, Dataset, Gates, MlpConfig, TrainingParams, spec_to_proto
+from bridge.spec import CnnConfig, Dataset, Gates, MlpConfig, TrainingParams
+from bridge.wire import spec_to_proto
 from tests.conftest import digits_spec
 from tests.serverkit import upload_chunks
 

@@ -24,7 +24,7 @@ from bridge._proto.distillbridge.v1 import distiller_pb2_grpc as pb_grpc
 from bridge.errors import DistillError
 from bridge.export.manifest import read_manifest, verify_files
 from bridge.remote import RemoteClient
-from bridge.spec import spec_to_proto
+from bridge.wire import spec_to_proto
 from tests.conftest import digits_spec
 from tests.serverkit import CuttingProxy, make_certs, start_server
 

@@ -14,9 +14,8 @@ from bridge.spec import (
     TeacherPreparation,
     TrainingParams,
     TransformerConfig,
-    spec_from_proto,
-    spec_to_proto,
 )
+from bridge.wire import spec_from_proto, spec_to_proto
 from tests.conftest import digits_spec
 
 

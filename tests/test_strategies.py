@@ -26,9 +26,8 @@ from bridge.spec import (
     SelfDistillation,
     SpecError,
     TrainingParams,
-    spec_from_proto,
-    spec_to_proto,
 )
+from bridge.wire import spec_from_proto, spec_to_proto
 from tests.conftest import FAST, digits_spec
 
 # ---------------------------------------------------------------- schedule values

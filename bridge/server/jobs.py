@@ -26,14 +26,15 @@ from pathlib import Path
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge.errors import DistillError
-from bridge.events import Event, LogEvent, StageEvent, event_to_proto
+from bridge.events import Event, LogEvent, StageEvent
 from bridge.export.manifest import MANIFEST, artifact_members
 from bridge.paths import sha256_file, trust_directory
 from bridge.server import logs
 from bridge.server.convert import timestamp
 from bridge.server.metrics import Metrics
 from bridge.server.store import Store, StoredJob
-from bridge.spec import DistillSpec, SpecError, spec_from_proto, spec_to_proto
+from bridge.spec import DistillSpec, SpecError
+from bridge.wire import event_to_proto, spec_from_proto, spec_to_proto
 
 TERMINAL = {pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED}
 KILL_GRACE_SECONDS = 3.0

@@ -16,7 +16,8 @@ from bridge.models import ZOO, resolve_teacher
 from bridge.server import logs
 from bridge.server.jobs import JobManager, JobRecord, ServerClosing
 from bridge.server.uploads import KIND_NAMES, UploadError, UploadStore
-from bridge.spec import DistillSpec, SpecError, check_student_modality, spec_from_proto
+from bridge.spec import DistillSpec, SpecError, check_student_modality
+from bridge.wire import spec_from_proto
 
 CHUNK_BYTES = 256 * 1024
 # Dataset files up to this size are loaded once at submit, so bad content (NaN, no rows, a
