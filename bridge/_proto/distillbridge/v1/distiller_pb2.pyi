@@ -255,10 +255,12 @@ class ArtifactFile(_message.Message):
     def __init__(self, name: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class SubmitJobRequest(_message.Message):
-    __slots__ = ("spec",)
+    __slots__ = ("spec", "validate_only")
     SPEC_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     spec: DistillSpec
-    def __init__(self, spec: _Optional[_Union[DistillSpec, _Mapping]] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, spec: _Optional[_Union[DistillSpec, _Mapping]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
     __slots__ = ("job_id",)

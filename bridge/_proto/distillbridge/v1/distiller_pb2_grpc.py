@@ -93,6 +93,7 @@ class DistillerServiceServicer:
 
     def SubmitJob(self, request, context):
         """Validates the spec and queues a job. INVALID_ARGUMENT / NOT_FOUND name the bad field.
+        With validate_only, only checks it and returns the normalized spec.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
