@@ -90,10 +90,28 @@ public final class DebugConnection implements AutoCloseable {
         clientServer.shutdown();
     }
 
-    /** validate + submit, then polls events until the FinishedEvent. */
+    /** validate + submit, then polls events until the FinishedEvent; validate + normalize to check. */
     private final class Runner implements JobRunner {
         @Override
         public String submit(DistillSpec spec, LocalFiles localFiles, Deadline deadline) {
+            byte[] bytes = checked(spec, localFiles);
+            return call(null, () -> gateway.submit(bytes));
+        }
+
+        @Override
+        public DistillSpec validate(DistillSpec spec, LocalFiles localFiles, Deadline deadline) {
+            byte[] bytes = checked(spec, localFiles);
+            byte[] normalized = call(null, () -> gateway.normalize(bytes));
+            try {
+                return DistillSpec.parseFrom(normalized);
+            } catch (InvalidProtocolBufferException e) {
+                throw new DistillException(Status.INTERNAL.withDescription(
+                        "bad normalized spec from the debug server"), null, e);
+            }
+        }
+
+        /** The serialized spec (local files by path), once the debug server accepted it. */
+        private byte[] checked(DistillSpec spec, LocalFiles localFiles) {
             byte[] bytes = local(spec, localFiles).toByteArray();
             String problem = call(null, () -> gateway.validate(bytes));
             if (!problem.isEmpty()) {
@@ -101,7 +119,7 @@ public final class DebugConnection implements AutoCloseable {
                 throw new DistillException(Status.fromCode(Status.Code.valueOf(parts[0]))
                         .withDescription(parts.length > 1 ? parts[1] : problem), null, null);
             }
-            return call(null, () -> gateway.submit(bytes));
+            return bytes;
         }
 
         @Override

@@ -9,6 +9,12 @@ public interface DebugGateway {
     /** "" when the serialized DistillSpec is acceptable, else "STATUS_CODE\tfield: message". */
     String validate(byte[] spec);
 
+    /**
+     * The serialized normalized DistillSpec (every default filled in): what the pipeline would
+     * receive. Call it after {@link #validate} returned "".
+     */
+    byte[] normalize(byte[] spec);
+
     /** Starts the job in the Python process; returns its id. */
     String submit(byte[] spec);
 

@@ -257,6 +257,15 @@ public final class DistillBridge implements AutoCloseable {
     }
 
     /**
+     * Uploads a local file now and returns its upload id. Package-private: callers name a file
+     * with {@link Teacher#upload(Path)} / {@link Dataset#upload(Path)} and the job uploads it;
+     * tests use this to know an id in advance.
+     */
+    String upload(dev.distillbridge.proto.v1.UploadKind kind, Path file) {
+        return Uploader.upload(rpc, kind, file, null);
+    }
+
+    /**
      * Stops the async executor and, when this bridge opened its channel, shuts the channel down
      * and waits (briefly) for calls in flight to end.
      */

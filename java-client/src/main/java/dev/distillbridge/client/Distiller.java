@@ -5,6 +5,7 @@ import dev.distillbridge.proto.v1.TeacherRef;
 import dev.distillbridge.proto.v1.UploadKind;
 import io.grpc.Deadline;
 import io.grpc.Status;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +26,9 @@ import java.util.function.Consumer;
  *     .onEvent(e -> log.info(e.summary()))
  *     .distill(Dataset.builtin("german-credit"), new TrainingParams().setEpochs(30));
  * }</pre>
+ *
+ * <p>{@link #validate(Dataset, TrainingParams)} checks a description the same way and starts
+ * nothing, answering the normalized spec the server would run.
  *
  * <p>Setters only record values; everything is validated and copied when {@code distill} is
  * called, so a Distiller can be reused (and changed) for several jobs. It is not itself
@@ -165,6 +169,37 @@ public final class Distiller {
             return DistillationJob.failed(runner, e);
         }
         return DistillationJob.start(submission, asyncExecutor);
+    }
+
+    /**
+     * Checks the description as {@link #distill} would submit it, and starts nothing: the same
+     * local validation first (every bad field named before anything is sent), then the
+     * server's own checks (teacher and dataset exist and fit together, a small dataset file is
+     * readable), the same ones a submission runs. A {@link Teacher#upload(Path) Teacher.upload}
+     * or {@link Dataset#upload(Path) Dataset.upload} file is uploaded first, exactly as for
+     * {@code distill}, so the answer refers to it by its upload id. Over
+     * {@link DebugConnection} the debug server's Python process runs the checks.
+     *
+     * <pre>{@code
+     * DistillSpec spec = bridge.newDistiller()
+     *     .setTeacherModel("german-credit-mlp")
+     *     .setStudentConfig(new MlpConfig().setHiddenSizes(16))
+     *     .validate(Dataset.builtin("german-credit"), new TrainingParams().setEpochs(30));
+     * spec.getTraining().getBatchSize();   // the server's default, filled in
+     * }</pre>
+     *
+     * @param dataset what the job would train and evaluate on
+     * @param params training hyper-parameters; null (or unset fields) for the server's defaults
+     * @return the normalized spec, every default filled in: exactly what the server's pipeline
+     *     would receive for this description (generated class
+     *     {@code dev.distillbridge.proto.v1.DistillSpec})
+     * @throws DistillException as {@link #distill} would at submission: INVALID_ARGUMENT naming
+     *     the field for a bad description (local or server-side), NOT_FOUND for an unknown
+     *     teacher, dataset or upload, DEADLINE_EXCEEDED past {@link #setTimeout}
+     */
+    public DistillSpec validate(Dataset dataset, TrainingParams params) {
+        Submission submission = snapshot(dataset, params);
+        return runner.validate(submission.spec(), submission.files(), submission.deadline());
     }
 
     /**

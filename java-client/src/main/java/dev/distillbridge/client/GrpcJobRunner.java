@@ -11,7 +11,10 @@ import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
-/** {@code SubmitJob}, then {@code WatchJob} until the FinishedEvent. */
+/**
+ * {@code SubmitJob}, then {@code WatchJob} until the FinishedEvent; {@code SubmitJob} with
+ * {@code validate_only} to check a spec.
+ */
 final class GrpcJobRunner implements JobRunner {
     private static final Logger LOG = Logger.getLogger(GrpcJobRunner.class.getName());
 
@@ -23,17 +26,31 @@ final class GrpcJobRunner implements JobRunner {
 
     @Override
     public String submit(DistillSpec spec, LocalFiles files, Deadline deadline) {
-        DistillSpec.Builder toSubmit = spec.toBuilder();
+        SubmitJobRequest request = SubmitJobRequest.newBuilder().setSpec(uploaded(spec, files, deadline)).build();
+        return rpc.unary(null, deadline, stub -> stub.submitJob(request)).getJobId();
+    }
+
+    @Override
+    public DistillSpec validate(DistillSpec spec, LocalFiles files, Deadline deadline) {
+        SubmitJobRequest request = SubmitJobRequest.newBuilder()
+                .setSpec(uploaded(spec, files, deadline))
+                .setValidateOnly(true)
+                .build();
+        return rpc.unary(null, deadline, stub -> stub.submitJob(request)).getSpec();
+    }
+
+    /** Uploads the local files and returns the spec that refers to them by upload id. */
+    private DistillSpec uploaded(DistillSpec spec, LocalFiles files, Deadline deadline) {
+        DistillSpec.Builder out = spec.toBuilder();
         if (files.teacher() != null) {
             String id = Uploader.upload(rpc, UploadKind.UPLOAD_KIND_MODEL, files.teacher(), deadline);
-            toSubmit.setTeacher(spec.getTeacher().toBuilder().setUploadId(id));
+            out.setTeacher(spec.getTeacher().toBuilder().setUploadId(id));
         }
         if (files.dataset() != null) {
             String id = Uploader.upload(rpc, UploadKind.UPLOAD_KIND_DATASET, files.dataset(), deadline);
-            toSubmit.setDataset(spec.getDataset().toBuilder().setUploadId(id));
+            out.setDataset(spec.getDataset().toBuilder().setUploadId(id));
         }
-        SubmitJobRequest request = SubmitJobRequest.newBuilder().setSpec(toSubmit).build();
-        return rpc.unary(null, deadline, stub -> stub.submitJob(request)).getJobId();
+        return out.build();
     }
 
     @Override

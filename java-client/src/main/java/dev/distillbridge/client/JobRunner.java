@@ -21,6 +21,16 @@ interface JobRunner {
     String submit(DistillSpec spec, LocalFiles files, Deadline deadline);
 
     /**
+     * Sends local files the spec refers to exactly as {@link #submit} does, then runs every
+     * check a submission runs and starts nothing.
+     *
+     * @param files local teacher / dataset files (uploaded, or passed by path to a local server)
+     * @param deadline bounds the call, or null
+     * @return the normalized spec (every default filled in): what the pipeline would receive
+     */
+    DistillSpec validate(DistillSpec spec, LocalFiles files, Deadline deadline);
+
+    /**
      * Follows a submitted job until it ends, delivering every event to the listeners.
      *
      * @param deadline bounds the whole watch, or null

@@ -14,6 +14,10 @@ import java.util.Objects;
  * new TrainingParams().setSchedule(Schedule.custom(
  *         ScheduleStage.of("warmup", 0.3).hardLabelsOnly(),
  *         ScheduleStage.of("distill", 0.7).temperature(6, 1).alpha(0.9, 0.3).cosine()))
+ * new TrainingParams().setSchedule(Schedule.of("progressive",     // a preset, edited
+ *         ScheduleStage.of("warmup", 0.3).temperature(4, 4).hardLabelsOnly(),
+ *         ScheduleStage.of("distill", 0.6).temperature(4, 1).alpha(0.9, 0.5).cosine(),
+ *         ScheduleStage.of("finetune", 0.1).temperature(1, 1).hardLabelsOnly().learningRateScale(0.1)))
  * }</pre>
  *
  * Values are validated when the job is submitted (fractions must sum to 1).
@@ -45,6 +49,16 @@ public final class Schedule {
     /** Your own list of stages, in order. */
     public static Schedule custom(ScheduleStage... stages) {
         return new Schedule("custom", List.of(stages));
+    }
+
+    /**
+     * A schedule with this name and these stages, as Python's {@code Schedule(name, stages)}: a
+     * preset spelled out or edited (e.g. {@code "progressive"} with a longer warm-up, as
+     * Python's {@code Schedule.progressive(warmup=0.3)} sends it), which the server runs as
+     * given. With no stages it is the preset of that name, as the server defines it.
+     */
+    public static Schedule of(String name, ScheduleStage... stages) {
+        return new Schedule(Objects.requireNonNull(name, "name"), List.of(stages));
     }
 
     public String name() {

@@ -9,6 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.distillbridge.proto.v1.DistillSpec;
 import dev.distillbridge.proto.v1.JobState;
 import io.grpc.Status;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +22,7 @@ import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class DistillerTest {
     private FakeServer fake;
@@ -361,6 +365,76 @@ class DistillerTest {
         DistillationResult result = fake.bridge.watchJob(FakeDistillerService.JOB_ID, events::add);
         assertEquals(FakeDistillerService.JOB_ID, result.jobId());
         assertEquals(5, events.size());
+    }
+
+    // ------------------------------------------------------------ validate
+
+    @Test
+    void validateSendsValidateOnlyAndAnswersTheServersNormalizedSpecWithoutAJob() {
+        DistillSpec normalized = DistillSpec.newBuilder().setName("normalized by the server")
+                .setTraining(dev.distillbridge.proto.v1.TrainingParams.newBuilder().setEpochs(30).setBatchSize(64))
+                .build();
+        fake.service.normalized = normalized;
+        TrainingParams params = new TrainingParams().setEpochs(30).setSeed(42);
+
+        DistillSpec answer = validDistiller().enableQuantization(QuantType.INT8)
+                .validate(Dataset.builtin("german-credit"), params);
+
+        assertEquals(normalized, answer);
+        assertEquals(1, fake.service.submitRequests.size());
+        var request = fake.service.submitRequests.get(0);
+        assertTrue(request.getValidateOnly());
+        assertTrue(fake.service.submitted.isEmpty(), "validate queues nothing");
+        assertTrue(fake.service.watchRequests.isEmpty(), "and watches nothing");
+
+        // the request carries exactly the spec distill would submit
+        validDistiller().enableQuantization(QuantType.INT8).distill(Dataset.builtin("german-credit"), params);
+        assertEquals(fake.service.submitted.get(0), request.getSpec());
+        assertFalse(fake.service.submitRequests.get(1).getValidateOnly());
+    }
+
+    @Test
+    void validateRefusesBadFieldsLocallyBeforeSendingAnything() {
+        DistillException e = assertThrows(DistillException.class, () -> validDistiller()
+                .setGates(new Gates().setMinRetention(3))
+                .validate(Dataset.builtin("digits"), new TrainingParams().setEpochs(0)));
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatusCode());
+        assertTrue(e.getStatus().getDescription().contains("training.epochs: must be > 0, got 0"),
+                e.getStatus().getDescription());
+        assertTrue(e.getStatus().getDescription().contains("gates.min_retention"), e.getStatus().getDescription());
+        DistillException missing = assertThrows(DistillException.class,
+                () -> fake.bridge.newDistiller().validate(null, null));
+        assertTrue(missing.getStatus().getDescription().contains("teacher:"), missing.getMessage());
+        assertEquals(0, fake.service.submitAttempts.get());
+    }
+
+    @Test
+    void validateCarriesTheServersStatus() {
+        fake.service.submitError = Status.NOT_FOUND.withDescription("teacher.reference: unknown teacher 'nope'");
+        DistillException e = assertThrows(DistillException.class,
+                () -> validDistiller().validate(Dataset.builtin("digits"), null));
+        assertEquals(Status.Code.NOT_FOUND, e.getStatusCode());
+        assertEquals("teacher.reference: unknown teacher 'nope'", e.getStatus().getDescription());
+        assertTrue(e.getJobId().isEmpty());
+    }
+
+    @Test
+    void validateUploadsLocalFilesFirstAsDistillDoes(@TempDir Path dir) throws IOException {
+        Path teacher = Files.write(dir.resolve("teacher.onnx"), new byte[] {1, 2, 3, 4});
+        Path data = Files.writeString(dir.resolve("rows.csv"), "a,label\n1,0\n2,1\n");
+
+        validDistiller().setTeacherModel(Teacher.upload(teacher))
+                .validate(Dataset.upload(data).withLabelColumn("label"), null);
+
+        assertEquals(List.of("teacher.onnx", "rows.csv"),
+                fake.service.uploads.stream().map(u -> u.getFileName()).toList());
+        var request = fake.service.submitRequests.get(0);
+        assertTrue(request.getValidateOnly());
+        assertEquals("upl-1", request.getSpec().getTeacher().getUploadId());
+        assertEquals("", request.getSpec().getTeacher().getReference());
+        assertEquals("upl-2", request.getSpec().getDataset().getUploadId());
+        assertEquals("label", request.getSpec().getDataset().getLabelColumn());
+        assertTrue(fake.service.submitted.isEmpty());
     }
 
     private static void assertInvalid(Distiller distiller, Dataset dataset, TrainingParams params, String text) {

@@ -18,6 +18,9 @@ import dev.distillbridge.proto.v1.ProgressEvent;
 import dev.distillbridge.proto.v1.StageEvent;
 import dev.distillbridge.proto.v1.SubmitJobRequest;
 import dev.distillbridge.proto.v1.TeacherInfo;
+import dev.distillbridge.proto.v1.UploadChunk;
+import dev.distillbridge.proto.v1.UploadKind;
+import dev.distillbridge.proto.v1.UploadResult;
 import dev.distillbridge.proto.v1.ValidationEvent;
 import dev.distillbridge.proto.v1.WatchJobRequest;
 import com.google.protobuf.ByteString;
@@ -45,6 +48,12 @@ final class FakeDistillerService extends DistillerServiceGrpc.DistillerServiceIm
     static final String JOB_ID = "job-1";
 
     final List<DistillSpec> submitted = Collections.synchronizedList(new ArrayList<>());
+    /** Every SubmitJob request that got through, validate_only ones included. */
+    final List<SubmitJobRequest> submitRequests = Collections.synchronizedList(new ArrayList<>());
+    /** Every completed upload: its id, kind, file name and size. */
+    final List<UploadResult> uploads = Collections.synchronizedList(new ArrayList<>());
+    /** What SubmitJob with validate_only answers as the normalized spec; null = the spec it got. */
+    volatile DistillSpec normalized;
     final List<WatchJobRequest> watchRequests = Collections.synchronizedList(new ArrayList<>());
     final List<DownloadArtifactRequest> downloadRequests = Collections.synchronizedList(new ArrayList<>());
     final List<String> cancelled = Collections.synchronizedList(new ArrayList<>());
@@ -140,9 +149,64 @@ final class FakeDistillerService extends DistillerServiceGrpc.DistillerServiceIm
             response.onError(submitError.asRuntimeException());
             return;
         }
+        submitRequests.add(request);
+        if (request.getValidateOnly()) {
+            // As the real server: no job id, state UNSPECIFIED, the normalized spec; nothing queued.
+            DistillSpec answer = normalized != null ? normalized : request.getSpec();
+            response.onNext(Job.newBuilder().setSpec(answer).build());
+            response.onCompleted();
+            return;
+        }
         submitted.add(request.getSpec());
         response.onNext(job(JobState.JOB_STATE_QUEUED).setSpec(request.getSpec()).build());
         response.onCompleted();
+    }
+
+    @Override
+    public StreamObserver<UploadChunk> uploadModel(StreamObserver<UploadResult> response) {
+        return upload(UploadKind.UPLOAD_KIND_MODEL, response);
+    }
+
+    @Override
+    public StreamObserver<UploadChunk> uploadDataset(StreamObserver<UploadResult> response) {
+        return upload(UploadKind.UPLOAD_KIND_DATASET, response);
+    }
+
+    /** Accepts any upload whose size and SHA-256 match its metadata; ids are "upl-<n>". */
+    private StreamObserver<UploadChunk> upload(UploadKind kind, StreamObserver<UploadResult> response) {
+        return new StreamObserver<>() {
+            private final java.io.ByteArrayOutputStream data = new java.io.ByteArrayOutputStream();
+            private dev.distillbridge.proto.v1.UploadMetadata metadata;
+
+            @Override
+            public void onNext(UploadChunk chunk) {
+                if (chunk.hasMetadata()) {
+                    metadata = chunk.getMetadata();
+                } else {
+                    data.writeBytes(chunk.getData().toByteArray());
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+            }
+
+            @Override
+            public void onCompleted() {
+                byte[] bytes = data.toByteArray();
+                if (metadata == null || metadata.getTotalSize() != bytes.length
+                        || !metadata.getSha256().equals(sha256(bytes))) {
+                    response.onError(Status.DATA_LOSS.withDescription("size or sha256 mismatch").asRuntimeException());
+                    return;
+                }
+                UploadResult result = UploadResult.newBuilder().setUploadId("upl-" + (uploads.size() + 1))
+                        .setFileName(metadata.getFileName()).setSizeBytes(bytes.length)
+                        .setSha256(metadata.getSha256()).setKind(kind).build();
+                uploads.add(result);
+                response.onNext(result);
+                response.onCompleted();
+            }
+        };
     }
 
     @Override
