@@ -106,7 +106,7 @@ class Distiller:
         self._quantization = QuantType.NONE
         self._gates = Gates()
         self._preparation = TeacherPreparation()
-        self._self_distillation = SelfDistillation()
+        self._self_distillation: SelfDistillation | None = None
         self._name = ""
         self._on_event: EventSink = ignore_events
 
@@ -181,8 +181,16 @@ class Distiller:
     # ------------------------------------------------------------ running
 
     def build_spec(self, dataset: Dataset, params: TrainingParams | None = None) -> DistillSpec:
+        """The `DistillSpec` this description stands for, field-validated (no references
+        checked: see `validate`)."""
         if self._student is None:
             raise SpecError("student", "set_student_config(...) was not called")
+        if self._self_distillation is not None and self._teacher.reference != SELF_TEACHER:
+            raise SpecError(
+                "self_distillation",
+                "set_self_distillation(...) makes the student its own teacher; "
+                "set_teacher(...) was called after it",
+            )
         spec = DistillSpec(
             teacher=self._teacher.reference or self._teacher.local_path,
             teacher_upload_id=self._teacher.upload_id,
@@ -193,23 +201,41 @@ class Distiller:
             gates=self._gates,
             name=self._name,
             teacher_preparation=self._preparation,
-            self_distillation=self._self_distillation,
+            self_distillation=self._self_distillation or SelfDistillation(),
         )
         spec.validate()
         return spec
 
+    def validate(self, dataset: Dataset, params: TrainingParams | None = None) -> DistillSpec:
+        """Runs every check `distill` runs (fields, teacher and dataset references, modality,
+        a small dataset file's content) without training, and returns the normalized spec:
+        exactly what the pipeline would receive. Remote: the server checks it (local files are
+        uploaded first, as `distill` does). A bad field raises `SpecError` naming it."""
+        spec = self.build_spec(dataset, params)
+        if self._client is not None:
+            spec = self._client.upload_local_files(spec, self._local_teacher)
+        return self.check_spec(spec)
+
+    def check_spec(self, spec: DistillSpec) -> DistillSpec:
+        """`validate` for a complete `DistillSpec` (what `distill --dry-run` does): every check,
+        here or on this Distiller's server, and the normalized spec back."""
+        if self._client is not None:
+            return self._client.validate(spec)
+        return _check_local(spec)
+
     def distill(self, dataset: Dataset, params: TrainingParams | None = None) -> DistillationResult:
         spec = self.build_spec(dataset, params)
         if self._client is not None:
-            return self._distill_remote(self._client.upload_local_files(spec, self._local_teacher))
-        if spec.teacher_upload_id:
-            raise SpecError("teacher.upload_id", "uploads exist on a server; use a local path")
-        if spec.dataset.upload_id:
-            raise SpecError("dataset.upload_id", "uploads exist on a server; use a local path")
-        if spec.dataset.local_file:  # a local run reads the file where it is
-            local = replace(spec.dataset, path=spec.dataset.local_file, local_file=None)
-            spec = replace(spec, dataset=local)
-        return self._distill_local(spec)
+            spec = self._client.upload_local_files(spec, self._local_teacher)
+        return self.run_spec(spec)
+
+    def run_spec(self, spec: DistillSpec) -> DistillationResult:
+        """Runs a complete `DistillSpec` as it is (what the CLI and the Py4J gateway do with
+        the spec they parsed), locally or on this Distiller's server, reporting to the
+        `on_event` sink. The fluent setters only describe a spec for `distill`/`validate`."""
+        if self._client is not None:
+            return self._distill_remote(spec)
+        return self._distill_local(_check_local(spec))
 
     @property
     def _local_teacher(self) -> str | None:
@@ -246,6 +272,17 @@ class Distiller:
         return DistillationResult(
             job.job_id, dict(r.metrics), manifest, _client=self._client, _files=list(r.files)
         )
+
+
+def _check_local(spec: DistillSpec) -> DistillSpec:
+    """The door contract's check for a run in this process; a `Dataset.upload(path)` file is
+    read where it is."""
+    from bridge.check import check  # resolving teachers imports torch: only when needed
+
+    if spec.dataset.local_file:
+        dataset = replace(spec.dataset, path=spec.dataset.local_file, local_file=None)
+        spec = replace(spec, dataset=dataset)
+    return check(spec, None)
 
 
 __all__ = ["DistillationResult", "Distiller", "Teacher"]

@@ -7,28 +7,37 @@ Exit codes: 0 ok, 1 the job or a check failed, 2 bad input (names the field).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
 
+from google.protobuf import json_format
+
 from bridge.errors import DistillError
 from bridge.events import Event, LogEvent, StageEvent, ValidationEvent
 from bridge.spec import (
-    CnnConfig,
     Dataset,
-    Gates,
+    DistillSpec,
     MlpConfig,
     QuantType,
     SpecError,
-    StudentConfig,
     TrainingParams,
-    TransformerConfig,
 )
+from bridge.spec_args import SPEC_FLAGS, parse_spec_args
+from bridge.wire import spec_from_proto, spec_to_proto
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+# What `distill --print-config` writes: the demo's job, every field spelled out.
+EXAMPLE_SPEC = DistillSpec(
+    teacher="german-credit-mlp",
+    student=MlpConfig((16,)),
+    dataset=Dataset.builtin("german-credit"),
+    training=TrainingParams(epochs=60, learning_rate=1e-3, seed=42),
+    quantization=QuantType.INT8,
+    name="german-credit-int8",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,37 +118,37 @@ def _parser() -> argparse.ArgumentParser:
     _add_java_classpath(g)
     g.set_defaults(run=_debug_server)
 
-    d = sub.add_parser("distill", help="run one distillation (locally or on a server)")
-    d.add_argument("--config", type=Path, help="JSON file with the fields below")
-    d.add_argument("--teacher")
-    d.add_argument("--dataset", help="built-in dataset name")
-    d.add_argument("--dataset-path", help="CSV or NPZ file")
-    d.add_argument("--label-column", default="label")
-    d.add_argument("--mlp", help="MLP student hidden sizes, e.g. 64,32")
-    d.add_argument("--cnn", help="CNN student channels, e.g. 16,32")
-    d.add_argument("--kernel-size", type=int, default=3)
-    d.add_argument(
-        "--transformer",
-        metavar="L,H,HEADS,FF,MAXLEN",
-        help="Transformer student, e.g. 2,384,12,1536,64 (initialised from the "
-        "teacher when widths match)",
+    d = sub.add_parser(
+        "distill",
+        help="run one distillation (locally or on a server)",
+        description="The job is a DistillSpec: --config FILE (the proto's JSON mapping; "
+        "--print-config writes a complete one), then the flags given on the command line, then "
+        "each --set, in that order.",
     )
-    d.add_argument("--text-column", help="text column of a CSV/JSONL dataset")
-    d.add_argument("--int8", action="store_true")
-    for name, typ in (
-        ("epochs", int),
-        ("batch-size", int),
-        ("learning-rate", float),
-        ("temperature", float),
-        ("alpha", float),
-        ("seed", int),
-        ("workers", int),
-    ):
-        d.add_argument(f"--{name}", type=typ)
-    d.add_argument("--schedule", choices=("progressive", "constant"), help="default progressive")
-    d.add_argument("--fp32-fallback", action="store_true")
+    d.add_argument("--config", type=Path, help="DistillSpec as JSON (see --print-config)")
+    for flag in SPEC_FLAGS:
+        d.add_argument(f"--{flag.name}", **flag.argparse_kwargs())
+    d.add_argument(
+        "--set",
+        action="append",
+        metavar="FIELD=VALUE",
+        default=argparse.SUPPRESS,
+        help="any DistillSpec field by its proto path, e.g. training.layer_map=1,4 or "
+        'gates.min_retention=0.95 or training.schedule_stages=\'[{"name": "kd", "fraction": 1}]\'',
+    )
     d.add_argument("--remote", metavar="TARGET", help="server address, e.g. localhost:50051")
-    d.add_argument("--out", type=Path, required=True, help="where the artifact goes")
+    d.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="run every check (on the server with --remote) and print the normalized spec as "
+        "JSON instead of training",
+    )
+    d.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print a complete example config (every field, defaults filled in) and exit",
+    )
+    d.add_argument("--out", type=Path, help="where the artifact goes (required to train)")
     d.set_defaults(run=_distill)
 
     i = sub.add_parser("inspect", help="verify an artifact directory and print its summary")
@@ -213,48 +222,28 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _distill(args: argparse.Namespace) -> int:
+    """The CLI door: config file and flags -> DistillSpec -> check -> run."""
     from bridge.api import Distiller
 
-    cfg = json.loads(args.config.read_text()) if args.config else {}
-    opts = {**cfg, **{k: v for k, v in vars(args).items() if v not in (None, False)}}
-    student = _student(opts)
-    dataset = (
-        Dataset.from_path(
-            opts["dataset_path"], opts.get("label_column", "label"), opts.get("text_column")
-        )
-        if "dataset_path" in opts
-        else Dataset.builtin(opts.get("dataset", ""))
-    )
-    params = TrainingParams(
-        **{k: opts[k] for k in TrainingParams.__dataclass_fields__ if k in opts}
-    )
-    distiller = Distiller.remote(opts["remote"]) if "remote" in opts else Distiller()
+    if args.print_config:
+        print(json_format.MessageToJson(spec_to_proto(EXAMPLE_SPEC)))
+        return 0
+    if args.out is None and not args.dry_run:
+        raise SpecError("--out", "where the artifact goes is required (or use --dry-run)")
+    spec = spec_from_proto(parse_spec_args(args))
+    distiller = Distiller.remote(args.remote) if args.remote else Distiller()
     with distiller:
-        result = (
-            distiller.set_teacher(opts.get("teacher", ""))
-            .set_student_config(student)
-            .enable_quantization(QuantType.INT8 if opts.get("int8") else QuantType.NONE)
-            .set_gates(Gates(fp32_fallback=bool(opts.get("fp32_fallback"))))
-            .on_event(_print_event)
-            .distill(dataset, params)
-        )
+        if args.dry_run:
+            checked = distiller.check_spec(spec)
+            print(json_format.MessageToJson(spec_to_proto(checked)))
+            return 0
+        result = distiller.on_event(_print_event).run_spec(spec)
         out = result.download(args.out)
     _print_metrics(result.metrics)
     print(f"artifact: {out}")
     if result.report_directory is not None:
         print(f"report: {result.report_directory / 'report.md'}")
     return 0
-
-
-def _student(opts: dict) -> StudentConfig:
-    if "transformer" in opts:
-        values = _ints(opts["transformer"])
-        if len(values) != 5:
-            raise SpecError("student.transformer", "expected layers,hidden,heads,ff,max_len")
-        return TransformerConfig(*values)
-    if "cnn" in opts:
-        return CnnConfig(_ints(opts["cnn"]), int(opts.get("kernel_size", 3)))
-    return MlpConfig(_ints(opts.get("mlp", "64")))
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -316,15 +305,6 @@ def _print_metrics(metrics: dict[str, float]) -> None:
     width = max((len(k) for k in metrics), default=0)
     for key in sorted(metrics):
         print(f"  {key:<{width}}  {metrics[key]:.6g}")
-
-
-def _ints(text: str | list[int]) -> tuple[int, ...]:
-    if isinstance(text, list):
-        return tuple(int(v) for v in text)
-    try:
-        return tuple(int(v) for v in str(text).split(",") if v.strip())
-    except ValueError:
-        raise SpecError("student", f"expected comma-separated integers, got {text!r}") from None
 
 
 if __name__ == "__main__":

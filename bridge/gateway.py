@@ -6,14 +6,16 @@ server, no worker processes -- so breakpoints in the pipeline hit.
 
 The wire between the two sides is the proto: Java sends a serialized `DistillSpec` (built by
 the same builder code as for gRPC), this side answers with serialized `JobEvent`s, the last a
-`FinishedEvent` carrying the `DistillResult`. Jobs run on a thread of this process with the
-public `Distiller` API. The gateway listens on loopback only and requires an auth token, which
+`FinishedEvent` carrying the `DistillResult`. The door contract is the server's: parse ->
+`DistillSpec` -> `check` -> run; the spec itself runs (`Distiller.run_spec`) on a thread of this
+process. The gateway listens on loopback only and requires an auth token, which
 it writes with the port to a connection file only the owner can read.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import threading
@@ -26,16 +28,16 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge.api import Distiller
-from bridge.data import check_dataset
+from bridge.check import check
 from bridge.errors import DistillError, JobCancelled
 from bridge.events import Event
 from bridge.export.manifest import MANIFEST, artifact_members
-from bridge.models import resolve_teacher
 from bridge.paths import sha256_file
 from bridge.spec import DistillSpec, SpecError
-from bridge.wire import event_to_proto, spec_from_proto
+from bridge.wire import event_to_proto, spec_from_proto, spec_to_proto
 
 LOOPBACK = "127.0.0.1"
+log = logging.getLogger("bridge.gateway")
 
 
 @dataclass
@@ -69,13 +71,18 @@ class DebugEntryPoint:
         self._lock = threading.Lock()
 
     def validate(self, spec_bytes: bytes) -> str:
-        """ "" when the spec is acceptable, else "CODE\\tfield: message" (CODE a gRPC status
-        name), the same checks and codes as the gRPC server's SubmitJob."""
+        """ "" when the spec is acceptable, else "CODE\tfield: message" (CODE a gRPC status
+        name): the same checks and codes as the gRPC server's SubmitJob."""
         try:
             self._spec(spec_bytes)
         except SpecError as e:
             return f"{e.code}\t{e}"
         return ""
+
+    def normalize(self, spec_bytes: bytes) -> bytes:
+        """The serialized spec the pipeline would receive (every default filled in), as
+        SubmitJob with validate_only answers it; call after `validate` returned ""."""
+        return spec_to_proto(self._spec(spec_bytes)).SerializeToString()
 
     def submit(self, spec_bytes: bytes) -> str:
         """Starts the job on a thread of this process; returns its id."""
@@ -103,10 +110,8 @@ class DebugEntryPoint:
         return str(job.artifact_dir)
 
     def _spec(self, spec_bytes: bytes) -> DistillSpec:
-        spec = spec_from_proto(pb.DistillSpec.FromString(bytes(spec_bytes)))
-        check_dataset(spec.dataset, None)
-        resolve_teacher(spec.teacher, spec.dataset, None)
-        return spec
+        """The door contract: parse -> DistillSpec -> check (a local run: no upload store)."""
+        return check(spec_from_proto(pb.DistillSpec.FromString(bytes(spec_bytes))), None)
 
     def _run(self, job: _Job, spec: DistillSpec) -> None:
         def on_event(event: Event) -> None:
@@ -114,16 +119,7 @@ class DebugEntryPoint:
 
         finished = pb.FinishedEvent(state=pb.JOB_STATE_FAILED)
         try:
-            result = (
-                Distiller(home=self._home)
-                .set_teacher(spec.teacher)
-                .set_student_config(spec.student)
-                .enable_quantization(spec.quantization)
-                .set_gates(spec.gates)
-                .set_name(spec.name)
-                .on_event(on_event)
-                .distill(spec.dataset, spec.training)
-            )
+            result = Distiller(home=self._home).on_event(on_event).run_spec(spec)
             job.artifact_dir = result.download(self._home / "debug" / job.job_id)
             finished = pb.FinishedEvent(
                 state=pb.JOB_STATE_SUCCEEDED, result=_result_proto(result, job.artifact_dir)
@@ -133,7 +129,8 @@ class DebugEntryPoint:
         except (DistillError, SpecError) as e:
             finished.error = str(e)
         except Exception as e:  # a debugging server reports every failure to its caller
-            finished.error = f"{type(e).__name__}: {e}"
+            log.exception("debug job %s failed with an internal error", job.job_id)
+            finished.error = f"internal error: {type(e).__name__}: {e}"
         job.append(pb.JobEvent(finished=finished))
 
 

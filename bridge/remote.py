@@ -26,7 +26,7 @@ from bridge.events import EventSink, ignore_events
 from bridge.export.manifest import member_path
 from bridge.paths import sha256_file
 from bridge.spec import DistillSpec, SpecError
-from bridge.wire import event_from_proto, spec_to_proto
+from bridge.wire import event_from_proto, spec_from_proto, spec_to_proto
 
 RETRIES = 5
 RETRY_BACKOFF_SECONDS = 0.5
@@ -81,6 +81,11 @@ class RemoteClient:
     def submit(self, spec: DistillSpec) -> pb.Job:
         request = pb.SubmitJobRequest(spec=spec_to_proto(spec))
         return self._call(self.stub.SubmitJob, request)
+
+    def validate(self, spec: DistillSpec) -> DistillSpec:
+        """The server's checks without a job (`validate_only`): the spec it would run."""
+        request = pb.SubmitJobRequest(spec=spec_to_proto(spec), validate_only=True)
+        return spec_from_proto(self._call(self.stub.SubmitJob, request).spec)
 
     def get_job(self, job_id: str) -> pb.Job:
         return self._call(self.stub.GetJob, pb.GetJobRequest(job_id=job_id))

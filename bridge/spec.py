@@ -305,6 +305,13 @@ class Dataset:
             )
         if self.name is None and not self.label_column:
             raise SpecError("dataset.label_column", "must not be empty")
+        if self.name is not None and (self.label_column != "label" or self.text_column):
+            column = "text_column" if self.text_column else "label_column"
+            raise SpecError(
+                f"dataset.{column}",
+                f"built-in dataset {self.name!r} has its own columns; {column} applies to "
+                "dataset files (dataset.path / dataset.upload_id)",
+            )
 
     @property
     def display_name(self) -> str:

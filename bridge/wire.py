@@ -6,13 +6,14 @@ walks the proto descriptor and fails on any field that does not survive a round 
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge.events import Event, LogEvent, ProgressEvent, StageEvent, ValidationEvent
 from bridge.schedule import Schedule, Stage
 from bridge.spec import (
+    SELF_TEACHER,
     CnnConfig,
     Dataset,
     DistillSpec,
@@ -138,6 +139,12 @@ def spec_from_proto(msg: pb.DistillSpec) -> DistillSpec:
         label_column=msg.dataset.label_column or "label",
         text_column=msg.dataset.text_column or None,
     )
+    if msg.HasField("self_distillation") and msg.teacher.reference != SELF_TEACHER:
+        raise SpecError(
+            "self_distillation",
+            f"applies only when teacher.reference is {SELF_TEACHER!r} (no external teacher); "
+            f"the teacher is {msg.teacher.reference or msg.teacher.upload_id!r}",
+        )
     spec = DistillSpec(
         teacher=msg.teacher.reference,
         teacher_upload_id=msg.teacher.upload_id,
@@ -200,41 +207,31 @@ def _has(msg: Any, name: str) -> bool:
 
 def event_to_proto(event: Event) -> pb.JobEvent:
     msg = pb.JobEvent()
-    if isinstance(event, StageEvent):
-        msg.stage.CopyFrom(pb.StageEvent(stage=event.stage, message=event.message))
-    elif isinstance(event, ProgressEvent):
-        msg.progress.CopyFrom(pb.ProgressEvent(**vars(event)))
-    elif isinstance(event, ValidationEvent):
-        msg.validation.CopyFrom(pb.ValidationEvent(**vars(event)))
-    elif isinstance(event, LogEvent):
-        msg.log.CopyFrom(pb.LogEvent(level=event.level, message=event.message))
-    else:  # pragma: no cover - Event is a closed union
+    kind = next((k for k, t in _EVENT_TYPES.items() if isinstance(event, t)), None)
+    if kind is None:  # pragma: no cover - Event is a closed union
         raise TypeError(f"unknown event {event!r}")
+    getattr(msg, kind).CopyFrom(getattr(pb, type(event).__name__)(**asdict(event)))
     return msg
 
 
 def event_from_proto(msg: pb.JobEvent) -> Event | None:
-    """The pipeline event a `JobEvent` carries; None for the final (finished) event."""
+    """The pipeline event a `JobEvent` carries; None for the final (finished) event. Fields are
+    copied by name, so every field both sides define crosses (the conformance test checks that
+    the dataclasses and the messages define the same ones)."""
     kind = msg.WhichOneof("event")
-    if kind == "stage":
-        return StageEvent(msg.stage.stage, msg.stage.message)
-    if kind == "progress":
-        p = msg.progress
-        return ProgressEvent(
-            p.epoch,
-            p.epochs,
-            p.step,
-            p.steps_per_epoch,
-            p.loss,
-            p.soft_loss,
-            p.hard_loss,
-            p.learning_rate,
-            p.temperature,
-            p.alpha,
-        )
-    if kind == "validation":
-        v = msg.validation
-        return ValidationEvent(v.epoch, v.accuracy, v.loss, v.best)
-    if kind == "log":
-        return LogEvent(msg.log.message, msg.log.level or "INFO")
-    return None
+    event_type = _EVENT_TYPES.get(kind or "")
+    if event_type is None:
+        return None
+    payload = getattr(msg, kind)
+    values = {f.name: getattr(payload, f.name) for f in fields(event_type)}
+    if event_type is LogEvent:
+        values["level"] = values["level"] or "INFO"
+    return event_type(**values)
+
+
+_EVENT_TYPES: dict[str, type] = {
+    "stage": StageEvent,
+    "progress": ProgressEvent,
+    "validation": ValidationEvent,
+    "log": LogEvent,
+}

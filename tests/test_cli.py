@@ -45,23 +45,47 @@ def test_distill_with_bad_input_exits_2_naming_the_field(tmp_path, capsys):
 
 
 def test_local_distill_from_a_config_file(tmp_path, home, monkeypatch, capsys):
+    """The config is the proto's JSON mapping of DistillSpec; a flag given on the command line
+    overrides the file."""
     monkeypatch.setenv("DISTILL_BRIDGE_HOME", str(home))
     config = tmp_path / "job.json"
     config.write_text(
         json.dumps(
             {
-                "teacher": "digits-mlp",
-                "dataset": "digits",
-                "mlp": [16],
-                "int8": True,
-                "epochs": 2,
-                "learning_rate": 0.01,
+                "teacher": {"reference": "digits-mlp"},
+                "dataset": {"builtin": "digits"},
+                "student": {"mlp": {"hiddenSizes": [16]}},
+                "quantization": "QUANT_TYPE_INT8",
+                "training": {"epochs": 9, "learningRate": 0.01},
             }
         )
     )
-    assert main(["distill", "--config", str(config), "--out", str(tmp_path / "art")]) == 0
+    argv = ["distill", "--config", str(config), "--epochs", "2", "--out", str(tmp_path / "art")]
+    assert main(argv) == 0
     assert (tmp_path / "art" / "model.int8.onnx").is_file()
     assert "student_int8_accuracy" in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "art" / "manifest.json").read_text())
+    assert manifest["training"]["epochs"] == 2 and manifest["training"]["learning_rate"] == 0.01
+
+
+def test_a_config_gate_takes_effect(tmp_path, home, monkeypatch, capsys):
+    """gates.minRetention from the file is enforced (it used to be dropped): 1.5 cannot pass."""
+    monkeypatch.setenv("DISTILL_BRIDGE_HOME", str(home))
+    config = tmp_path / "job.json"
+    config.write_text(
+        json.dumps(
+            {
+                "teacher": {"reference": "digits-mlp"},
+                "dataset": {"builtin": "digits"},
+                "student": {"mlp": {"hiddenSizes": [16]}},
+                "training": {"epochs": 2, "learningRate": 0.01},
+                "gates": {"minRetention": 1.5},
+            }
+        )
+    )
+    assert main(["distill", "--config", str(config), "--out", str(tmp_path / "art")]) == 1
+    assert "min_retention" in capsys.readouterr().err
+    assert not (tmp_path / "art").exists()
 
 
 def test_inspect_passes_intact_and_fails_tampered_artifacts(tmp_path, home, capsys):

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import grpc
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge._proto.distillbridge.v1 import distiller_pb2_grpc as pb_grpc
-from bridge.data import BUILTIN_DATASETS, check_dataset, load_dataset
+from bridge.check import check
+from bridge.data import BUILTIN_DATASETS
 from bridge.errors import DistillError
-from bridge.models import ZOO, resolve_teacher
+from bridge.models import ZOO
 from bridge.server import logs
 from bridge.server.jobs import JobManager, JobRecord, ServerClosing
 from bridge.server.uploads import KIND_NAMES, UploadError, UploadStore
-from bridge.spec import DistillSpec, SpecError, check_student_modality
-from bridge.wire import spec_from_proto
+from bridge.spec import SpecError
+from bridge.wire import spec_from_proto, spec_to_proto
 
 CHUNK_BYTES = 256 * 1024
-# Dataset files up to this size are loaded once at submit, so bad content (NaN, no rows, a
-# missing label column) is INVALID_ARGUMENT now rather than a failed job later.
-PREFLIGHT_MAX_BYTES = 16 * 1024 * 1024
-TEXT_SUFFIXES = (".jsonl",)
 log = logging.getLogger("bridge.server")
 
 
@@ -35,9 +31,13 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
     # ------------------------------------------------------------ jobs
 
     def SubmitJob(self, request: pb.SubmitJobRequest, context: grpc.ServicerContext) -> pb.Job:
+        """parse -> DistillSpec -> check -> queue (or, with validate_only, answer the spec)."""
         try:
-            spec = spec_from_proto(request.spec)
-            self._check_references(spec)
+            spec = check(
+                spec_from_proto(request.spec), self.jobs.paths.data_root, self.uploads.resolve
+            )
+            if request.validate_only:
+                return pb.Job(spec=spec_to_proto(spec))
             job = self.jobs.submit(spec)
         except SpecError as e:
             self._reject(context, e.code, str(e))
@@ -198,33 +198,6 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
         if job is None:
             context.abort(grpc.StatusCode.NOT_FOUND, f"job_id: no job {job_id!r}")
         return job
-
-    def _check_references(self, spec: DistillSpec) -> None:
-        """What can be checked before queueing: uploads, teacher and dataset exist, fit
-        together, and a small dataset file is readable."""
-        root = self.jobs.paths.data_root
-        spec = self.uploads.resolve(spec)
-        check_dataset(spec.dataset, root)
-        self._preflight_dataset(spec)
-        builtin = BUILTIN_DATASETS.get(spec.dataset.name or "")
-        resolve_teacher(spec.teacher, spec.dataset, root, builtin.modality if builtin else None)
-        if builtin is not None:
-            check_student_modality(
-                spec.student, builtin.name, builtin.modality, spec.is_self_distillation
-            )
-
-    def _preflight_dataset(self, spec: DistillSpec) -> None:
-        if spec.dataset.path is None:
-            return
-        if Path(spec.dataset.path).suffix.lower() in TEXT_SUFFIXES:
-            return  # text data needs a tokenizer: the worker reads it
-        root = self.jobs.paths.data_root
-        try:
-            size = (root / spec.dataset.path).stat().st_size
-        except OSError:
-            return
-        if size <= PREFLIGHT_MAX_BYTES:
-            load_dataset(spec.dataset, root)
 
 
 def _chunks(job: JobRecord, entry: pb.ArtifactFile, offset: int) -> Iterator[pb.ArtifactChunk]:
