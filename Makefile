@@ -50,7 +50,7 @@ lint: $(PYTHON_STAMP)
 	$(PY) -m ruff format --check bridge tests scripts bench examples/python
 
 test-python: $(PYTHON_STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 # The Spring Boot example runs against the client that setup installed into ~/.m2.
 test-java: setup

@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 the job or a check failed, 2 bad input (names the field).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -183,6 +184,8 @@ def _debug_server(args: argparse.Namespace) -> int:
     from bridge.paths import default_home
 
     _configure_jvm(args)
+    # Job failures are logged with their stack (the caller gets one line in FinishedEvent).
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     home = args.home or default_home()
     server = start_debug_server(home, args.port, args.connection_file or home / "debug-server.json")
     print(
