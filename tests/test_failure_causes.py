@@ -1,5 +1,6 @@
-"""Failures keep their cause: a job's error is one line that names it, and the traceback of an
-internal error reaches the server log."""
+"""Failures keep their cause: a job's error is one line that names it, the traceback of an
+internal error reaches the server log, and a quantization step that failed on the way is never
+silently dropped."""
 
 from __future__ import annotations
 
@@ -12,9 +13,14 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
+import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
+import bridge.export._quantize_child as child
 from bridge.errors import DistillError
+from bridge.export.quantize import OUTCOME, quantize_int8
 from bridge.server import logs
 from bridge.server.jobs import JobManager, ServerPaths
 from bridge.server.store import Store
@@ -123,3 +129,67 @@ def test_a_spec_or_distill_error_is_the_jobs_error_as_is_without_a_traceback(err
     except Exception as e:
         assert failure_message(e, "job-own") == str(error)
     assert caplog.records == []
+
+
+# ---------------------------------------------------------------- INT8 quantization
+
+
+def _custom_op_model(path: Path) -> Path:
+    """MatMul then an operator of an unknown domain: symbolic shape inference cannot finish
+    ("Incomplete symbolic shape inference"), pre-processing without it and quantization can."""
+    weight = numpy_helper.from_array(np.ones((4, 3), np.float32), "W")
+    nodes = [
+        helper.make_node("MatMul", ["input", "W"], ["mm"]),
+        helper.make_node("Mystery", ["mm"], ["logits"], domain="test.custom"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", 4])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["n", 3])],
+        [weight],
+    )
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("test.custom", 1)]
+    model = helper.make_model(graph, opset_imports=opsets)
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+SYMBOLIC_FAILED = "symbolic shape inference failed (Exception: Incomplete symbolic shape inference)"
+
+
+def test_a_fallback_that_succeeds_still_logs_why_it_was_needed(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="bridge.export.quantize")
+    out = quantize_int8(_custom_op_model(tmp_path / "m.onnx"), tmp_path / "m.int8.onnx")
+    assert out.is_file()
+    (record,) = caplog.records
+    assert record.name == "bridge.export.quantize" and SYMBOLIC_FAILED in record.getMessage()
+
+
+def test_a_quantization_failure_is_one_line_carrying_the_first_cause(tmp_path):
+    model = _custom_op_model(tmp_path / "m.onnx")
+    with pytest.raises(DistillError) as e:
+        quantize_int8(model, tmp_path / "missing" / "m.int8.onnx")
+    message = str(e.value)
+    assert "\n" not in message
+    assert message.startswith("INT8 quantization failed: FileNotFoundError: ")
+    assert message.endswith(f"(after: {SYMBOLIC_FAILED}, so pre-processing ran without it)")
+
+
+def test_when_both_pre_processing_attempts_fail_the_first_cause_is_kept(tmp_path, monkeypatch):
+    def pre_process(source: str, target: str, skip_symbolic_shape: bool) -> None:
+        if skip_symbolic_shape:
+            raise ValueError("no shapes for node 7")
+        raise RuntimeError("sympy cannot merge dims")
+
+    monkeypatch.setattr(child, "quant_pre_process", pre_process)
+    monkeypatch.chdir(tmp_path)
+    assert child._run(["source.onnx", "target.onnx", "MatMul"]) == 1
+    assert json.loads((tmp_path / OUTCOME).read_text()) == {
+        "error": "ValueError: no shapes for node 7",
+        "notes": [
+            "symbolic shape inference failed (RuntimeError: sympy cannot merge dims), so "
+            "pre-processing ran without it"
+        ],
+    }
