@@ -4,7 +4,10 @@
 - text encoders without a head for the task (the packaged MiniLM, a bare HF directory) get a
   classification head fine-tuned on the job's training split (and the encoder too, unless
   told otherwise), keyed by (teacher, dataset, preparation params);
-- teacher files (TorchScript, ONNX, an HF classifier with the right head) are used as they are.
+- teacher files (TorchScript, ONNX, an HF classifier with the right head) are used as they are;
+- self-distillation has a stand-in, `self_teacher`, with nothing to load.
+
+`teacher_outputs_for` then gives the prepared teacher's outputs, from the teacher-output cache.
 
 Nothing here is loaded eagerly: `PreparedTeacher.load()` is only called when the teacher-output
 cache misses, so a repeated job never loads the teacher at all.

@@ -24,6 +24,7 @@ from bridge.events import EventSink, LogEvent
 from bridge.models.teachers import OutputRequest, Teacher
 from bridge.spec import SpecError
 
+# Largest teacher inference batches (see teacher_batch_size).
 TEXT_TEACHER_BATCH = 64
 TEACHER_BATCH = 256
 
@@ -180,6 +181,3 @@ def check_classes(logits: np.ndarray, dataset: LoadedDataset) -> None:
             f"teacher predicts {logits.shape[1]} classes but dataset {dataset.name!r} has "
             f"{dataset.num_classes}",
         )
-
-
-# ---------------------------------------------------------------- export checks

@@ -1,6 +1,6 @@
 """Job bookkeeping: a bounded queue, one worker *process* per running job (a crash or cancel
-never takes the server down), each job's event log that watchers replay and follow, and the
-SQLite store that lets all of it survive a restart.
+never takes the server down; the process itself is bridge/server/worker.py), each job's event
+log that watchers replay and follow, and the SQLite store that lets all of it survive a restart.
 
 Restart policy: a job that was running when the server died is marked FAILED with "interrupted
 by server restart" (its half-trained state is not resumed: a job restarts cheaply from its spec,
