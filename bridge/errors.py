@@ -24,3 +24,16 @@ class GateError(DistillError):
 
 class JobCancelled(DistillError):
     """The caller cancelled the job."""
+
+
+def first_line(text: str, limit: int = 1000) -> str:
+    """The first line of an error's text (at most `limit` characters; "" when it has none):
+    errors from libraries often run to many lines, a job's error is one."""
+    text = text.strip()
+    return text.splitlines()[0][:limit] if text else ""
+
+
+def one_line(e: BaseException) -> str:
+    """`Type: first line of its message` (just `Type` when it has none)."""
+    text = first_line(str(e))
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__

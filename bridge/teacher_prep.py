@@ -4,7 +4,10 @@
 - text encoders without a head for the task (the packaged MiniLM, a bare HF directory) get a
   classification head fine-tuned on the job's training split (and the encoder too, unless
   told otherwise), keyed by (teacher, dataset, preparation params);
-- teacher files (TorchScript, ONNX, an HF classifier with the right head) are used as they are.
+- teacher files (TorchScript, ONNX, an HF classifier with the right head) are used as they are;
+- self-distillation has a stand-in, `self_teacher`, with nothing to load.
+
+`teacher_outputs_for` then gives the prepared teacher's outputs, from the teacher-output cache.
 
 Nothing here is loaded eagerly: `PreparedTeacher.load()` is only called when the teacher-output
 cache misses, so a repeated job never loads the teacher at all.
@@ -19,7 +22,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -28,7 +31,8 @@ from bridge.data import LoadedDataset
 from bridge.data.features import Features, float_features
 from bridge.data.tokenize import TOKENIZER_FILE, TextEncoder
 from bridge.distill import TrainData, accuracy, predict_logits, train
-from bridge.distill.teacher_cache import cache_key
+from bridge.distill.teacher_cache import CacheResult, cache_key, teacher_batch_size, teacher_outputs
+from bridge.errors import DistillError
 from bridge.events import Event, EventSink, LogEvent, ValidationEvent, ignore_events
 from bridge.export.onnx_export import export_onnx
 from bridge.models import ZooTeacher, count_parameters
@@ -36,14 +40,16 @@ from bridge.models.builders import with_normalization
 from bridge.models.teachers import (
     HfTeacher,
     OnnxTeacher,
+    OutputRequest,
     Teacher,
     TeacherSource,
     TorchScriptTeacher,
     onnx_parameter_count,
 )
 from bridge.models.text import has_task_head, hf_config, hf_dir_sha256, load_hf_classifier
-from bridge.paths import sha256_file
-from bridge.spec import SpecError, TeacherPreparation, TrainingParams
+from bridge.models.zoo import ZOO, PretrainedTeacher
+from bridge.paths import resolve_under_root, sha256_file
+from bridge.spec import DistillSpec, SpecError, TeacherPreparation, TrainingParams
 
 # Sequence length used to fine-tune a text teacher: independent of any student's max_seq_len,
 # so one prepared teacher serves every student.
@@ -384,6 +390,55 @@ def _as_is(origin: Path, home: Path, num_labels: int, on_event: EventSink) -> tu
         shutil.rmtree(directory, ignore_errors=True)
         tmp.rename(directory)
         return directory, False
+
+
+# ---------------------------------------------------------------- self-distillation
+
+
+def self_teacher(
+    spec: DistillSpec, dataset: LoadedDataset, data_root: Path | None
+) -> PreparedTeacher:
+    """Stands in for the teacher when the student teaches itself: no model to load; for text,
+    the directory whose tokenizer (and vocabulary) the student uses."""
+    directory = None
+    if dataset.modality == "text":
+        ref = spec.self_distillation.tokenizer
+        zoo = ZOO.get(ref)
+        directory = zoo.locate() if isinstance(zoo, PretrainedTeacher) else None
+        if directory is None:
+            directory = resolve_under_root(ref, data_root, "self_distillation.tokenizer")
+        if not (directory / TOKENIZER_FILE).is_file():
+            raise SpecError("self_distillation.tokenizer", f"{ref!r} has no {TOKENIZER_FILE}")
+
+    def no_teacher() -> Teacher:
+        raise DistillError("self-distillation has no teacher to load")
+
+    info = {"reference": "self", "architecture": "self-distillation (deepest exit)"}
+    return PreparedTeacher(TeacherSource("self"), "self", no_teacher, info, 0, directory=directory)
+
+
+# ---------------------------------------------------------------- teacher outputs
+
+
+def teacher_outputs_for(
+    prepared: PreparedTeacher,
+    home: Path,
+    dataset: LoadedDataset,
+    splits: dict[str, Features],
+    request: OutputRequest,
+    encoder: TextEncoder | None,
+    student_batch: int,
+) -> CacheResult:
+    """The teacher's outputs for every split, from the teacher-output cache under `home` (the
+    teacher is loaded only on a miss), keyed by teacher, data, tokenizer and request."""
+    key = cache_key(
+        teacher=prepared.identity,
+        dataset=dataset.fingerprint,
+        tokenizer=encoder.manifest_block() if encoder else None,
+        request=asdict(request),
+    )
+    batch = teacher_batch_size(student_batch, encoder is not None)
+    return teacher_outputs(home / "teacher-cache", key, splits, request, prepared.load, batch)
 
 
 # ---------------------------------------------------------------- helpers

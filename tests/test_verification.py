@@ -13,7 +13,9 @@ import pytest
 import torch
 from onnx import TensorProto, helper
 
+import bridge.export.gates as export_gates
 import bridge.pipeline as pipeline
+import bridge.student_prep as student_prep
 from bridge.data.features import float_features
 from bridge.errors import DistillError, GateError
 from bridge.events import StageEvent
@@ -154,7 +156,7 @@ def test_function_operators_count_as_runnable_because_ort_expands_them(tmp_path)
 def test_a_bad_student_fails_the_job_at_preflight_before_the_teacher_runs(
     home, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(pipeline, "build_student", lambda config, dataset: _Noisy())
+    monkeypatch.setattr(student_prep, "build_student", lambda config, dataset: _Noisy())
     events = []
     with pytest.raises(GateError, match="gate max_parity_error failed.*pre-flight"):
         run(digits_spec(), tmp_path / "o", RunContext(home), events.append)
@@ -182,7 +184,7 @@ def _broken_int8(fp32: Path, out: Path, op_types: list[str]) -> Path:
 def test_int8_gate_failure_fails_the_job_naming_the_gate_and_both_numbers(
     home, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(pipeline, "quantize_int8", _broken_int8)
+    monkeypatch.setattr(export_gates, "quantize_int8", _broken_int8)
     with pytest.raises(GateError) as e:
         run(digits_spec(gates=Gates(max_int8_accuracy_drop=0.02)), tmp_path / "o", RunContext(home))
     assert e.value.gate == "max_int8_accuracy_drop" and e.value.limit == 0.02
@@ -192,7 +194,7 @@ def test_int8_gate_failure_fails_the_job_naming_the_gate_and_both_numbers(
 
 
 def test_int8_gate_failure_with_fp32_fallback_ships_fp32_and_says_so(home, tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "quantize_int8", _broken_int8)
+    monkeypatch.setattr(export_gates, "quantize_int8", _broken_int8)
     spec = digits_spec(gates=Gates(max_int8_accuracy_drop=0.02, fp32_fallback=True))
     result = run(spec, tmp_path / "o", RunContext(home))
     names = sorted(p.name for p in result.artifact_dir.iterdir())

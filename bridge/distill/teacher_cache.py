@@ -18,8 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
+from bridge.data import LoadedDataset
 from bridge.data.features import Features
+from bridge.events import EventSink, LogEvent
 from bridge.models.teachers import OutputRequest, Teacher
+from bridge.spec import SpecError
+
+# Largest teacher inference batches (see teacher_batch_size).
+TEXT_TEACHER_BATCH = 64
+TEACHER_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -133,3 +140,44 @@ def open_split(directory: Path, split: str) -> TeacherOutputs:
     pooled = load(pooled_file) if pooled_file.is_file() else None
     logits = np.asarray(load(directory / f"{split}.logits.npy"))
     return TeacherOutputs(logits, hidden, attention, pooled)
+
+
+def teacher_batch_size(student_batch: int, text: bool) -> int:
+    """The teacher's inference batch: no larger than the student's training batch, so the
+    teacher phase never peaks above the student phase. Under inference mode a forward holds
+    only a layer or two of activations at a time, while a training step at the same batch
+    holds every activation, their gradients and the optimizer state."""
+    return max(1, min(student_batch, TEXT_TEACHER_BATCH if text else TEACHER_BATCH))
+
+
+def report_cache(cached: CacheResult, metrics: dict[str, float], on_event: EventSink) -> None:
+    metrics["teacher_cache_hit"] = float(cached.hit)
+    metrics["teacher_cache_seconds"] = cached.seconds
+    if cached.hit:
+        on_event(LogEvent("teacher outputs found in the cache: no teacher inference"))
+    else:
+        on_event(
+            LogEvent(
+                f"teacher outputs computed in {cached.seconds:.1f} s and cached; teacher released"
+            )
+        )
+
+
+def split_labels(dataset: LoadedDataset, cached: CacheResult) -> dict[str, np.ndarray]:
+    """True labels; for an unlabeled dataset, validation and test are scored against the
+    teacher's predictions (accuracy = agreement with the teacher) and training uses soft
+    targets only."""
+    ys = {n: getattr(dataset, n).y for n in ("train", "val", "test")}
+    if not dataset.labeled:
+        for n in ("val", "test"):
+            ys[n] = np.asarray(cached.outputs[n].logits).argmax(axis=1)
+    return ys
+
+
+def check_classes(logits: np.ndarray, dataset: LoadedDataset) -> None:
+    if dataset.labeled and logits.shape[1] != dataset.num_classes:
+        raise SpecError(
+            "teacher.reference",
+            f"teacher predicts {logits.shape[1]} classes but dataset {dataset.name!r} has "
+            f"{dataset.num_classes}",
+        )

@@ -15,7 +15,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -32,6 +32,7 @@ from bridge.distill.self_distill import SelfDistillLoss
 from bridge.distill.teacher_cache import TeacherOutputs
 from bridge.errors import DistillError
 from bridge.events import EventSink, ProgressEvent, StageEvent, ValidationEvent
+from bridge.schedule import Schedule
 from bridge.spec import TrainingParams
 
 PROGRESS_EVENTS_PER_EPOCH = 10
@@ -278,3 +279,11 @@ def predict_logits(model: nn.Module, features: Features, batch_size: int = 256) 
 def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     labelled = y >= 0
     return float((logits.argmax(axis=1)[labelled] == y[labelled]).mean())
+
+
+def soft_targets_only(params: TrainingParams) -> TrainingParams:
+    """Unlabeled data has no hard labels to warm up or fine-tune on: every stage of the
+    schedule learns from the teacher alone (alpha 1), keeping its temperatures and rates."""
+    schedule = params.resolved_schedule()
+    stages = tuple(replace(s, alpha_start=1.0, alpha_end=1.0) for s in schedule.stages)
+    return replace(params, schedule=Schedule(schedule.name, stages))

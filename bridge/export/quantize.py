@@ -3,6 +3,8 @@ so CNN convolutions stay fp32 and their dense layers are quantized."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -16,6 +18,9 @@ from bridge.errors import DistillError
 QUANTIZED_OPS = ["MatMul", "Gemm"]
 # Text students: the token embedding is most of the weights, so its Gather is quantized too.
 TEXT_QUANTIZED_OPS = ["MatMul", "Gemm", "Gather"]
+# What the child process reports (bridge/export/_quantize_child.py), in its scratch directory.
+OUTCOME = "outcome.json"
+log = logging.getLogger("bridge.export.quantize")
 
 
 def recipe(op_types: list[str]) -> dict:
@@ -51,9 +56,24 @@ def quantize_int8(fp32_path: Path, out_path: Path, op_types: list[str] = QUANTIZ
             text=True,
             env={**os.environ, "PYTHONPATH": _root()},
         )
-        if done.returncode != 0:
-            raise DistillError(f"INT8 quantization failed: {done.stderr.strip()[-2000:]}")
+        outcome = _outcome(Path(tmp) / OUTCOME)
+    notes = outcome.get("notes") or []
+    if done.returncode != 0:
+        log.warning("INT8 quantization failed; the quantizer's output:\n%s", done.stderr[-20000:])
+        reason = outcome.get("error") or done.stderr.strip()[-2000:]
+        after = f" (after: {'; '.join(notes)})" if notes else ""
+        raise DistillError(f"INT8 quantization failed: {reason}{after}")
+    for note in notes:
+        log.warning("INT8 quantization of %s: %s", fp32_path.name, note)
     return out_path
+
+
+def _outcome(path: Path) -> dict:
+    """What the child reported; empty when it died before it could."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def _without_initializer_value_info(model: onnx.ModelProto) -> onnx.ModelProto:

@@ -13,7 +13,7 @@ import onnx
 import onnxruntime as ort
 
 from bridge.data.features import Features
-from bridge.errors import DistillError
+from bridge.errors import DistillError, first_line
 
 GOLDEN_VECTOR_COUNT = 4
 GOLDEN_ATOL = 1e-5
@@ -139,8 +139,9 @@ def assert_cpu_runs(path: Path) -> list[dict]:
     try:
         ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as e:  # ORT raises several pybind types; its text is the reason
+        reason = first_line(str(e)) or type(e).__name__
         raise DistillError(
-            f"ONNX Runtime's CPU provider cannot run {path.name}: {_first_line(e)}"
+            f"ONNX Runtime's CPU provider cannot run {path.name}: {reason}"
             + (f"; operators without a CPU kernel: {', '.join(missing)}" if missing else "")
         ) from e
     if missing:
@@ -195,8 +196,3 @@ def _cpu_route(op: str, domain: str, version: int | None) -> str | None:
         if schema.has_function or schema.has_context_dependent_function:
             return "function"
     return None
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0][:1000] if text else type(e).__name__

@@ -1,6 +1,6 @@
 """Job bookkeeping: a bounded queue, one worker *process* per running job (a crash or cancel
-never takes the server down), each job's event log that watchers replay and follow, and the
-SQLite store that lets all of it survive a restart.
+never takes the server down; the process itself is bridge/server/worker.py), each job's event
+log that watchers replay and follow, and the SQLite store that lets all of it survive a restart.
 
 Restart policy: a job that was running when the server died is marked FAILED with "interrupted
 by server restart" (its half-trained state is not resumed: a job restarts cheaply from its spec,
@@ -9,16 +9,13 @@ and a resumed one could not prove it matched a clean run). Queued jobs stay queu
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing as mp
 import os
 import queue
 import shutil
-import signal
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,18 +23,18 @@ from pathlib import Path
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge.errors import DistillError
-from bridge.events import Event, LogEvent, StageEvent
+from bridge.events import LogEvent, StageEvent
 from bridge.export.manifest import MANIFEST, artifact_members
-from bridge.paths import sha256_file, trust_directory
+from bridge.paths import sha256_file
 from bridge.server import logs
 from bridge.server.convert import timestamp
 from bridge.server.metrics import Metrics
 from bridge.server.store import Store, StoredJob
+from bridge.server.worker import KILL_GRACE_SECONDS, kill_tree, worker_main
 from bridge.spec import DistillSpec, SpecError
 from bridge.wire import event_to_proto, spec_from_proto, spec_to_proto
 
 TERMINAL = {pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED}
-KILL_GRACE_SECONDS = 3.0
 INTERRUPTED_BY_RESTART = "interrupted by server restart"
 INTERRUPTED_BY_SHUTDOWN = "interrupted by server shutdown"
 log = logging.getLogger("bridge.server.jobs")
@@ -230,7 +227,7 @@ class JobManager:
             process = job.process
             self._finish(job, pb.JOB_STATE_CANCELLED, "cancelled by the caller")
         if process is not None:
-            _kill_tree(process)
+            kill_tree(process)
         log.info("job cancelled", extra=logs.job(job_id))
         return job
 
@@ -245,7 +242,7 @@ class JobManager:
             self._lock.notify_all()
         for job in running:
             if job.process is not None:
-                _kill_tree(job.process)
+                kill_tree(job.process)
 
     # ------------------------------------------------------------ restart
 
@@ -293,7 +290,7 @@ class JobManager:
             job.state, job.stage, job.started = pb.JOB_STATE_RUNNING, "starting", time.time()
             events: mp.Queue = self._mp.Queue()
             job.process = self._mp.Process(
-                target=_worker_main,
+                target=worker_main,
                 name=f"distill-{job.job_id}",
                 daemon=True,
                 args=(spec, job.staging_dir, self.paths, job.job_id, events, os.getpid()),
@@ -332,6 +329,8 @@ class JobManager:
                         job.stage = payload.stage
                         self.store.update_job(job.job_id, stage=job.stage)
                     self._append(job, event_to_proto(payload))
+            elif kind == "log":  # a worker's log record, tracebacks included
+                logs.replay(payload)
             else:
                 outcome = (kind, payload)
         job.process.join(timeout=KILL_GRACE_SECONDS)
@@ -429,67 +428,3 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _worker_main(
-    spec: DistillSpec,
-    out_dir: Path,
-    paths: ServerPaths,
-    job_id: str,
-    events: mp.Queue,
-    server_pid: int,
-) -> None:
-    """Entry point of a worker process. Its own process group, so cancel ends its children;
-    a watchdog ends the group when the server dies (even by SIGKILL), so no orphan trains on."""
-    os.setpgrp()
-    threading.Thread(target=_watch_parent, args=(server_pid,), daemon=True).start()
-    trust_directory(paths.uploads)
-    from bridge.pipeline import RunContext, run  # heavy imports stay out of the server
-
-    def on_event(event: Event) -> None:
-        events.put(("event", event))
-
-    ctx = RunContext(home=paths.home, data_root=paths.data_root, job_id=job_id)
-    try:
-        result = run(spec, out_dir, ctx, on_event)
-        events.put(("ok", {"metrics": result.metrics}))
-    except (SpecError, DistillError) as e:
-        events.put(("error", str(e)))
-    except Exception as e:  # report anything, with where it happened, instead of dying silently
-        where = traceback.extract_tb(e.__traceback__)[-1]
-        events.put(
-            (
-                "error",
-                f"internal error: {type(e).__name__}: {e} "
-                f"({Path(where.filename).name}:{where.lineno})",
-            )
-        )
-    finally:
-        events.close()
-        events.join_thread()
-
-
-def _watch_parent(server_pid: int) -> None:
-    """Polls for reparenting: once the server is gone, SIGKILL this worker's process group."""
-    while os.getppid() == server_pid:
-        time.sleep(1.0)
-    os.killpg(0, signal.SIGKILL)
-
-
-def _kill_tree(process: mp.process.BaseProcess) -> None:
-    """SIGTERM the worker's process group, then SIGKILL whatever of the group is left (data
-    loader children included) once the worker is gone or the grace period ends."""
-    pid = process.pid
-    if pid is None:
-        return
-    _signal_tree(pid, signal.SIGTERM)
-    process.join(timeout=KILL_GRACE_SECONDS)
-    _signal_tree(pid, signal.SIGKILL)
-    process.join(timeout=5.0)
-
-
-def _signal_tree(pid: int, sig: int) -> None:
-    # The group exists once the worker ran os.setpgrp(); before that only the process does.
-    for send in (os.killpg, os.kill):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            send(pid, sig)

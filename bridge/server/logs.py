@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing as mp
 import sys
 import time
 
@@ -24,6 +25,8 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # formatted where it was raised: a worker process (`forward_to`)
+            entry["exception"] = record.exc_text
         return json.dumps(entry, default=str)
 
 
@@ -42,3 +45,43 @@ def configure(fmt: str = "json", level: int = logging.INFO) -> None:
 def job(job_id: str, **fields: object) -> dict[str, object]:
     """`extra=` for a log call about one job: `log.info("...", extra=logs.job(job_id))`."""
     return {"job_id": job_id, **fields}
+
+
+class _Forward(logging.Handler):
+    """A worker process's log handler: each record goes to the server over the job's queue as
+    ("log", fields), message and traceback already formatted, so any value pickles."""
+
+    def __init__(self, queue: mp.Queue, job_id: str) -> None:
+        super().__init__()
+        self.queue, self.job_id = queue, job_id
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields = {k: v if isinstance(v, _PLAIN) else str(v) for k, v in vars(record).items()}
+            fields.update(msg=record.getMessage(), args=None, exc_info=None)
+            if record.exc_info:
+                fields["exc_text"] = logging.Formatter().formatException(record.exc_info)
+            fields.setdefault("job_id", self.job_id)
+            self.queue.put(("log", fields))
+        except Exception:
+            self.handleError(record)
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def forward_to(queue: mp.Queue, job_id: str) -> logging.Handler:
+    """In a worker process: sends every log record (WARNING and up, the default level) to the
+    server, which writes it with `replay`; returns the handler, for removal before the queue
+    closes."""
+    handler = _Forward(queue, job_id)
+    logging.getLogger().handlers[:] = [handler]
+    return handler
+
+
+def replay(fields: dict) -> None:
+    """In the server: a worker's record (see `forward_to`), through the server's handlers."""
+    record = logging.makeLogRecord(fields)
+    logger = logging.getLogger(record.name)
+    if logger.isEnabledFor(record.levelno):
+        logger.handle(record)
