@@ -13,9 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bridge.data import BUILTIN_DATASETS, check_dataset, load_dataset
-from bridge.data.tokenize import TOKENIZER_FILE
 from bridge.models import resolve_teacher
-from bridge.models.zoo import ZOO, PretrainedTeacher
+from bridge.models.teachers import resolve_tokenizer_directory
 from bridge.paths import resolve_under_root
 from bridge.spec import DistillSpec, SpecError, check_student_modality
 
@@ -43,7 +42,9 @@ def check(
     modality = _modality(resolved, data_root)
     if resolved.is_self_distillation:
         if modality == "text":
-            self_distillation_tokenizer(resolved.self_distillation.tokenizer, data_root)
+            resolve_tokenizer_directory(
+                resolved.self_distillation.tokenizer, data_root, "self_distillation.tokenizer"
+            )
     else:
         resolve_teacher(resolved.teacher, dataset, data_root, modality)
     if modality is not None:
@@ -51,18 +52,6 @@ def check(
             spec.student, dataset.display_name, modality, spec.is_self_distillation
         )
     return spec
-
-
-def self_distillation_tokenizer(reference: str, data_root: Path | None) -> Path:
-    """The directory whose tokenizer a self-distilled text student uses: a packaged zoo encoder
-    or a directory with tokenizer.json."""
-    zoo = ZOO.get(reference)
-    directory = zoo.locate() if isinstance(zoo, PretrainedTeacher) else None
-    if directory is None:
-        directory = resolve_under_root(reference, data_root, "self_distillation.tokenizer")
-    if not (directory / TOKENIZER_FILE).is_file():
-        raise SpecError("self_distillation.tokenizer", f"{reference!r} has no {TOKENIZER_FILE}")
-    return directory
 
 
 def _no_uploads(spec: DistillSpec) -> DistillSpec:
@@ -87,4 +76,4 @@ def _modality(spec: DistillSpec, data_root: Path | None) -> str | None:
     return load_dataset(ref, data_root).modality
 
 
-__all__ = ["PRECHECK_MAX_BYTES", "check", "self_distillation_tokenizer"]
+__all__ = ["PRECHECK_MAX_BYTES", "check"]

@@ -45,10 +45,10 @@ from bridge.models.teachers import (
     TeacherSource,
     TorchScriptTeacher,
     onnx_parameter_count,
+    resolve_tokenizer_directory,
 )
 from bridge.models.text import has_task_head, hf_config, hf_dir_sha256, load_hf_classifier
-from bridge.models.zoo import ZOO, PretrainedTeacher
-from bridge.paths import resolve_under_root, sha256_file
+from bridge.paths import sha256_file
 from bridge.spec import DistillSpec, SpecError, TeacherPreparation, TrainingParams
 
 # Sequence length used to fine-tune a text teacher: independent of any student's max_seq_len,
@@ -402,13 +402,9 @@ def self_teacher(
     the directory whose tokenizer (and vocabulary) the student uses."""
     directory = None
     if dataset.modality == "text":
-        ref = spec.self_distillation.tokenizer
-        zoo = ZOO.get(ref)
-        directory = zoo.locate() if isinstance(zoo, PretrainedTeacher) else None
-        if directory is None:
-            directory = resolve_under_root(ref, data_root, "self_distillation.tokenizer")
-        if not (directory / TOKENIZER_FILE).is_file():
-            raise SpecError("self_distillation.tokenizer", f"{ref!r} has no {TOKENIZER_FILE}")
+        directory = resolve_tokenizer_directory(
+            spec.self_distillation.tokenizer, data_root, "self_distillation.tokenizer"
+        )
 
     def no_teacher() -> Teacher:
         raise DistillError("self-distillation has no teacher to load")

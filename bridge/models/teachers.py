@@ -82,6 +82,18 @@ def resolve_teacher(
     return source
 
 
+def resolve_tokenizer_directory(reference: str, data_root: Path | None, field: str) -> Path:
+    """A directory with tokenizer.json, named by a packaged zoo encoder (`minilm-l6`) or a
+    path; what a self-distilled text student takes its tokenizer and vocabulary from."""
+    zoo = ZOO.get(reference)
+    directory = zoo.locate() if isinstance(zoo, PretrainedTeacher) else None
+    if directory is None:
+        directory = resolve_under_root(reference, data_root, field)
+    if not (directory / TOKENIZER_FILE).is_file():
+        raise SpecError(field, f"{reference!r} has no {TOKENIZER_FILE}")
+    return directory
+
+
 def _resolve_path(reference: str, data_root: Path | None) -> TeacherSource:
     field = "teacher.reference"
     suffixes = TORCHSCRIPT_SUFFIXES | ONNX_SUFFIXES
