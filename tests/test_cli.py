@@ -44,23 +44,27 @@ def test_distill_with_bad_input_exits_2_naming_the_field(tmp_path, capsys):
     )
 
 
+def _digits_config(path, **fields) -> str:
+    """A job file (the proto's JSON mapping of DistillSpec) for a digits MLP, plus `fields`."""
+    spec = {
+        "teacher": {"reference": "digits-mlp"},
+        "dataset": {"builtin": "digits"},
+        "student": {"mlp": {"hiddenSizes": [16]}},
+        **fields,
+    }
+    path.write_text(json.dumps(spec))
+    return str(path)
+
+
 def test_local_distill_from_a_config_file(tmp_path, home, monkeypatch, capsys):
-    """The config is the proto's JSON mapping of DistillSpec; a flag given on the command line
-    overrides the file."""
+    """A flag given on the command line overrides the file; the rest of the file holds."""
     monkeypatch.setenv("DISTILL_BRIDGE_HOME", str(home))
-    config = tmp_path / "job.json"
-    config.write_text(
-        json.dumps(
-            {
-                "teacher": {"reference": "digits-mlp"},
-                "dataset": {"builtin": "digits"},
-                "student": {"mlp": {"hiddenSizes": [16]}},
-                "quantization": "QUANT_TYPE_INT8",
-                "training": {"epochs": 9, "learningRate": 0.01},
-            }
-        )
+    config = _digits_config(
+        tmp_path / "job.json",
+        quantization="QUANT_TYPE_INT8",
+        training={"epochs": 9, "learningRate": 0.01},
     )
-    argv = ["distill", "--config", str(config), "--epochs", "2", "--out", str(tmp_path / "art")]
+    argv = ["distill", "--config", config, "--epochs", "2", "--out", str(tmp_path / "art")]
     assert main(argv) == 0
     assert (tmp_path / "art" / "model.int8.onnx").is_file()
     assert "student_int8_accuracy" in capsys.readouterr().out
@@ -71,19 +75,12 @@ def test_local_distill_from_a_config_file(tmp_path, home, monkeypatch, capsys):
 def test_a_config_gate_takes_effect(tmp_path, home, monkeypatch, capsys):
     """gates.minRetention from the file is enforced (it used to be dropped): 1.5 cannot pass."""
     monkeypatch.setenv("DISTILL_BRIDGE_HOME", str(home))
-    config = tmp_path / "job.json"
-    config.write_text(
-        json.dumps(
-            {
-                "teacher": {"reference": "digits-mlp"},
-                "dataset": {"builtin": "digits"},
-                "student": {"mlp": {"hiddenSizes": [16]}},
-                "training": {"epochs": 2, "learningRate": 0.01},
-                "gates": {"minRetention": 1.5},
-            }
-        )
+    config = _digits_config(
+        tmp_path / "job.json",
+        training={"epochs": 2, "learningRate": 0.01},
+        gates={"minRetention": 1.5},
     )
-    assert main(["distill", "--config", str(config), "--out", str(tmp_path / "art")]) == 1
+    assert main(["distill", "--config", config, "--out", str(tmp_path / "art")]) == 1
     assert "min_retention" in capsys.readouterr().err
     assert not (tmp_path / "art").exists()
 
