@@ -146,7 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("directory", type=Path)
     i.set_defaults(run=_inspect)
 
-    m = sub.add_parser("demo", help="distill german-credit locally and print the metrics")
+    m = sub.add_parser("demo", help="distill fashion-mnist locally and print the metrics")
     m.add_argument("--out", type=Path, default=Path("demo-artifact"))
     m.set_defaults(run=_demo)
     return p
@@ -286,12 +286,13 @@ def _demo(args: argparse.Namespace) -> int:
 
     result = (
         Distiller()
-        .set_teacher("german-credit-mlp")
-        .set_student_config(MlpConfig((16,)))
+        .set_teacher("fashion-mnist-small-cnn")  # the Java Quickstart's job (make demo)
+        .set_student_config(MlpConfig((64,)))
         .enable_quantization(QuantType.INT8)
         .on_event(_print_event)
         .distill(
-            Dataset.builtin("german-credit"), TrainingParams(epochs=60, learning_rate=1e-3, seed=42)
+            Dataset.builtin("fashion-mnist"),
+            TrainingParams(epochs=10, batch_size=256, learning_rate=3e-3, seed=42),
         )
     )
     _print_metrics(result.metrics)
