@@ -30,14 +30,15 @@ from bridge.spec_args import SPEC_FLAGS, parse_spec_args
 from bridge.wire import spec_from_proto, spec_to_proto
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
-# What `distill --print-config` writes: the demo's job, every field spelled out.
-EXAMPLE_SPEC = DistillSpec(
-    teacher="german-credit-mlp",
-    student=MlpConfig((16,)),
-    dataset=Dataset.builtin("german-credit"),
-    training=TrainingParams(epochs=60, learning_rate=1e-3, seed=42),
+# The demo's job (`distill-bridge demo`, and the Java Quickstart's defaults for `make demo`);
+# `distill --print-config` writes it with every field spelled out.
+DEMO_SPEC = DistillSpec(
+    teacher="fashion-mnist-small-cnn",
+    student=MlpConfig((64,)),
+    dataset=Dataset.builtin("fashion-mnist"),
+    training=TrainingParams(epochs=10, batch_size=256, learning_rate=3e-3, seed=42),
     quantization=QuantType.INT8,
-    name="german-credit-int8",
+    name="fashion-mnist-int8-mlp",
 )
 
 
@@ -156,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("directory", type=Path)
     i.set_defaults(run=_inspect)
 
-    m = sub.add_parser("demo", help="distill german-credit locally and print the metrics")
+    m = sub.add_parser("demo", help="distill fashion-mnist locally and print the metrics")
     m.add_argument("--out", type=Path, default=Path("demo-artifact"))
     m.set_defaults(run=_demo)
     return p
@@ -229,7 +230,7 @@ def _distill(args: argparse.Namespace) -> int:
     from bridge.api import Distiller
 
     if args.print_config:
-        print(json_format.MessageToJson(spec_to_proto(EXAMPLE_SPEC)))
+        print(json_format.MessageToJson(spec_to_proto(DEMO_SPEC)))
         return 0
     if args.out is None and not args.dry_run:
         raise SpecError("--out", "where the artifact goes is required (or use --dry-run)")
@@ -276,16 +277,7 @@ def _inspect(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from bridge.api import Distiller
 
-    result = (
-        Distiller()
-        .set_teacher("german-credit-mlp")
-        .set_student_config(MlpConfig((16,)))
-        .enable_quantization(QuantType.INT8)
-        .on_event(_print_event)
-        .distill(
-            Dataset.builtin("german-credit"), TrainingParams(epochs=60, learning_rate=1e-3, seed=42)
-        )
-    )
+    result = Distiller().on_event(_print_event).run_spec(DEMO_SPEC)
     _print_metrics(result.metrics)
     print(f"artifact: {result.download(args.out)}")
     return 0

@@ -19,6 +19,7 @@ from bridge.data import load_dataset
 from bridge.data.tokenize import TOKENIZER_FILE
 from bridge.distill import TrainData, accuracy, predict_logits, train
 from bridge.distill.distributed import train_distributed
+from bridge.distill.evaluation import retention_interval, teacher_metrics
 from bridge.distill.memory import peak_rss_mb, phase_peak, reset_peak
 from bridge.distill.teacher_cache import check_classes, report_cache, split_labels
 from bridge.distill.trainer import soft_targets_only
@@ -148,7 +149,7 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
         teacher_test = np.asarray(cached.outputs["test"].logits)
         check_classes(teacher_test, dataset)
         ys = split_labels(dataset, cached)
-        metrics["teacher_accuracy"] = accuracy(teacher_test, ys["test"])
+        metrics.update(teacher_metrics(teacher_test, ys["train"], ys["test"]))
 
     stage(
         "train",
@@ -220,6 +221,9 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
 
     shipped = metrics["student_int8_accuracy"] if quantized else metrics["student_accuracy"]
     metrics["retention_pct"] = 100.0 * shipped / max(metrics["teacher_accuracy"], 1e-12)
+    if cached is not None:  # a paired bootstrap over test rows: how much the retention may move
+        shipped_test = ort_logits(work / model_files(quantized)[-1], test)
+        metrics.update(retention_interval(teacher_test, shipped_test, ys["test"]))
     if spec.gates.min_retention is not None:
         enforce_gate(verification, "min_retention", metrics["retention_pct"] / 100, spec.gates)
 
@@ -268,10 +272,15 @@ def _verify_in_jvm(
 
 def _summary(metrics: dict[str, float], quantized: bool) -> str:
     acc = metrics["student_int8_accuracy"] if quantized else metrics["student_accuracy"]
+    ci = metrics.get("retention_ci_low_pct"), metrics.get("retention_ci_high_pct")
+    base = metrics.get("majority_baseline_accuracy")
     return (
         f"teacher {metrics['teacher_accuracy']:.4f}, student {acc:.4f} "
-        f"({metrics['retention_pct']:.1f}% retained), "
-        f"{metrics['compression_ratio']:.1f}x smaller"
+        f"({metrics['retention_pct']:.1f}% retained"
+        + (f", 95% CI {ci[0]:.1f}-{ci[1]:.1f}%" if None not in ci else "")
+        + ")"
+        + (f", majority-class baseline {base:.4f}" if base is not None else "")
+        + f", {metrics['compression_ratio']:.1f}x smaller"
     )
 
 

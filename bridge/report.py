@@ -231,11 +231,14 @@ def _facts(manifest: dict) -> list[str]:
 
 
 _ACCURACY = (
+    ("majority-class baseline (most frequent class)", "majority_baseline_accuracy", "acc"),
     ("teacher accuracy", "teacher_accuracy", "acc"),
     ("student accuracy (fp32 ONNX)", "student_accuracy", "acc"),
     ("student accuracy (INT8 ONNX)", "student_int8_accuracy", "acc"),
     ("INT8 accuracy drop", "int8_accuracy_drop", "acc"),
     ("retention (shipped student / teacher)", "retention_pct", "pct"),
+    ("retention, 95% interval low (paired bootstrap)", "retention_ci_low_pct", "pct"),
+    ("retention, 95% interval high", "retention_ci_high_pct", "pct"),
     ("best validation accuracy (student)", "student_val_accuracy", "acc"),
     ("best epoch", "best_epoch", "int"),
 )

@@ -143,7 +143,8 @@ def ensure_zoo_teacher(
     zoo: ZooTeacher, dataset: LoadedDataset, home: Path, on_event: EventSink = ignore_events
 ) -> Path:
     """Trains the zoo teacher on its dataset's training split on first use and caches it
-    (TorchScript + ONNX + info.json). A file lock keeps concurrent jobs from training twice."""
+    (TorchScript + ONNX + info.json). A file lock keeps concurrent jobs from training twice.
+    A cached teacher is retrained when its dataset or its recipe (`ZooTeacher.recipe`) changed."""
     directory = zoo.cache_dir(home)
     with _locked(directory):
         info = zoo.cached_info(home)
@@ -185,6 +186,7 @@ def ensure_zoo_teacher(
                 "name": zoo.name,
                 "dataset": dataset.name,
                 "dataset_fingerprint": dataset.fingerprint,
+                "recipe": zoo.recipe,
                 "test_accuracy": test_acc,
                 "val_accuracy": outcome.best_val_accuracy,
                 "parameters": count_parameters(model),

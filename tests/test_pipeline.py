@@ -105,6 +105,12 @@ def test_metrics_compare_teacher_and_student(mlp_run):
     assert m["retention_pct"] == pytest.approx(
         100 * m["student_int8_accuracy"] / m["teacher_accuracy"]
     )
+    # beside them: the majority-class baseline (digits: 10 balanced classes) and how far the
+    # retention could move on another draw of the 269 test rows
+    assert m["majority_baseline_accuracy"] == pytest.approx(0.1, abs=0.01)
+    assert m["retention_ci_low_pct"] <= m["retention_pct"] <= m["retention_ci_high_pct"]
+    done = [e.message for e in mlp_run[1] if isinstance(e, StageEvent) and e.stage == "done"]
+    assert "% retained, 95% CI " in done[0] and "majority-class baseline 0.10" in done[0]
     for key in ("student_latency_ms", "student_int8_latency_ms", "teacher_latency_ms"):
         assert m[key] > 0
 

@@ -3,15 +3,23 @@ the bridge on first use (on its dataset's training split) and cached under the b
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+import torch
 from torch import nn
 
-from bridge.data import LoadedDataset
+from bridge.data import BUILTIN_DATASETS, LoadedDataset, Split
 from bridge.models.builders import cnn, mlp
+
+# Bump when the way every zoo teacher is trained changes (bridge.teacher_prep.ensure_zoo_teacher:
+# optimizer, schedule, seed, checkpoint selection): cached teachers are then retrained.
+ZOO_TRAINING_REVISION = 1
 
 
 @dataclass(frozen=True)
@@ -29,10 +37,33 @@ class ZooTeacher:
     def cache_dir(self, home: Path) -> Path:
         return home / "teachers" / self.name
 
+    @cached_property
+    def recipe(self) -> str:
+        """A hash of everything that shapes the trained teacher: the hyperparameters and the
+        network the recipe builds (its printed layers) for its dataset's declared shape. A cached
+        teacher trained by another recipe is not reused."""
+        entry = BUILTIN_DATASETS[self.dataset]
+        empty = Split(np.zeros((0, *entry.input_shape), np.float32), np.zeros(0, np.int64))
+        shape_only = LoadedDataset(self.dataset, entry.modality, list(entry.labels), *[empty] * 3)
+        with torch.random.fork_rng(devices=[]):  # building draws initial weights
+            network = repr(self.build(shape_only))
+        recipe = {
+            "revision": ZOO_TRAINING_REVISION,
+            "dataset": self.dataset,
+            "epochs": self.epochs,
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "weight_decay": self.weight_decay,
+            "network": network,
+        }
+        return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+
     def cached_info(self, home: Path) -> dict | None:
-        """The saved teacher's info.json, or None when it has not been trained yet."""
-        info = self.cache_dir(home) / "info.json"
-        return json.loads(info.read_text()) if info.is_file() else None
+        """The saved teacher's info.json, or None when it has not been trained yet or was
+        trained by a different recipe."""
+        path = self.cache_dir(home) / "info.json"
+        info = json.loads(path.read_text()) if path.is_file() else None
+        return info if info and info.get("recipe") == self.recipe else None
 
 
 @dataclass(frozen=True)
@@ -79,6 +110,16 @@ ZOO: dict[str, ZooTeacher | PretrainedTeacher] = {
             learning_rate=2e-3,
             batch_size=128,
             build=lambda d: cnn(d.input_shape, (32, 64, 128), 3, d.num_classes, (256,), 0.3),
+        ),
+        ZooTeacher(
+            "fashion-mnist-small-cnn",
+            "2-block CNN (16-32) clothing classifier (trains in ~20 s: the demo's teacher)",
+            "cnn",
+            "fashion-mnist",
+            epochs=3,
+            learning_rate=2e-3,
+            batch_size=128,
+            build=lambda d: cnn(d.input_shape, (16, 32), 3, d.num_classes, (128,), 0.2),
         ),
         ZooTeacher(
             "digits-mlp",

@@ -21,15 +21,23 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Distills the German Credit teacher into a small INT8 MLP on a Distill Bridge server, downloads
- * the verified artifact and runs it in this JVM.
+ * Distills a small CNN teacher for Fashion-MNIST (clothing photos, 10 classes; trained by the
+ * server on first use, ~20 s, then cached) into a one-hidden-layer INT8 MLP on a Distill Bridge
+ * server, downloads the verified artifact and runs it in this JVM. Prints the test accuracies
+ * of the majority-class baseline, the teacher and the student, and the retention with its 95%
+ * interval (a paired bootstrap over the 10,000 official test images). One run on 2 CPU cores:
+ * baseline 0.1000, teacher 0.9056, student 0.8817, 97.4% retained (95% CI 96.8-97.9%), 14x
+ * smaller.
  *
  * <pre>
  * mvn -q compile exec:java -Dexec.args="localhost:50051 /tmp/out"
- * mvn -q compile exec:java -Dexec.args="localhost:50051 /tmp/out epochs=10 lr=0.01 hidden=32"
+ * mvn -q compile exec:java -Dexec.args="localhost:50051 /tmp/out epochs=5 lr=0.01 hidden=32"
+ * mvn -q compile exec:java -Dexec.args="localhost:50051 /tmp/out teacher=german-credit-mlp dataset=german-credit hidden=16 epochs=60 batch=64 lr=0.001"
  * </pre>
  *
- * Overrides (key=value): teacher, dataset, hidden, epochs, batch, lr, seed.
+ * Overrides (key=value): teacher, dataset, hidden, epochs, batch, lr, seed. (German Credit has
+ * only 150 test rows, 70% of them "good": there a one-row change moves accuracy by 0.67 points
+ * and the teacher does not clearly beat always answering "good".)
  */
 public final class Quickstart {
     private static final Set<String> INTEGER_METRIC_SUFFIXES = Set.of("_parameters", "_bytes", "_epoch");
@@ -39,8 +47,8 @@ public final class Quickstart {
 
     public static void main(String[] args) {
         if (args.length < 2) {
-            System.err.println("usage: Quickstart TARGET OUT_DIR [teacher=...] [dataset=...] [hidden=16] "
-                    + "[epochs=60] [batch=64] [lr=0.001] [seed=42]");
+            System.err.println("usage: Quickstart TARGET OUT_DIR [teacher=...] [dataset=...] [hidden=64] "
+                    + "[epochs=10] [batch=256] [lr=0.003] [seed=42]");
             System.exit(2);
         }
         try {
@@ -58,24 +66,24 @@ public final class Quickstart {
         try (DistillBridge bridge = DistillBridge.connect(target)) {
             System.out.println("Teachers on " + target + ":");
             for (TeacherInfo t : bridge.listTeachers()) {
-                System.out.printf(Locale.ROOT, "  %-20s %-12s %-16s %,10d params%s%n", t.name(), t.architecture(),
+                System.out.printf(Locale.ROOT, "  %-24s %-12s %-16s %,10d params%s%n", t.name(), t.architecture(),
                         t.dataset(), t.parameters(), t.cached() ? "  (cached)" : "");
             }
 
-            String teacher = opts.getOrDefault("teacher", "german-credit-mlp");
-            String dataset = opts.getOrDefault("dataset", "german-credit");
+            String teacher = opts.getOrDefault("teacher", "fashion-mnist-small-cnn");
+            String dataset = opts.getOrDefault("dataset", "fashion-mnist");
             System.out.println("\nDistilling " + teacher + " on " + dataset + " ...");
             DistillationResult result = bridge.newDistiller()
                     .setTeacherModel(teacher)
-                    .setStudentConfig(new MlpConfig().setHiddenSizes(Integer.parseInt(opts.getOrDefault("hidden", "16"))))
+                    .setStudentConfig(new MlpConfig().setHiddenSizes(Integer.parseInt(opts.getOrDefault("hidden", "64"))))
                     .enableQuantization(QuantType.INT8)
                     .setName("java-quickstart")
                     .setTimeout(Duration.ofMinutes(30))
                     .onEvent(Quickstart::printProgress)
                     .distill(Dataset.builtin(dataset), new TrainingParams()
-                            .setEpochs(Integer.parseInt(opts.getOrDefault("epochs", "60")))
-                            .setBatchSize(Integer.parseInt(opts.getOrDefault("batch", "64")))
-                            .setLearningRate(Double.parseDouble(opts.getOrDefault("lr", "0.001")))
+                            .setEpochs(Integer.parseInt(opts.getOrDefault("epochs", "10")))
+                            .setBatchSize(Integer.parseInt(opts.getOrDefault("batch", "256")))
+                            .setLearningRate(Double.parseDouble(opts.getOrDefault("lr", "0.003")))
                             .setSeed(Long.parseLong(opts.getOrDefault("seed", "42"))));
 
             Path dir = result.download(outDir);
@@ -88,7 +96,30 @@ public final class Quickstart {
                         + "loss curves): " + report.resolve("report.md").toAbsolutePath()));
             }
             printMetrics(result.metrics());
+            printAccuracies(result.metrics());
         }
+    }
+
+    /**
+     * Teacher and student beside the majority-class baseline (always answering the training
+     * split's most frequent class): a teacher that does not clearly beat it has nothing to teach.
+     * The retention's 95% interval is a paired bootstrap over the test rows.
+     */
+    static void printAccuracies(Map<String, Double> m) {
+        double student = m.getOrDefault("student_int8_accuracy", m.getOrDefault("student_accuracy", Double.NaN));
+        String precision = m.containsKey("student_int8_accuracy") ? "INT8" : "fp32";
+        System.out.println("\nTest accuracy:");
+        if (m.containsKey("majority_baseline_accuracy")) {
+            System.out.printf(Locale.ROOT, "  majority-class baseline  %.4f%n", m.get("majority_baseline_accuracy"));
+        }
+        System.out.printf(Locale.ROOT, "  teacher                  %.4f%n", m.getOrDefault("teacher_accuracy", Double.NaN));
+        System.out.printf(Locale.ROOT, "  student (%s)           %.4f  %.1f%% retained", precision, student,
+                m.getOrDefault("retention_pct", Double.NaN));
+        if (m.containsKey("retention_ci_low_pct") && m.containsKey("retention_ci_high_pct")) {
+            System.out.printf(Locale.ROOT, " (95%% CI %.1f-%.1f%%)", m.get("retention_ci_low_pct"),
+                    m.get("retention_ci_high_pct"));
+        }
+        System.out.println();
     }
 
     /** Prints stages, validation results and warnings as the job runs. */
