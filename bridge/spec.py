@@ -141,20 +141,27 @@ def student_max_length(student: StudentConfig) -> int:
 
 
 MAX_WORKERS = 64
+SEED_TEMPERATURE, SEED_ALPHA = 4.0, 0.5  # the seed's CustomLoss: the constant schedule's default
 
 
 @dataclass(frozen=True)
 class TrainingParams:
-    """`temperature` and `alpha` default to the seed's `CustomLoss(alpha=0.5, T=4)` and drive
-    the "constant" schedule. The default schedule is the progressive preset (warm-up, annealed
-    distillation, fine-tuning; see bridge.schedule); pass a preset name or a `Schedule`.
+    """The default schedule is the progressive preset (warm-up, annealed distillation,
+    fine-tuning; see bridge.schedule); pass a preset name or a `Schedule`.
+
+    `temperature` and `alpha` (soft-loss weight: alpha*soft + (1-alpha)*hard) apply under
+    either preset; None leaves the preset's own values. Progressive: the distillation stage's
+    temperature anneals from `temperature` to 1 and its alpha is `alpha` throughout (0 = no
+    distillation: the teacher is never used); unset, it anneals 4 -> 1 and 0.9 -> 0.5.
+    Constant: one stage at `temperature` and `alpha`, unset the seed's `CustomLoss(alpha=0.5,
+    T=4)`. A custom `Schedule` sets both per stage, so they must stay unset with one.
     `workers` > 1 trains with PyTorch DDP (global batch = batch_size, split across workers)."""
 
     epochs: int = 10
     batch_size: int = 64
     learning_rate: float = 1e-3
-    temperature: float = 4.0
-    alpha: float = 0.5
+    temperature: float | None = None
+    alpha: float | None = None
     seed: int = 0
     schedule: Schedule | str = "progressive"
     workers: int = 1
@@ -177,8 +184,18 @@ class TrainingParams:
                 "needs at least one sample per step",
             )
         _check_float("training.learning_rate", self.learning_rate, 0.0, 10.0, low_open=True)
-        _check_float("training.temperature", self.temperature, 0.0, 100.0, low_open=True)
-        _check_float("training.alpha", self.alpha, 0.0, 1.0)
+        if self.temperature is not None:
+            _check_float("training.temperature", self.temperature, 0.0, 100.0, low_open=True)
+        if self.alpha is not None:
+            _check_float("training.alpha", self.alpha, 0.0, 1.0)
+        if isinstance(self.schedule, Schedule):
+            for name in ("temperature", "alpha"):
+                if getattr(self, name) is not None:
+                    raise SpecError(
+                        f"training.{name}",
+                        f"a custom schedule sets {name} per stage (training.schedule_stages); "
+                        f"leave training.{name} unset or use a preset",
+                    )
         _check_float("training.hidden_weight", self.hidden_weight, 0.0, 1000.0)
         _check_float("training.attention_weight", self.attention_weight, 0.0, 1000.0)
         if any(v < 1 for v in self.layer_map) or list(self.layer_map) != sorted(self.layer_map):
@@ -196,12 +213,23 @@ class TrainingParams:
             raise SpecError(name, message)
 
     def resolved_schedule(self) -> Schedule:
-        """The schedule as stages; "constant" uses this object's temperature and alpha."""
+        """The schedule as stages, with this object's temperature and alpha where set."""
         if isinstance(self.schedule, Schedule):
             return self.schedule
         if self.schedule == "constant":
-            return Schedule.constant(self.temperature, self.alpha)
-        return Schedule.progressive()
+            return Schedule.constant(
+                SEED_TEMPERATURE if self.temperature is None else self.temperature,
+                SEED_ALPHA if self.alpha is None else self.alpha,
+            )
+        preset = Schedule.progressive()
+        distill = next(s for s in preset.stages if s.name == "distill")
+        temperature = (distill.temperature_start, distill.temperature_end)
+        if self.temperature is not None:
+            temperature = (self.temperature, min(self.temperature, 1.0))
+        alpha = (distill.alpha_start, distill.alpha_end)
+        if self.alpha is not None:
+            alpha = (self.alpha, self.alpha)
+        return Schedule.progressive(temperature=temperature, alpha=alpha)
 
 
 SELF_TEACHER = "self"

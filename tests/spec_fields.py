@@ -59,6 +59,10 @@ def cases(directory: Path) -> list[Case]:
                 "teacher.reference": "digits-mlp",
                 "dataset.builtin": "digits",
                 "dataset.text_column": None,
+                "training.schedule": "progressive",
+                "training.schedule_stages": None,
+                "training.temperature": 3.0,
+                "training.alpha": 0.7,
             },
         ),
         Case(
@@ -119,8 +123,8 @@ _VALUES: dict[str, Any] = {
     "training.epochs": 3,
     "training.batch_size": 48,
     "training.learning_rate": 0.002,
-    "training.temperature": 3.0,
-    "training.alpha": 0.7,
+    "training.temperature": None,  # a custom schedule sets them per stage
+    "training.alpha": None,
     "training.seed": 17,
     "training.schedule": "custom",
     "training.workers": 2,

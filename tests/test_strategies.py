@@ -73,6 +73,35 @@ def test_linear_custom_and_constant_schedules():
     assert TrainingParams().resolved_schedule() == Schedule.progressive()
 
 
+def test_temperature_and_alpha_take_effect_under_the_progressive_preset():
+    distill = TrainingParams(temperature=2.5, alpha=0.3).resolved_schedule().stages[1]
+    assert distill.name == "distill"
+    assert (distill.temperature_start, distill.temperature_end) == (2.5, 1.0)
+    assert (distill.alpha_start, distill.alpha_end) == (0.3, 0.3)
+    assert not TrainingParams(alpha=0.0).resolved_schedule().uses_teacher  # no distillation
+    unset = TrainingParams(temperature=None, alpha=None)
+    assert unset.resolved_schedule() == Schedule.progressive()  # the preset's 4->1, 0.9->0.5
+
+
+@pytest.mark.parametrize("name", ["temperature", "alpha"])
+def test_a_custom_schedule_refuses_temperature_and_alpha_naming_them(name):
+    params = TrainingParams(schedule=Schedule.custom(Stage("kd", 1.0)), **{name: 0.5})
+    with pytest.raises(SpecError) as refused:
+        params.validate()
+    assert refused.value.field == f"training.{name}"
+
+
+def test_two_alphas_under_the_default_schedule_give_different_students(tmp_path, home):
+    """alpha 0 (no distillation) and alpha 0.9 used to train the very same student."""
+    outputs = {}
+    for alpha in (0.0, 0.9):
+        params = TrainingParams(epochs=2, batch_size=64, learning_rate=5e-3, seed=3, alpha=alpha)
+        spec = digits_spec(training=params, quantization=QuantType.NONE)
+        result = run(spec, tmp_path / f"alpha-{alpha}", RunContext(home=home))
+        outputs[alpha] = np.asarray(result.manifest["golden_vectors"]["model.onnx"]["output"])
+    assert not np.allclose(outputs[0.0], outputs[0.9], atol=1e-4)
+
+
 @pytest.mark.parametrize(
     ("schedule", "field"),
     [

@@ -286,4 +286,4 @@ def soft_targets_only(params: TrainingParams) -> TrainingParams:
     schedule learns from the teacher alone (alpha 1), keeping its temperatures and rates."""
     schedule = params.resolved_schedule()
     stages = tuple(replace(s, alpha_start=1.0, alpha_end=1.0) for s in schedule.stages)
-    return replace(params, schedule=Schedule(schedule.name, stages))
+    return replace(params, schedule=Schedule(schedule.name, stages), temperature=None, alpha=None)

@@ -8,7 +8,13 @@ import java.util.OptionalLong;
 
 /**
  * Training hyper-parameters. Every field is optional: one left unset takes the server's
- * default (the seed's {@code CustomLoss}: alpha 0.5, temperature 4).
+ * default. Temperature and alpha apply under either preset schedule: progressive (the default)
+ * anneals its distillation stage from {@code temperature} to 1 at {@code alpha} throughout
+ * ({@code setAlpha(0)} = no distillation), constant holds both; unset, progressive anneals
+ * 4 -> 1 and 0.9 -> 0.5 and constant uses the seed's {@code CustomLoss} (alpha 0.5,
+ * temperature 4). A custom {@link Schedule} sets both per stage, so the server refuses them
+ * beside one ({@code INVALID_ARGUMENT} naming {@code training.temperature} /
+ * {@code training.alpha}).
  *
  * <pre>{@code new TrainingParams().setEpochs(3).setBatchSize(32).setSeed(7)}</pre>
  *
@@ -49,13 +55,13 @@ public final class TrainingParams {
         return this;
     }
 
-    /** Softmax temperature of the distillation loss; > 0. */
+    /** Softmax temperature of the distillation loss (where the progressive preset's anneal starts); > 0. */
     public TrainingParams setTemperature(double temperature) {
         this.temperature = temperature;
         return this;
     }
 
-    /** Weight of the soft (teacher) loss, in [0, 1]: {@code alpha*soft + (1-alpha)*hard}. */
+    /** Weight of the soft (teacher) loss, in [0, 1]: {@code alpha*soft + (1-alpha)*hard}; 0 = no distillation. */
     public TrainingParams setAlpha(double alpha) {
         this.alpha = alpha;
         return this;
