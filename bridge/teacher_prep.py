@@ -44,6 +44,7 @@ from bridge.models.teachers import (
     Teacher,
     TeacherSource,
     TorchScriptTeacher,
+    onnx_class_output,
     onnx_parameter_count,
     resolve_tokenizer_directory,
 )
@@ -91,6 +92,7 @@ def prepare_teacher(
     size = source.path.stat().st_size
     if source.kind == "onnx":
         info = _info(source, "onnx", source.path.name, sha, onnx_parameter_count(source.path))
+        info.update(onnx_class_output(source.path).describe())
         return PreparedTeacher(
             source,
             sha,

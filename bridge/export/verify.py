@@ -83,7 +83,9 @@ def replay_golden_vectors(path: Path, vectors: dict) -> float:
 def latency_ms(path: Path, sample: Features, runs: int = 200) -> float:
     """Median single-thread latency of one-sample inference, in milliseconds."""
     sess = session(path, threads=1)
-    feed = sample.feed(slice(0, 1))
+    # by position: a user's teacher names its inputs its own way ("X", "float_input")
+    names = [i.name for i in sess.get_inputs()]
+    feed = dict(zip(names, sample.batch(slice(0, 1)), strict=True))
     for _ in range(20):
         sess.run(None, feed)
     times = []

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import torch
 
@@ -214,7 +215,15 @@ class TorchScriptTeacher(Teacher):
 
 
 class OnnxTeacher(Teacher):
+    """An ONNX classifier run with ONNX Runtime. Models converted from scikit-learn, LightGBM
+    or XGBoost (skl2onnx, onnxmltools) have several outputs, typically `label` [N] and
+    probabilities [N, classes] (a tensor, or a ZipMap: one {class: p} map per row): the class
+    output is chosen by type and shape (`onnx_class_output`), and probabilities become
+    log-probabilities, which the KD loss softens like logits (softmax(log p / T) is p
+    sharpened or flattened)."""
+
     def __init__(self, reference: str, path: Path) -> None:
+        self.output = onnx_class_output(path)
         try:
             self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         except Exception as e:  # ORT raises its own exception types
@@ -228,11 +237,68 @@ class OnnxTeacher(Teacher):
     def _forward(
         self, batch: tuple[np.ndarray, ...], request: OutputRequest
     ) -> dict[str, np.ndarray]:
-        return {"logits": self.session.run(None, {self.input_name: batch[0]})[0]}
+        (raw,) = self.session.run([self.output.name], {self.input_name: batch[0]})
+        values = zipmap_to_array(raw) if isinstance(raw, list) else np.asarray(raw, np.float32)
+        if self.output.probabilities:
+            values = np.log(np.clip(values, 1e-7, 1.0))
+        return {"logits": values}
+
+    def describe(self) -> dict:
+        return {**super().describe(), **self.output.describe()}
 
     def release(self) -> None:
         del self.session
         gc.collect()
+
+
+@dataclass(frozen=True)
+class ClassOutput:
+    """The output of an ONNX teacher that scores every class, and how its values are read."""
+
+    name: str
+    probabilities: bool  # a ZipMap, or named so (`probabilities`, `output_probability`)
+
+    def describe(self) -> dict:
+        used_as = "log of probabilities" if self.probabilities else "logits"
+        return {"output": self.name, "output_used_as": used_as}
+
+
+def onnx_class_output(path: Path) -> ClassOutput:
+    """A float tensor output of rank 2 (one named logits first), else a ZipMap (a sequence of
+    maps), else a single float output of unknown shape (its rank is checked on every batch).
+    A model with only a `label` output cannot teach: refused naming its outputs."""
+    try:
+        outputs = onnx.load(str(path), load_external_data=False).graph.output
+    except Exception as e:  # onnx raises DecodeError and others
+        raise SpecError("teacher.reference", f"{path.name} is not an ONNX model: {e}") from e
+    floats = [o for o in outputs if o.type.tensor_type.elem_type in _FLOAT_TYPES]
+    ranked = sorted(
+        (o for o in floats if len(o.type.tensor_type.shape.dim) == 2),
+        key=lambda o: "logit" not in o.name.lower(),
+    )
+    maps = [o for o in outputs if o.type.HasField("sequence_type")]
+    if ranked:
+        return ClassOutput(ranked[0].name, "prob" in ranked[0].name.lower())
+    if maps:
+        return ClassOutput(maps[0].name, True)
+    if len(outputs) == 1 and floats:
+        return ClassOutput(floats[0].name, "prob" in floats[0].name.lower())
+    found = ", ".join(o.name for o in outputs)
+    raise SpecError(
+        "teacher.reference",
+        f"{path.name} has no output that scores every class (a float [N, classes] tensor or a "
+        f"ZipMap of class probabilities); its outputs: {found}",
+    )
+
+
+_FLOAT_TYPES = (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16)
+
+
+def zipmap_to_array(rows: list[dict]) -> np.ndarray:
+    """ZipMap output (one {class: probability} per row) -> [N, classes], classes in key order
+    (the order scikit-learn's `classes_` has, and the label order of a sorted dataset)."""
+    keys = sorted(rows[0]) if rows else []
+    return np.array([[row[k] for k in keys] for row in rows], dtype=np.float32)
 
 
 class HfTeacher(Teacher):
