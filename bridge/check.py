@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from bridge.data import BUILTIN_DATASETS, check_dataset, load_dataset
+from bridge.data import BUILTIN_DATASETS, check_dataset, data_files, load_dataset
 from bridge.models import resolve_teacher
 from bridge.models.teachers import resolve_tokenizer_directory
-from bridge.paths import resolve_under_root
 from bridge.spec import DistillSpec, SpecError, check_student_modality
 
 # Dataset files up to this size are loaded at check time, so bad content (NaN, no rows, a
@@ -70,8 +69,8 @@ def _modality(spec: DistillSpec, data_root: Path | None) -> str | None:
     ref = spec.dataset
     if ref.name is not None:
         return BUILTIN_DATASETS[ref.name].modality
-    path = resolve_under_root(ref.path or "", data_root, "dataset.path", must_be_file=True)
-    if path.stat().st_size > PRECHECK_MAX_BYTES:
+    files = data_files(ref, data_root)
+    if sum(path.stat().st_size for path, _ in files.each()) > PRECHECK_MAX_BYTES:
         return None
     return load_dataset(ref, data_root).modality
 

@@ -141,6 +141,7 @@ def student_max_length(student: StudentConfig) -> int:
 
 
 MAX_WORKERS = 64
+DEFAULT_SPLIT_FRACTION = 0.15  # of a dataset file, cut off for validation and for test
 SEED_TEMPERATURE, SEED_ALPHA = 4.0, 0.5  # the seed's CustomLoss: the constant schedule's default
 
 
@@ -296,6 +297,12 @@ class Dataset:
     upload_id: str | None = None
     # Client side only, never on the wire: the local file `Dataset.upload` refers to.
     local_file: str | None = None
+    # Files only: separate validation / test files (replacing the cut from the training file),
+    # else the shares of the training file cut off for them.
+    validation_path: str | None = None
+    test_path: str | None = None
+    validation_fraction: float = DEFAULT_SPLIT_FRACTION
+    test_fraction: float = DEFAULT_SPLIT_FRACTION
 
     @classmethod
     def builtin(cls, name: str) -> Dataset:
@@ -304,9 +311,28 @@ class Dataset:
 
     @classmethod
     def from_path(
-        cls, path: str, label_column: str = "label", text_column: str | None = None
+        cls,
+        path: str,
+        label_column: str = "label",
+        text_column: str | None = None,
+        *,
+        validation_path: str | None = None,
+        test_path: str | None = None,
+        validation_fraction: float = DEFAULT_SPLIT_FRACTION,
+        test_fraction: float = DEFAULT_SPLIT_FRACTION,
     ) -> Dataset:
-        return cls(path=str(path), label_column=label_column, text_column=text_column)
+        """A file (under the server's data root for a remote run). The bridge cuts validation
+        and test rows from it (stratified, seeded: `validation_fraction`, `test_fraction`)
+        unless `validation_path` / `test_path` name files of the same format that hold them."""
+        return cls(
+            path=str(path),
+            label_column=label_column,
+            text_column=text_column,
+            validation_path=str(validation_path) if validation_path else None,
+            test_path=str(test_path) if test_path else None,
+            validation_fraction=validation_fraction,
+            test_fraction=test_fraction,
+        )
 
     @classmethod
     def upload(
@@ -333,13 +359,33 @@ class Dataset:
             )
         if self.name is None and not self.label_column:
             raise SpecError("dataset.label_column", "must not be empty")
-        if self.name is not None and (self.label_column != "label" or self.text_column):
-            column = "text_column" if self.text_column else "label_column"
-            raise SpecError(
-                f"dataset.{column}",
-                f"built-in dataset {self.name!r} has its own columns; {column} applies to "
-                "dataset files (dataset.path / dataset.upload_id)",
-            )
+        if self.name is not None:
+            for name in self._file_only_fields():
+                raise SpecError(
+                    f"dataset.{name}",
+                    f"built-in dataset {self.name!r} has its own columns and splits; {name} "
+                    "applies to dataset files (dataset.path / dataset.upload_id)",
+                )
+        for name in ("validation_fraction", "test_fraction"):
+            _check_float(f"dataset.{name}", getattr(self, name), 0.0, 0.5, low_open=True)
+        for name, file in (("validation", self.validation_path), ("test", self.test_path)):
+            if file and getattr(self, f"{name}_fraction") != DEFAULT_SPLIT_FRACTION:
+                raise SpecError(
+                    f"dataset.{name}_fraction",
+                    f"the {name} rows come from dataset.{name}_path; leave the fraction unset",
+                )
+
+    def _file_only_fields(self) -> list[str]:
+        """The file-only fields set away from their defaults."""
+        set_fields = {
+            "label_column": self.label_column != "label",
+            "text_column": bool(self.text_column),
+            "validation_path": bool(self.validation_path),
+            "test_path": bool(self.test_path),
+            "validation_fraction": self.validation_fraction != DEFAULT_SPLIT_FRACTION,
+            "test_fraction": self.test_fraction != DEFAULT_SPLIT_FRACTION,
+        }
+        return [name for name, is_set in set_fields.items() if is_set]
 
     @property
     def display_name(self) -> str:

@@ -77,6 +77,24 @@ SPEC_FLAGS: tuple[SpecFlag, ...] = (
     SpecFlag("label-column", "label column of a CSV/JSONL file", "dataset.label_column"),
     SpecFlag("text-column", "text column of a CSV/JSONL file", "dataset.text_column"),
     SpecFlag(
+        "validation-path",
+        "validation file (else cut from the training file)",
+        "dataset.validation_path",
+    ),  # fmt: skip
+    SpecFlag("test-path", "test file (else cut from the training file)", "dataset.test_path"),
+    SpecFlag(
+        "validation-fraction",
+        "share of the training file cut for validation (0.15)",
+        "dataset.validation_fraction",
+        float,
+    ),  # fmt: skip
+    SpecFlag(
+        "test-fraction",
+        "share of the training file cut for test (0.15)",
+        "dataset.test_fraction",
+        float,
+    ),  # fmt: skip
+    SpecFlag(
         "mlp",
         "MLP student hidden sizes, e.g. 64,32",
         convert=_int_list("--mlp", "student.mlp.hidden_sizes"),

@@ -69,6 +69,13 @@ def spec_to_proto(spec: DistillSpec) -> pb.DistillSpec:
         raise SpecError("dataset", f"{ds.local_file} has not been uploaded yet")
     msg.dataset.label_column = ds.label_column
     msg.dataset.text_column = ds.text_column or ""
+    if ds.name is None:  # a file's split (built-ins split their own way): a file, or a share
+        for part in ("validation", "test"):
+            file = getattr(ds, f"{part}_path")
+            if file:
+                setattr(msg.dataset, f"{part}_path", file)
+            else:
+                setattr(msg.dataset, f"{part}_fraction", getattr(ds, f"{part}_fraction"))
     t = spec.training
     msg.training.CopyFrom(
         pb.TrainingParams(
@@ -132,12 +139,16 @@ def spec_from_proto(msg: pb.DistillSpec) -> DistillSpec:
     if msg.quantization not in _QUANT_FROM_PROTO:
         raise SpecError("quantization", f"unknown quantization value {msg.quantization}")
     source = msg.dataset.WhichOneof("source")
-    dataset = Dataset(
+    dataset = _optional_fields(
+        Dataset,
+        msg.dataset,
         name=msg.dataset.builtin if source == "builtin" else None,
         path=msg.dataset.path if source == "path" else None,
         upload_id=msg.dataset.upload_id if source == "upload_id" else None,
         label_column=msg.dataset.label_column or "label",
         text_column=msg.dataset.text_column or None,
+        validation_path=msg.dataset.validation_path or None,
+        test_path=msg.dataset.test_path or None,
     )
     if msg.HasField("self_distillation") and msg.teacher.reference != SELF_TEACHER:
         raise SpecError(

@@ -74,6 +74,8 @@ def cases(directory: Path) -> list[Case]:
                 "dataset.path": str(files["tweets"]),
                 "dataset.label_column": "sentiment",
                 "dataset.text_column": "tweet",
+                "dataset.validation_path": str(files["tweets_val"]),
+                "dataset.test_path": str(files["tweets_test"]),
             },
         ),
         Case(
@@ -94,6 +96,8 @@ def cases(directory: Path) -> list[Case]:
                 "dataset.upload_id": DATASET_UPLOAD,
                 "dataset.label_column": "label",
                 "dataset.text_column": None,
+                "dataset.validation_fraction": 0.2,
+                "dataset.test_fraction": 0.25,
             },
             uploads={"teacher": files["teacher"].name, "dataset": files["images"].name},
             local_refusal_field="teacher.upload_id",
@@ -120,6 +124,10 @@ _VALUES: dict[str, Any] = {
     "student.transformer.max_seq_len": 48,
     "student.transformer.init_from_teacher": False,
     "dataset.label_column": "label",
+    "dataset.validation_path": None,  # files only: set by the file cases
+    "dataset.test_path": None,
+    "dataset.validation_fraction": None,
+    "dataset.test_fraction": None,
     "training.epochs": 3,
     "training.batch_size": 48,
     "training.learning_rate": 0.002,
@@ -244,10 +252,12 @@ def _write_files(d: Path) -> dict[str, Path]:
     """The files the cases refer to: a text CSV, a tokenizer directory, an image NPZ and a
     small ONNX teacher (uploaded by the upload case)."""
     d.mkdir(parents=True, exist_ok=True)
-    tweets = d / "tweets.csv"
     moods = ("negative", "neutral", "positive")
-    rows = [f'{moods[i % 3]},"@airline flight {i} was {moods[i % 3]}"' for i in range(60)]
-    tweets.write_text("sentiment,tweet\n" + "\n".join(rows) + "\n")
+    tweets = {}
+    for part, rows in (("", 60), ("_val", 12), ("_test", 12)):
+        lines = [f'{moods[i % 3]},"@airline flight {i} was {moods[i % 3]}"' for i in range(rows)]
+        tweets[part] = d / f"tweets{part}.csv"
+        tweets[part].write_text("sentiment,tweet\n" + "\n".join(lines) + "\n")
     tokenizer = d / "tokenizer"
     tokenizer.mkdir(exist_ok=True)
     shutil.copy2(_minilm_dir() / "tokenizer.json", tokenizer / "tokenizer.json")
@@ -256,7 +266,14 @@ def _write_files(d: Path) -> dict[str, Path]:
     np.savez(images, x=rng.random((60, 1, 8, 8), dtype=np.float32), y=np.arange(60) % 3)
     teacher = d / "teacher.onnx"
     teacher.write_bytes(_tiny_onnx_classifier(64, 3))
-    return {"tweets": tweets, "tokenizer": tokenizer, "images": images, "teacher": teacher}
+    return {
+        "tweets": tweets[""],
+        "tweets_val": tweets["_val"],
+        "tweets_test": tweets["_test"],
+        "tokenizer": tokenizer,
+        "images": images,
+        "teacher": teacher,
+    }
 
 
 def _minilm_dir() -> Path:

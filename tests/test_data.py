@@ -124,3 +124,73 @@ def test_unknown_builtin_is_not_found():
     with pytest.raises(SpecError) as err:
         load_dataset(Dataset.builtin("imagenet"), None)
     assert err.value.code == "NOT_FOUND" and err.value.field == "dataset.builtin"
+
+
+# ---------------------------------------------------------------- the user's own splits
+
+
+def _table(path, rows: int, offset: int = 0, header: str = "a,b,label"):
+    lines = [f"{i + offset},{(i * 7) % 5},{'xyz'[i % 3]}" for i in range(rows)]
+    path.write_text(header + "\n" + "\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_validation_and_test_files_are_used_whole_and_the_training_file_is_not_cut(tmp_path):
+    ref = Dataset.from_path(
+        _table(tmp_path / "train.csv", 60),
+        validation_path=_table(tmp_path / "val.csv", 9, offset=1000),
+        test_path=_table(tmp_path / "test.csv", 12, offset=2000),
+    )
+    ds = load_dataset(ref, None)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (60, 9, 12)
+    assert ds.val.x[:, 0].min() >= 1000 and ds.test.x[:, 0].min() >= 2000
+    assert ds.train.x[:, 0].max() < 1000
+    assert ds.split == {"validation": {"file": "val.csv"}, "test": {"file": "test.csv"}}
+
+
+def test_split_fractions_of_the_training_file(tmp_path):
+    ref = Dataset.from_path(
+        _table(tmp_path / "all.csv", 120), validation_fraction=0.25, test_fraction=0.1
+    )
+    ds = load_dataset(ref, None)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (78, 30, 12)
+    assert ds.split["validation"] == {"fraction_of_training_file": 0.25}
+    only_test = Dataset.from_path(
+        _table(tmp_path / "t.csv", 120),
+        test_path=_table(tmp_path / "test.csv", 12, offset=500),
+        validation_fraction=0.25,
+    )
+    ds = load_dataset(only_test, None)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (90, 30, 12)
+
+
+@pytest.mark.parametrize(
+    ("ref", "field"),
+    [
+        (Dataset(name="digits", validation_path="v.csv"), "dataset.validation_path"),
+        (Dataset(name="digits", test_fraction=0.3), "dataset.test_fraction"),
+        (Dataset.from_path("a.csv", test_fraction=0.0), "dataset.test_fraction"),
+        (Dataset.from_path("a.csv", validation_fraction=0.6), "dataset.validation_fraction"),
+        (
+            Dataset.from_path("a.csv", validation_path="v.csv", validation_fraction=0.3),
+            "dataset.validation_fraction",
+        ),
+    ],
+)
+def test_split_settings_that_cannot_apply_are_refused_naming_them(ref, field):
+    with pytest.raises(SpecError) as refused:
+        ref.validate()
+    assert refused.value.field == field
+
+
+def test_a_validation_file_with_other_columns_is_refused(tmp_path):
+    ref = Dataset.from_path(
+        _table(tmp_path / "train.csv", 30),
+        validation_path=_table(tmp_path / "val.csv", 9, header="a,c,label"),
+    )
+    with pytest.raises(SpecError, match="val.csv has other columns"):
+        load_dataset(ref, None)
+    missing = Dataset.from_path(_table(tmp_path / "x.csv", 30), test_path=str(tmp_path / "no.csv"))
+    with pytest.raises(SpecError) as refused:
+        load_dataset(missing, None)
+    assert refused.value.field == "dataset.test_path"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bridge.data._dataset import SPLIT_SEED, LoadedDataset, Split
+from bridge.data._dataset import SPLIT_SEED, DataFiles, LoadedDataset, Split
 from bridge.data.builtin import BUILTIN_DATASETS, BuiltinDataset
 from bridge.data.files import load_file
 from bridge.paths import resolve_under_root
@@ -17,6 +17,7 @@ __all__ = [
     "LoadedDataset",
     "Split",
     "check_dataset",
+    "data_files",
     "load_dataset",
 ]
 
@@ -38,12 +39,28 @@ def check_dataset(ref: Dataset, data_root: Path | None) -> None:
                 kind="not_found",
             )
     else:
-        resolve_under_root(ref.path or "", data_root, "dataset.path", must_be_file=True)
+        data_files(ref, data_root)
+
+
+def data_files(ref: Dataset, data_root: Path | None) -> DataFiles:
+    """A file dataset's files, resolved (under the data root on a server)."""
+
+    def resolve(raw: str | None, field: str) -> Path | None:
+        return resolve_under_root(raw, data_root, field, must_be_file=True) if raw else None
+
+    train = resolve(ref.path or "", "dataset.path")
+    assert train is not None
+    return DataFiles(
+        train,
+        resolve(ref.validation_path, "dataset.validation_path"),
+        resolve(ref.test_path, "dataset.test_path"),
+        ref.validation_fraction,
+        ref.test_fraction,
+    )
 
 
 def load_dataset(ref: Dataset, data_root: Path | None) -> LoadedDataset:
     check_dataset(ref, data_root)
     if ref.name is not None:
         return BUILTIN_DATASETS[ref.name].loader()
-    path = resolve_under_root(ref.path or "", data_root, "dataset.path", must_be_file=True)
-    return load_file(path, ref.label_column, ref.text_column)
+    return load_file(data_files(ref, data_root), ref.label_column, ref.text_column)

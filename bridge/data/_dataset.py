@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -33,6 +34,8 @@ class LoadedDataset:
     feature_names: list[str] | None = None
     description: str = ""
     fingerprint: str = field(default="", compare=False)
+    # Where a file's validation and test rows came from (recorded in the manifest).
+    split: dict = field(default_factory=dict, compare=False)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -61,6 +64,53 @@ class LoadedDataset:
         return mean.astype(np.float32), std.astype(np.float32)
 
 
+TRAIN_FILE, VALIDATION_FILE, TEST_FILE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """How a dataset file's rows become training, validation and test rows: rows from a
+    separate validation or test file (`origins`) are used whole for it; otherwise that share
+    of the training file is cut off, stratified and seeded."""
+
+    validation_fraction: float = 0.15
+    test_fraction: float = 0.15
+    origins: np.ndarray | None = None  # per row: TRAIN_FILE, VALIDATION_FILE or TEST_FILE
+    files: tuple[str, ...] = ()  # training, validation, test file names ("" = not given)
+
+    def describe(self) -> dict:
+        out: dict = {}
+        for origin, name in ((VALIDATION_FILE, "validation"), (TEST_FILE, "test")):
+            given = len(self.files) > origin and self.files[origin]
+            fraction = getattr(self, f"{name}_fraction")
+            out[name] = {"file": given} if given else {"fraction_of_training_file": fraction}
+        return out
+
+
+@dataclass(frozen=True)
+class DataFiles:
+    """The training file, and the validation / test files that replace the bridge's cut from
+    it (None: cut `plan`'s fractions of the training file)."""
+
+    train: Path
+    validation: Path | None = None
+    test: Path | None = None
+    validation_fraction: float = 0.15
+    test_fraction: float = 0.15
+
+    def each(self) -> list[tuple[Path, int]]:
+        """(path, origin) of every file given, the training file first."""
+        given = [(self.train, TRAIN_FILE), (self.validation, VALIDATION_FILE)]
+        given.append((self.test, TEST_FILE))
+        return [(p, origin) for p, origin in given if p is not None]
+
+    def plan(self, origins: list[int]) -> SplitPlan:
+        names = tuple(p.name if p else "" for p in (self.train, self.validation, self.test))
+        return SplitPlan(
+            self.validation_fraction, self.test_fraction, np.asarray(origins), files=names
+        )
+
+
 def split_dataset(
     name: str,
     x: np.ndarray,
@@ -71,38 +121,60 @@ def split_dataset(
     test: tuple[np.ndarray, np.ndarray] | None = None,
     val_fraction: float = 0.15,
     test_fraction: float = 0.15,
+    plan: SplitPlan | None = None,
     feature_names: list[str] | None = None,
     description: str = "",
 ) -> LoadedDataset:
     """Stratified, seeded train/validation/test split (test taken from `test` when the source
-    ships an official one)."""
+    ships an official one; validation and test from their own files when `plan` says so)."""
     x = (
         np.asarray(x, dtype=object)
         if modality == "text"
         else np.ascontiguousarray(x, dtype=np.float32)
     )
     y = np.ascontiguousarray(y, dtype=np.int64)
+    if plan is not None:
+        val_fraction, test_fraction = plan.validation_fraction, plan.test_fraction
+    origins = plan.origins if plan is not None and plan.origins is not None else None
+    if origins is None:
+        origins = np.full(len(y), TRAIN_FILE)
     rng = np.random.default_rng(SPLIT_SEED)
-    if test is None:
-        rest, test_idx = _stratified_cut(y, test_fraction, rng)
-        test_split = Split(x[test_idx], y[test_idx])
-        x, y = x[rest], y[rest]
-    else:
+    train_rows = np.flatnonzero(origins == TRAIN_FILE)
+    cut_for_test = 0.0
+    if test is not None:
         test_split = Split(
             np.asarray(test[0], dtype=x.dtype), np.ascontiguousarray(test[1], dtype=np.int64)
         )
-    train_idx, val_idx = _stratified_cut(y, val_fraction / (1 - test_fraction), rng)
+        cut_for_test = test_fraction  # as always for an official test set: a fixed split
+    else:
+        test_idx = np.flatnonzero(origins == TEST_FILE)
+        if not len(test_idx):
+            train_rows, test_idx = _cut(y, train_rows, test_fraction, rng)
+            cut_for_test = test_fraction
+        test_split = Split(x[test_idx], y[test_idx])
+    val_idx = np.flatnonzero(origins == VALIDATION_FILE)
+    if not len(val_idx):
+        train_rows, val_idx = _cut(y, train_rows, val_fraction / (1 - cut_for_test), rng)
     ds = LoadedDataset(
         name=name,
         modality=modality,
         labels=labels,
-        train=Split(x[train_idx], y[train_idx]),
+        train=Split(x[train_rows], y[train_rows]),
         val=Split(x[val_idx], y[val_idx]),
         test=test_split,
         feature_names=feature_names,
         description=description,
+        split=plan.describe() if plan is not None else {},
     )
     return _with_fingerprint(ds)
+
+
+def _cut(
+    y: np.ndarray, rows: np.ndarray, fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """`rows` split into (kept, cut off), stratified by class."""
+    keep, cut = _stratified_cut(y[rows], fraction, rng)
+    return rows[keep], rows[cut]
 
 
 def _stratified_cut(

@@ -9,34 +9,50 @@ from pathlib import Path
 
 import numpy as np
 
-from bridge.data._dataset import LoadedDataset, split_dataset
+from bridge.data._dataset import DataFiles, LoadedDataset, SplitPlan, split_dataset
 from bridge.data.text import load_text_file
 from bridge.spec import SpecError
 
 MIN_ROWS_PER_CLASS = 2
 
 
-def load_file(path: Path, label_column: str, text_column: str | None = None) -> LoadedDataset:
-    suffix = path.suffix.lower()
+def load_file(
+    files: DataFiles | Path, label_column: str, text_column: str | None = None
+) -> LoadedDataset:
+    files = files if isinstance(files, DataFiles) else DataFiles(files)
+    suffix = files.train.suffix.lower()
+    for path, _ in files.each()[1:]:
+        if path.suffix.lower() != suffix:
+            raise SpecError(
+                "dataset.path", f"{path.name} is not a {suffix} file like {files.train.name}"
+            )
     if text_column or suffix == ".jsonl":
         if suffix not in (".csv", ".jsonl"):
             raise SpecError("dataset.path", f"text datasets are .csv or .jsonl, not {suffix!r}")
-        return load_text_file(path, text_column or "text", label_column)
+        return load_text_file(files, text_column or "text", label_column)
     if suffix == ".csv":
-        return load_csv(path, label_column)
+        return load_csv(files, label_column)
     if suffix == ".npz":
-        return load_npz(path)
+        return load_npz(files)
     raise SpecError("dataset.path", f"unsupported file type {suffix!r} (.csv, .jsonl, .npz)")
 
 
-def load_csv(path: Path, label_column: str) -> LoadedDataset:
-    try:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise SpecError("dataset.path", f"{path.name} is not a readable UTF-8 CSV: {e}") from e
+def load_csv(files: DataFiles | Path, label_column: str) -> LoadedDataset:
+    files = files if isinstance(files, DataFiles) else DataFiles(files)
+    path = files.train
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    origins: list[int] = []
+    for file, origin in files.each():
+        file_header, file_rows = _read_csv(file)
+        if header is None:
+            header = file_header
+        elif file_header != header:
+            raise SpecError(
+                "dataset.path", f"{file.name} has other columns than {path.name}: {file_header}"
+            )
+        rows += file_rows
+        origins += [origin] * len(file_rows)
     if not header:
         raise SpecError("dataset.path", f"{path.name} is empty")
     if label_column not in header:
@@ -61,19 +77,26 @@ def load_csv(path: Path, label_column: str) -> LoadedDataset:
             x[r - 2, c] = _parse_feature(text, col, path.name, r)
     labels = sorted(set(raw_labels))
     y = np.array([labels.index(v) for v in raw_labels], dtype=np.int64)
-    return _checked(path, x, y, labels, "tabular", feature_cols)
+    return _checked(path, x, y, labels, "tabular", feature_cols, files.plan(origins))
 
 
-def load_npz(path: Path) -> LoadedDataset:
+def _read_csv(path: Path) -> tuple[list[str] | None, list[list[str]]]:
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (ValueError, OSError) as e:
-        raise SpecError("dataset.path", f"{path.name} is not a readable .npz file: {e}") from e
-    for key in ("x", "y"):
-        if key not in arrays:
-            raise SpecError("dataset.path", f"{path.name} has no array {key!r} (needs x and y)")
-    x, y = arrays["x"], arrays["y"]
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            return next(reader, None), list(reader)
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise SpecError("dataset.path", f"{path.name} is not a readable UTF-8 CSV: {e}") from e
+
+
+def load_npz(files: DataFiles | Path) -> LoadedDataset:
+    files = files if isinstance(files, DataFiles) else DataFiles(files)
+    path = files.train
+    parts = [(_read_npz(file), origin) for file, origin in files.each()]
+    arrays = parts[0][0]
+    x = np.concatenate([a["x"] for a, _ in parts])
+    y = np.concatenate([a["y"] for a, _ in parts])
+    origins = [origin for a, origin in parts for _ in range(len(a["y"]))]
     if not np.issubdtype(x.dtype, np.number) or not np.issubdtype(y.dtype, np.integer):
         raise SpecError("dataset.path", f"{path.name}: x must be numeric and y integer class ids")
     if x.ndim == 3:
@@ -97,7 +120,20 @@ def load_npz(path: Path) -> LoadedDataset:
             "dataset.path",
             f"{path.name}: y has class {n_classes - 1} but only {len(labels)} labels",
         )
-    return _checked(path, x, y, labels, "tabular" if x.ndim == 2 else "image", None)
+    modality = "tabular" if x.ndim == 2 else "image"
+    return _checked(path, x, y, labels, modality, None, files.plan(origins))
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (ValueError, OSError) as e:
+        raise SpecError("dataset.path", f"{path.name} is not a readable .npz file: {e}") from e
+    for key in ("x", "y"):
+        if key not in arrays:
+            raise SpecError("dataset.path", f"{path.name} has no array {key!r} (needs x and y)")
+    return arrays
 
 
 def _parse_feature(text: str, column: str, file: str, line: int) -> float:
@@ -119,6 +155,7 @@ def _checked(
     labels: list[str],
     modality: str,
     feature_names: list[str] | None,
+    plan: SplitPlan,
 ) -> LoadedDataset:
     if len(y) == 0:
         raise SpecError("dataset.path", f"{path.name} has no rows")
@@ -141,6 +178,7 @@ def _checked(
         y,
         labels,
         modality,
+        plan=plan,
         feature_names=feature_names,
         description=f"file {path.name}",
     )

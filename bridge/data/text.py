@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bridge.data._dataset import LoadedDataset, split_dataset
+from bridge.data._dataset import DataFiles, LoadedDataset, split_dataset
 from bridge.spec import SpecError
 
 AIRLINE_LABELS = ["negative", "neutral", "positive"]
@@ -52,9 +52,16 @@ def load_airline_sentiment() -> LoadedDataset:
     )
 
 
-def load_text_file(path: Path, text_column: str, label_column: str) -> LoadedDataset:
+def load_text_file(files: DataFiles | Path, text_column: str, label_column: str) -> LoadedDataset:
     """CSV or JSONL; rows without a label column give an unlabeled dataset (y = -1)."""
-    records = _read_records(path)
+    files = files if isinstance(files, DataFiles) else DataFiles(files)
+    path = files.train
+    records: list[dict] = []
+    origins: list[int] = []
+    for file, origin in files.each():
+        file_records = _read_records(file)
+        records += file_records
+        origins += [origin] * len(file_records)
     if not records:
         raise SpecError("dataset.path", f"{path.name} has no rows")
     if text_column not in records[0]:
@@ -70,9 +77,11 @@ def load_text_file(path: Path, text_column: str, label_column: str) -> LoadedDat
                 "dataset.path", f"{path.name} row {i}: {text_column!r} is empty or not a string"
             )
         texts.append(text[:MAX_TEXT_CHARS])
+    plan = files.plan(origins)
+    describe = f"file {path.name}"
     if label_column not in records[0]:
         y = np.full(len(texts), -1)
-        return split_dataset(path.stem, texts, y, [], "text", description=f"file {path.name}")
+        return split_dataset(path.stem, texts, y, [], "text", plan=plan, description=describe)
     raw = [str(r.get(label_column, "")) for r in records]
     if any(v == "" for v in raw):
         raise SpecError(
@@ -85,7 +94,7 @@ def load_text_file(path: Path, text_column: str, label_column: str) -> LoadedDat
     counts = np.bincount(y)
     if counts.min() < 6:
         raise SpecError("dataset.path", f"{path.name}: every class needs at least 6 rows")
-    return split_dataset(path.stem, texts, y, labels, "text", description=f"file {path.name}")
+    return split_dataset(path.stem, texts, y, labels, "text", plan=plan, description=describe)
 
 
 def _read_records(path: Path) -> list[dict]:

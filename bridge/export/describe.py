@@ -96,6 +96,8 @@ def build_manifest(
                 "val": len(dataset.val),
                 "test": len(dataset.test),
             },
+            # a file's validation and test rows: from their own files or cut from it
+            "split": dataset.split or None,
         },
         "teacher": teacher_info,
         "student": {**spec_view["student"], "parameters": int(metrics["student_parameters"])},

@@ -92,18 +92,26 @@ class TeacherPreparation(_message.Message):
     def __init__(self, fine_tune_encoder: _Optional[bool] = ..., epochs: _Optional[int] = ..., learning_rate: _Optional[float] = ...) -> None: ...
 
 class DatasetRef(_message.Message):
-    __slots__ = ("builtin", "path", "upload_id", "label_column", "text_column")
+    __slots__ = ("builtin", "path", "upload_id", "label_column", "text_column", "validation_path", "test_path", "validation_fraction", "test_fraction")
     BUILTIN_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     LABEL_COLUMN_FIELD_NUMBER: _ClassVar[int]
     TEXT_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_PATH_FIELD_NUMBER: _ClassVar[int]
+    TEST_PATH_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    TEST_FRACTION_FIELD_NUMBER: _ClassVar[int]
     builtin: str
     path: str
     upload_id: str
     label_column: str
     text_column: str
-    def __init__(self, builtin: _Optional[str] = ..., path: _Optional[str] = ..., upload_id: _Optional[str] = ..., label_column: _Optional[str] = ..., text_column: _Optional[str] = ...) -> None: ...
+    validation_path: str
+    test_path: str
+    validation_fraction: float
+    test_fraction: float
+    def __init__(self, builtin: _Optional[str] = ..., path: _Optional[str] = ..., upload_id: _Optional[str] = ..., label_column: _Optional[str] = ..., text_column: _Optional[str] = ..., validation_path: _Optional[str] = ..., test_path: _Optional[str] = ..., validation_fraction: _Optional[float] = ..., test_fraction: _Optional[float] = ...) -> None: ...
 
 class StudentConfig(_message.Message):
     __slots__ = ("mlp", "cnn", "transformer")

@@ -3,6 +3,7 @@ package dev.distillbridge.client;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalDouble;
 
 /**
  * The data a job trains and evaluates on: a server built-in ({@link #builtin(String)}), a
@@ -17,45 +18,136 @@ public final class Dataset {
     private final Path localFile;
     private final String labelColumn;
     private final String textColumn;
+    private final String validationPath;
+    private final String testPath;
+    private final Double validationFraction;
+    private final Double testFraction;
 
-    private Dataset(String builtin, String path, String uploadId, Path localFile, String labelColumn,
-            String textColumn) {
-        this.builtin = builtin;
-        this.path = path;
-        this.uploadId = uploadId;
-        this.localFile = localFile;
-        this.labelColumn = labelColumn;
-        this.textColumn = textColumn;
+    private Dataset(Builder b) {
+        this.builtin = b.builtin;
+        this.path = b.path;
+        this.uploadId = b.uploadId;
+        this.localFile = b.localFile;
+        this.labelColumn = b.labelColumn;
+        this.textColumn = b.textColumn;
+        this.validationPath = b.validationPath;
+        this.testPath = b.testPath;
+        this.validationFraction = b.validationFraction;
+        this.testFraction = b.testFraction;
     }
 
     /** A built-in dataset by name, e.g. {@code "german-credit"} (see {@code listDatasets()}). */
     public static Dataset builtin(String name) {
-        return new Dataset(requireText(name, "name"), null, null, null, null, null);
+        Builder b = new Builder();
+        b.builtin = requireText(name, "name");
+        return new Dataset(b);
     }
 
     /** A CSV, JSONL or NPZ file, as a path on the server under its data root. */
     public static Dataset fromPath(String serverPath) {
-        return new Dataset(null, requireText(serverPath, "serverPath"), null, null, null, null);
+        Builder b = new Builder();
+        b.path = requireText(serverPath, "serverPath");
+        return new Dataset(b);
     }
 
     /** A local CSV, JSONL or NPZ file, uploaded in 256 KiB chunks when the job is submitted. */
     public static Dataset upload(Path localFile) {
-        return new Dataset(null, null, null, Objects.requireNonNull(localFile, "localFile"), null, null);
+        Builder b = new Builder();
+        b.localFile = Objects.requireNonNull(localFile, "localFile");
+        return new Dataset(b);
     }
 
     /** A dataset file already stored on the server under this upload id. */
     public static Dataset uploaded(String uploadId) {
-        return new Dataset(null, null, requireText(uploadId, "uploadId"), null, null, null);
+        Builder b = new Builder();
+        b.uploadId = requireText(uploadId, "uploadId");
+        return new Dataset(b);
     }
 
     /** A copy that reads the class label from this column (CSV / JSONL; default "label"). */
     public Dataset withLabelColumn(String column) {
-        return new Dataset(builtin, path, uploadId, localFile, requireText(column, "column"), textColumn);
+        Builder b = copy();
+        b.labelColumn = requireText(column, "column");
+        return new Dataset(b);
     }
 
     /** A copy that reads raw text from this column, for text datasets. */
     public Dataset withTextColumn(String column) {
-        return new Dataset(builtin, path, uploadId, localFile, labelColumn, requireText(column, "column"));
+        Builder b = copy();
+        b.textColumn = requireText(column, "column");
+        return new Dataset(b);
+    }
+
+    /**
+     * A copy whose validation rows are this file's (a server path under the data root, same
+     * format and columns), used whole, instead of a cut from the training file.
+     */
+    public Dataset withValidationPath(String serverPath) {
+        Builder b = copy();
+        b.validationPath = requireText(serverPath, "serverPath");
+        return new Dataset(b);
+    }
+
+    /** A copy whose test rows are this file's, used whole, instead of a cut from the training file. */
+    public Dataset withTestPath(String serverPath) {
+        Builder b = copy();
+        b.testPath = requireText(serverPath, "serverPath");
+        return new Dataset(b);
+    }
+
+    /**
+     * A copy that cuts these shares of the training file off for validation and for test
+     * (stratified, seeded; each in (0, 0.5], default 0.15), where no such file is given. The
+     * server refuses a share beside the file that replaces it.
+     */
+    public Dataset withSplitFractions(double validation, double test) {
+        Builder b = copy();
+        b.validationFraction = validation;
+        b.testFraction = test;
+        return new Dataset(b);
+    }
+
+    /** A copy with only the validation share set (see {@link #withSplitFractions}). */
+    public Dataset withValidationFraction(double validation) {
+        Builder b = copy();
+        b.validationFraction = validation;
+        return new Dataset(b);
+    }
+
+    /** A copy with only the test share set (see {@link #withSplitFractions}). */
+    public Dataset withTestFraction(double test) {
+        Builder b = copy();
+        b.testFraction = test;
+        return new Dataset(b);
+    }
+
+    private Builder copy() {
+        Builder b = new Builder();
+        b.builtin = builtin;
+        b.path = path;
+        b.uploadId = uploadId;
+        b.localFile = localFile;
+        b.labelColumn = labelColumn;
+        b.textColumn = textColumn;
+        b.validationPath = validationPath;
+        b.testPath = testPath;
+        b.validationFraction = validationFraction;
+        b.testFraction = testFraction;
+        return b;
+    }
+
+    /** Mutable scratch for the copy-on-write methods; never escapes. */
+    private static final class Builder {
+        private String builtin;
+        private String path;
+        private String uploadId;
+        private Path localFile;
+        private String labelColumn;
+        private String textColumn;
+        private String validationPath;
+        private String testPath;
+        private Double validationFraction;
+        private Double testFraction;
     }
 
     /** The local file to upload, when this is one. */
@@ -86,6 +178,22 @@ public final class Dataset {
         return Optional.ofNullable(textColumn);
     }
 
+    public Optional<String> validationPath() {
+        return Optional.ofNullable(validationPath);
+    }
+
+    public Optional<String> testPath() {
+        return Optional.ofNullable(testPath);
+    }
+
+    public OptionalDouble validationFraction() {
+        return validationFraction == null ? OptionalDouble.empty() : OptionalDouble.of(validationFraction);
+    }
+
+    public OptionalDouble testFraction() {
+        return testFraction == null ? OptionalDouble.empty() : OptionalDouble.of(testFraction);
+    }
+
     dev.distillbridge.proto.v1.DatasetRef toProto() {
         var builder = dev.distillbridge.proto.v1.DatasetRef.newBuilder();
         if (builtin != null) {
@@ -97,6 +205,10 @@ public final class Dataset {
         } // a local file gets its upload id when the job is submitted
         labelColumn().ifPresent(builder::setLabelColumn);
         textColumn().ifPresent(builder::setTextColumn);
+        validationPath().ifPresent(builder::setValidationPath);
+        testPath().ifPresent(builder::setTestPath);
+        validationFraction().ifPresent(builder::setValidationFraction);
+        testFraction().ifPresent(builder::setTestFraction);
         return builder.build();
     }
 
@@ -108,12 +220,17 @@ public final class Dataset {
                 && Objects.equals(uploadId, d.uploadId)
                 && Objects.equals(localFile, d.localFile)
                 && Objects.equals(labelColumn, d.labelColumn)
-                && Objects.equals(textColumn, d.textColumn);
+                && Objects.equals(textColumn, d.textColumn)
+                && Objects.equals(validationPath, d.validationPath)
+                && Objects.equals(testPath, d.testPath)
+                && Objects.equals(validationFraction, d.validationFraction)
+                && Objects.equals(testFraction, d.testFraction);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(builtin, path, uploadId, localFile, labelColumn, textColumn);
+        return Objects.hash(builtin, path, uploadId, localFile, labelColumn, textColumn, validationPath, testPath,
+                validationFraction, testFraction);
     }
 
     @Override
@@ -123,7 +240,11 @@ public final class Dataset {
                 : uploadId != null ? "upload:" + uploadId : "local:" + localFile;
         return "Dataset{" + source
                 + (labelColumn != null ? ", labelColumn=" + labelColumn : "")
-                + (textColumn != null ? ", textColumn=" + textColumn : "") + "}";
+                + (textColumn != null ? ", textColumn=" + textColumn : "")
+                + (validationPath != null ? ", validationPath=" + validationPath : "")
+                + (testPath != null ? ", testPath=" + testPath : "")
+                + (validationFraction != null ? ", validationFraction=" + validationFraction : "")
+                + (testFraction != null ? ", testFraction=" + testFraction : "") + "}";
     }
 
     private static String requireText(String value, String what) {

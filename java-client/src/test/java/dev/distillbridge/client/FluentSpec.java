@@ -52,6 +52,10 @@ final class FluentSpec {
             "distillbridge.v1.DatasetRef.upload_id",
             "distillbridge.v1.DatasetRef.label_column",
             "distillbridge.v1.DatasetRef.text_column",
+            "distillbridge.v1.DatasetRef.validation_path",
+            "distillbridge.v1.DatasetRef.test_path",
+            "distillbridge.v1.DatasetRef.validation_fraction",
+            "distillbridge.v1.DatasetRef.test_fraction",
             "distillbridge.v1.DistillSpec.training",
             "distillbridge.v1.TrainingParams.epochs",
             "distillbridge.v1.TrainingParams.batch_size",
@@ -206,6 +210,18 @@ final class FluentSpec {
         }
         if (!ref.getTextColumn().isEmpty()) {
             dataset = dataset.withTextColumn(ref.getTextColumn());
+        }
+        if (!ref.getValidationPath().isEmpty()) {
+            dataset = dataset.withValidationPath(ref.getValidationPath());
+        }
+        if (!ref.getTestPath().isEmpty()) {
+            dataset = dataset.withTestPath(ref.getTestPath());
+        }
+        if (ref.hasValidationFraction()) {
+            dataset = dataset.withValidationFraction(ref.getValidationFraction());
+        }
+        if (ref.hasTestFraction()) {
+            dataset = dataset.withTestFraction(ref.getTestFraction());
         }
         return dataset;
     }
