@@ -239,6 +239,8 @@ _ACCURACY = (
     ("retention (shipped student / teacher)", "retention_pct", "pct"),
     ("retention, 95% interval low (paired bootstrap)", "retention_ci_low_pct", "pct"),
     ("retention, 95% interval high", "retention_ci_high_pct", "pct"),
+    ("shipped student accuracy, 95% interval low", "student_accuracy_ci_low", "acc"),
+    ("shipped student accuracy, 95% interval high", "student_accuracy_ci_high", "acc"),
     ("best validation accuracy (student)", "student_val_accuracy", "acc"),
     ("best epoch", "best_epoch", "int"),
 )

@@ -51,7 +51,7 @@ def test_teacher_metrics_put_the_baseline_beside_the_teacher():
 def test_identical_predictions_retain_exactly_100_percent():
     teacher, _, y = _pair(500, 0.9, 0.9)
     ci = retention_interval(teacher, teacher.copy(), y)
-    assert ci == {"retention_ci_low_pct": 100.0, "retention_ci_high_pct": 100.0}
+    assert (ci["retention_ci_low_pct"], ci["retention_ci_high_pct"]) == (100.0, 100.0)
 
 
 def test_retention_interval_brackets_the_estimate_and_narrows_with_more_test_rows():
@@ -73,6 +73,10 @@ def test_retention_interval_matches_a_row_by_row_paired_bootstrap():
     ci = retention_interval(teacher, student, y)
     assert ci["retention_ci_low_pct"] == pytest.approx(naive[0], abs=0.6)
     assert ci["retention_ci_high_pct"] == pytest.approx(naive[1], abs=0.6)
+    naive_accuracy = np.percentile(s[rows].mean(1), [2.5, 97.5])
+    assert ci["student_accuracy_ci_low"] == pytest.approx(naive_accuracy[0], abs=0.006)
+    assert ci["student_accuracy_ci_high"] == pytest.approx(naive_accuracy[1], abs=0.006)
+    assert ci["student_accuracy_ci_low"] < s.mean() < ci["student_accuracy_ci_high"]
 
 
 def test_retention_interval_is_seeded_and_skips_unlabelled_rows():

@@ -51,7 +51,9 @@ def retention_interval(
     from a paired bootstrap over the labelled test rows: each resample draws rows with
     replacement and scores teacher and student on the same rows. Only the four counts of
     (teacher right?, student right?) matter, so a resample is one multinomial draw.
-    Returns `retention_ci_low_pct` and `retention_ci_high_pct` (empty with no labelled rows)."""
+    Returns `retention_ci_low_pct` and `retention_ci_high_pct`, and from the same resamples
+    the shipped student's accuracy interval `student_accuracy_ci_low` / `_high` (empty with no
+    labelled rows)."""
     labelled = np.asarray(y) >= 0
     y = np.asarray(y)[labelled]
     if not len(y):
@@ -65,7 +67,13 @@ def retention_interval(
     retention = 100.0 * student_right / np.maximum(teacher_right, 1)
     tail = 100.0 * (1.0 - level) / 2
     low, high = np.percentile(retention, [tail, 100.0 - tail])
-    return {"retention_ci_low_pct": float(low), "retention_ci_high_pct": float(high)}
+    acc_low, acc_high = np.percentile(student_right / len(y), [tail, 100.0 - tail])
+    return {
+        "retention_ci_low_pct": float(low),
+        "retention_ci_high_pct": float(high),
+        "student_accuracy_ci_low": float(acc_low),
+        "student_accuracy_ci_high": float(acc_high),
+    }
 
 
 __all__ = ["majority_baseline_accuracy", "retention_interval", "teacher_metrics"]
