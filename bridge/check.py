@@ -15,7 +15,8 @@ from pathlib import Path
 from bridge.data import BUILTIN_DATASETS, check_dataset, data_files, load_dataset
 from bridge.models import resolve_teacher
 from bridge.models.teachers import resolve_tokenizer_directory
-from bridge.spec import DistillSpec, SpecError, check_student_modality
+from bridge.models.text import hf_config
+from bridge.spec import DistillSpec, SpecError, TransformerConfig, check_student_modality
 
 # Dataset files up to this size are loaded at check time, so bad content (NaN, no rows, a
 # missing label column, too few rows per class) is refused before a job is queued. Larger files
@@ -45,12 +46,30 @@ def check(
                 resolved.self_distillation.tokenizer, data_root, "self_distillation.tokenizer"
             )
     else:
-        resolve_teacher(resolved.teacher, dataset, data_root, modality)
+        source = resolve_teacher(resolved.teacher, dataset, data_root, modality)
+        if source.is_text and isinstance(spec.student, TransformerConfig):
+            _within_teacher(spec.student, hf_config(source.text_directory))
     if modality is not None:
         check_student_modality(
             spec.student, dataset.display_name, modality, spec.is_self_distillation
         )
     return spec
+
+
+def _within_teacher(student: TransformerConfig, teacher: dict) -> None:
+    """A Transformer student no deeper than its teacher and no longer than its position table
+    (it shares the teacher's tokenizer and, when widths match, its embeddings)."""
+    for name, limit_key, what in (
+        ("layers", "num_hidden_layers", "layers"),
+        ("max_seq_len", "max_position_embeddings", "positions"),
+    ):
+        limit = teacher.get(limit_key)
+        value = getattr(student, name)
+        if isinstance(limit, int) and value > limit:
+            raise SpecError(
+                f"student.transformer.{name}",
+                f"{value} is more than the teacher's {limit} {what}",
+            )
 
 
 def _no_uploads(spec: DistillSpec) -> DistillSpec:

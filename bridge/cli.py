@@ -13,9 +13,11 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import NoReturn
 
 from google.protobuf import json_format
 
+from bridge.cli_checks import check_debug_server, check_distill, check_serve
 from bridge.errors import DistillError
 from bridge.events import Event, LogEvent, StageEvent, ValidationEvent
 from bridge.spec import (
@@ -54,8 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line (exit 2), like every other bad input here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="distill-bridge", description=__doc__.splitlines()[0])
+    p = _Parser(prog="distill-bridge", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(required=True, metavar="COMMAND")
 
     s = sub.add_parser("serve", help="run the gRPC server")
@@ -181,6 +190,7 @@ def _configure_jvm(args: argparse.Namespace) -> None:
 
 
 def _debug_server(args: argparse.Namespace) -> int:
+    check_debug_server(args)
     from bridge.gateway import start_debug_server
     from bridge.paths import default_home
 
@@ -203,6 +213,7 @@ def _debug_server(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    check_serve(args)
     from bridge.server import ServerConfig, serve
 
     _configure_jvm(args)
@@ -234,6 +245,7 @@ def _distill(args: argparse.Namespace) -> int:
         return 0
     if args.out is None and not args.dry_run:
         raise SpecError("--out", "where the artifact goes is required (or use --dry-run)")
+    check_distill(args)
     spec = spec_from_proto(parse_spec_args(args))
     distiller = Distiller.remote(args.remote) if args.remote else Distiller()
     with distiller:
@@ -275,6 +287,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if args.out.exists():
+        raise SpecError("--out", f"{args.out} already exists; artifacts are never overwritten")
     from bridge.api import Distiller
 
     result = Distiller().on_event(_print_event).run_spec(DEMO_SPEC)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import enum
 import math
+import numbers
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -47,7 +49,8 @@ class MlpConfig:
     architecture = "mlp"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
+        sizes = _int_tuple("student.mlp.hidden_sizes", self.hidden_sizes)
+        object.__setattr__(self, "hidden_sizes", sizes)
 
     def validate(self) -> None:
         if not self.hidden_sizes:
@@ -65,9 +68,10 @@ class CnnConfig:
     architecture = "cnn"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        object.__setattr__(self, "channels", _int_tuple("student.cnn.channels", self.channels))
 
     def validate(self) -> None:
+        _check_int("student.cnn.kernel_size", self.kernel_size, 1, 15)
         if not self.channels:
             raise SpecError("student.cnn.channels", "a CNN needs at least one conv block")
         for i, c in enumerate(self.channels):
@@ -91,9 +95,9 @@ class TransformerConfig:
     architecture = "transformer"
 
     def validate(self) -> None:
-        for name in ("layers", "hidden_size", "heads", "intermediate_size", "max_seq_len"):
-            if getattr(self, name) < 1:
-                raise SpecError(f"student.transformer.{name}", "must be positive")
+        for name, high in TRANSFORMER_LIMITS.items():
+            _check_int(f"student.transformer.{name}", getattr(self, name), 1, high)
+        _check_bool("student.transformer.init_from_teacher", self.init_from_teacher)
         if self.hidden_size % self.heads:
             raise SpecError(
                 "student.transformer.heads",
@@ -102,6 +106,15 @@ class TransformerConfig:
 
 
 StudentConfig = MlpConfig | CnnConfig | TransformerConfig
+
+# Static bounds; `bridge.check` also bounds depth and length by the teacher's own.
+TRANSFORMER_LIMITS = {
+    "layers": 48,
+    "hidden_size": 4096,
+    "heads": 64,
+    "intermediate_size": 16384,
+    "max_seq_len": 4096,
+}
 
 # The data each student architecture can learn from.
 # MLP and CNN students learn from text through the teacher's token embeddings
@@ -172,10 +185,15 @@ class TrainingParams:
     layer_map: tuple[int, ...] = ()  # teacher layer (1-based) per student layer; () = uniform
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "layer_map", tuple(int(v) for v in self.layer_map))
+        object.__setattr__(self, "layer_map", _int_tuple("training.layer_map", self.layer_map))
 
     def validate(self) -> None:
         _check_int("training.epochs", self.epochs, 1, 10_000)
+        _check_int("training.seed", self.seed, 0, 2**63 - 1)
+        if not isinstance(self.schedule, str | Schedule):
+            raise SpecError(
+                "training.schedule", f"a preset name or a Schedule, got {self.schedule!r}"
+            )
         _check_int("training.batch_size", self.batch_size, 1, 65_536)
         _check_int("training.workers", self.workers, 1, MAX_WORKERS)
         if self.batch_size < self.workers:
@@ -251,6 +269,7 @@ class SelfDistillation:
     def validate(self, depth: int) -> None:
         _check_int("self_distillation.ship_exit", self.ship_exit, 0, max(0, depth - 1))
         _check_float("self_distillation.feature_weight", self.feature_weight, 0.0, 1000.0)
+        _check_text("self_distillation.tokenizer", self.tokenizer, required=True)
 
 
 @dataclass(frozen=True)
@@ -264,6 +283,7 @@ class TeacherPreparation:
     learning_rate: float = 5e-5
 
     def validate(self) -> None:
+        _check_bool("teacher.preparation.fine_tune_encoder", self.fine_tune_encoder)
         _check_int("teacher.preparation.epochs", self.epochs, 1, 100)
         _check_float(
             "teacher.preparation.learning_rate", self.learning_rate, 0.0, 1.0, low_open=True
@@ -278,6 +298,7 @@ class Gates:
     fp32_fallback: bool = False
 
     def validate(self) -> None:
+        _check_bool("gates.fp32_fallback", self.fp32_fallback)
         _check_float("gates.max_parity_error", self.max_parity_error, 0.0, 1.0, low_open=True)
         _check_float("gates.max_int8_accuracy_drop", self.max_int8_accuracy_drop, 0.0, 1.0)
         if self.min_retention is not None:
@@ -352,6 +373,11 @@ class Dataset:
         return cls(upload_id=upload_id, label_column=label_column, text_column=text_column)
 
     def validate(self) -> None:
+        for name in ("name", "path", "upload_id", "local_file", "text_column"):
+            _check_text(f"dataset.{name}", getattr(self, name))
+        for name in ("validation_path", "test_path"):
+            _check_text(f"dataset.{name}", getattr(self, name))
+        _check_text("dataset.label_column", self.label_column, required=True)
         sources = [self.name, self.path, self.upload_id, self.local_file]
         if sum(bool(s) for s in sources) != 1:
             raise SpecError(
@@ -414,6 +440,20 @@ class DistillSpec:
 
     def validate(self) -> None:
         """Checks everything that can be checked without touching disk or the zoo."""
+        _check_text("teacher.reference", self.teacher)
+        _check_text("teacher.upload_id", self.teacher_upload_id)
+        _check_text("name", self.name)
+        if not isinstance(self.quantization, QuantType):
+            raise SpecError("quantization", f"a QuantType, got {self.quantization!r}")
+        for name, part, kind in (
+            ("dataset", self.dataset, Dataset),
+            ("training", self.training, TrainingParams),
+            ("gates", self.gates, Gates),
+            ("teacher.preparation", self.teacher_preparation, TeacherPreparation),
+            ("self_distillation", self.self_distillation, SelfDistillation),
+        ):
+            if not isinstance(part, kind):
+                raise SpecError(name, f"must be a {kind.__name__}, got {part!r}")
         if self.teacher_upload_id:
             if self.teacher:
                 raise SpecError(
@@ -456,6 +496,33 @@ def student_depth(student: StudentConfig) -> int:
     if isinstance(student, CnnConfig):
         return len(student.channels)
     return student.layers
+
+
+def _int_tuple(name: str, value: object) -> tuple[int, ...]:
+    """A list of integers, refused (naming the field) when it is a string or holds others."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise SpecError(name, f"must be a list of integers, got {value!r}")
+    items = tuple(value)
+    for i, item in enumerate(items):
+        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
+            raise SpecError(f"{name}[{i}]", f"must be an integer, got {item!r}")
+    return tuple(int(item) for item in items)
+
+
+def _check_text(name: str, value: object, required: bool = False) -> None:
+    if value is None and not required:
+        return
+    if not isinstance(value, str):
+        raise SpecError(name, f"must be a string, got {value!r}")
+    if "\x00" in value:
+        raise SpecError(name, "contains a NUL byte")
+    if required and not value:
+        raise SpecError(name, "must not be empty")
+
+
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise SpecError(name, f"must be true or false, got {value!r}")
 
 
 def _check_int(name: str, value: int, low: int, high: int) -> None:

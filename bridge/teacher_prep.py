@@ -250,9 +250,7 @@ def _text(
 
 def text_origin(source: TeacherSource) -> Path:
     """The directory a text teacher comes from: the packaged encoder or the user's."""
-    origin = source.zoo.locate() if source.zoo is not None else source.path  # type: ignore[union-attr]
-    assert origin is not None
-    return origin
+    return source.text_directory
 
 
 def head_size(origin: Path) -> int:

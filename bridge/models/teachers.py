@@ -52,6 +52,13 @@ class TeacherSource:
     def is_text(self) -> bool:
         return self.kind in ("pretrained", "hf")
 
+    @property
+    def text_directory(self) -> Path:
+        """A text teacher's model directory: the packaged encoder's or the user's."""
+        directory = self.zoo.locate() if isinstance(self.zoo, PretrainedTeacher) else self.path
+        assert self.is_text and directory is not None
+        return directory
+
 
 def resolve_teacher(
     reference: str, dataset: Dataset, data_root: Path | None, modality: str | None = None

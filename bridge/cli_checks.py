@@ -1,0 +1,149 @@
+"""The CLI's checks of its own flags and files, run before anything starts: a bad one is a
+`SpecError` naming the flag (`--port: ...`), which `cli.main` prints as one line with exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import socket
+from pathlib import Path
+
+from bridge.spec import SpecError
+
+MAX_PORT = 65535
+
+
+def check_serve(args: argparse.Namespace) -> None:
+    check_port("--port", args.host, args.port)
+    if args.metrics_port is not None:
+        check_port("--metrics-port", args.host, args.metrics_port)
+        if args.metrics_port and args.metrics_port == args.port:
+            raise SpecError("--metrics-port", f"{args.port} is also --port")
+    check_creatable_dir("--data-dir", args.data_dir)
+    if args.data_root is not None:
+        check_existing_dir("--data-root", args.data_root)
+    for flag, value, low in (
+        ("--max-concurrent-jobs", args.max_concurrent_jobs, 1),
+        ("--max-queued-jobs", args.max_queued_jobs, 0),
+        ("--max-upload-bytes", args.max_upload_bytes, 1),
+        ("--max-message-bytes", args.max_message_bytes, 1024),
+    ):
+        if value < low:
+            raise SpecError(flag, f"must be >= {low}, got {value}")
+    if args.auth_token_file is not None:
+        check_readable_file("--auth-token-file", args.auth_token_file)
+        if not args.auth_token_file.read_text(errors="replace").strip():
+            raise SpecError("--auth-token-file", f"{args.auth_token_file} is empty")
+    _check_tls(args)
+    if args.ready_file is not None:
+        check_creatable_dir("--ready-file", args.ready_file.parent)
+
+
+def _check_tls(args: argparse.Namespace) -> None:
+    if (args.tls_cert is None) != (args.tls_key is None):
+        missing = "--tls-key" if args.tls_key is None else "--tls-cert"
+        raise SpecError(missing, "--tls-cert and --tls-key go together")
+    if args.tls_client_ca is not None and args.tls_cert is None:
+        raise SpecError("--tls-client-ca", "needs --tls-cert and --tls-key (TLS)")
+    for flag, path in (
+        ("--tls-cert", args.tls_cert),
+        ("--tls-key", args.tls_key),
+        ("--tls-client-ca", args.tls_client_ca),
+    ):
+        if path is not None:
+            check_readable_file(flag, path)
+            if b"-----BEGIN" not in path.read_bytes()[:65536]:
+                raise SpecError(flag, f"{path} is not a PEM file (no -----BEGIN line)")
+
+
+def check_debug_server(args: argparse.Namespace) -> None:
+    check_port("--port", "127.0.0.1", args.port)
+    if args.home is not None:
+        check_creatable_dir("--home", args.home)
+    if args.connection_file is not None:
+        check_creatable_dir("--connection-file", args.connection_file.parent)
+
+
+def check_distill(args: argparse.Namespace) -> None:
+    if args.out is not None and args.out.exists():
+        raise SpecError("--out", f"{args.out} already exists; artifacts are never overwritten")
+    if args.out is not None:
+        check_creatable_dir("--out", args.out.parent)
+    if args.remote is not None:
+        host, sep, port = args.remote.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= MAX_PORT:
+            raise SpecError("--remote", f"expected HOST:PORT, got {args.remote!r}")
+
+
+def check_port(flag: str, host: str, port: int) -> None:
+    """In range, and free on `host` (0 = any free port)."""
+    if not 0 <= port <= MAX_PORT:
+        raise SpecError(flag, f"must be in 0..{MAX_PORT}, got {port}")
+    if port == 0:
+        return
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise SpecError(flag, f"{host}:{port} is in use{_listener(port)}") from None
+        raise SpecError(flag, f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+
+
+def _listener(port: int) -> str:
+    """ " by pid N (command)" for the process listening on `port`, when /proc shows it."""
+    inode = _listening_inode(port)
+    if inode is None:
+        return ""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]" for fd in fds):
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").strip()
+                return f" by pid {pid} ({cmd.decode(errors='replace')[:80]})"
+        except OSError:
+            continue
+    return ""
+
+
+def _listening_inode(port: int) -> str | None:
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":  # 0A = LISTEN
+                return fields[9]
+    return None
+
+
+def check_readable_file(flag: str, path: Path) -> None:
+    if not path.is_file():
+        raise SpecError(flag, f"no such file: {path}")
+    if not os.access(path, os.R_OK):
+        raise SpecError(flag, f"{path} is not readable")
+
+
+def check_existing_dir(flag: str, path: Path) -> None:
+    if not path.is_dir():
+        raise SpecError(flag, f"no such directory: {path}")
+
+
+def check_creatable_dir(flag: str, path: Path) -> None:
+    """An existing writable directory, or one whose nearest existing parent is writable."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise SpecError(flag, f"{existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SpecError(flag, f"{existing} is not writable")
+
+
+__all__ = ["check_debug_server", "check_distill", "check_port", "check_serve"]
