@@ -21,6 +21,7 @@ from bridge.cli_checks import check_debug_server, check_distill, check_serve
 from bridge.errors import DistillError
 from bridge.events import Event, LogEvent, StageEvent, ValidationEvent
 from bridge.spec import (
+    DEFAULT_MAX_STUDENT_PARAMETERS,
     Dataset,
     DistillSpec,
     MlpConfig,
@@ -87,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
         "--max-queued-jobs", type=int, default=64, help="SubmitJob past this: RESOURCE_EXHAUSTED"
     )
     s.add_argument("--max-upload-bytes", type=int, default=2 * 1024**3)
+    s.add_argument(
+        "--max-student-parameters",
+        type=int,
+        default=DEFAULT_MAX_STUDENT_PARAMETERS,
+        help="SubmitJob refuses a larger student with RESOURCE_EXHAUSTED",
+    )
     s.add_argument(
         "--max-message-bytes", type=int, default=4 * 1024 * 1024, help="largest request message"
     )
@@ -231,6 +238,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_key=args.tls_key,
         tls_client_ca=args.tls_client_ca,
         metrics_port=args.metrics_port,
+        max_student_parameters=args.max_student_parameters,
     )
     serve(config, args.log_format, args.ready_file)
     return 0

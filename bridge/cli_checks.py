@@ -29,6 +29,7 @@ def check_serve(args: argparse.Namespace) -> None:
         ("--max-queued-jobs", args.max_queued_jobs, 0),
         ("--max-upload-bytes", args.max_upload_bytes, 1),
         ("--max-message-bytes", args.max_message_bytes, 1024),
+        ("--max-student-parameters", args.max_student_parameters, 1),
     ):
         if value < low:
             raise SpecError(flag, f"must be >= {low}, got {value}")

@@ -20,8 +20,9 @@ from bridge.schedule import PRESETS, Schedule
 
 
 class SpecError(ValueError):
-    """A spec field is invalid (``kind="invalid"``) or names something that does not exist
-    (``kind="not_found"``). Doors map these to INVALID_ARGUMENT / NOT_FOUND."""
+    """A spec field is invalid (``kind="invalid"``), names something that does not exist
+    (``kind="not_found"``) or asks for more than the server allows (``kind="too_large"``).
+    Doors map these to INVALID_ARGUMENT / NOT_FOUND / RESOURCE_EXHAUSTED."""
 
     def __init__(self, field_name: str, message: str, kind: str = "invalid") -> None:
         super().__init__(f"{field_name}: {message}")
@@ -30,8 +31,10 @@ class SpecError(ValueError):
 
     @property
     def code(self) -> str:
-        """The gRPC status name doors answer with."""
-        return "NOT_FOUND" if self.kind == "not_found" else "INVALID_ARGUMENT"
+        """The gRPC status name doors answer with ("too_large": over a server's budget)."""
+        return {"not_found": "NOT_FOUND", "too_large": "RESOURCE_EXHAUSTED"}.get(
+            self.kind, "INVALID_ARGUMENT"
+        )
 
 
 class QuantType(enum.Enum):
@@ -106,6 +109,10 @@ class TransformerConfig:
 
 
 StudentConfig = MlpConfig | CnnConfig | TransformerConfig
+
+# What a server lets one student weigh by default (~0.8 GB of fp32 weights, ~3 GB to train);
+# `serve --max-student-parameters` sets it, and SubmitJob refuses more with RESOURCE_EXHAUSTED.
+DEFAULT_MAX_STUDENT_PARAMETERS = 200_000_000
 
 # Static bounds; `bridge.check` also bounds depth and length by the teacher's own.
 TRANSFORMER_LIMITS = {

@@ -193,3 +193,45 @@ def test_any_constructor_input_is_a_valid_object_or_a_spec_error_naming_a_field(
         obj.validate(3) if cls is SelfDistillation else obj.validate()
     except SpecError as e:
         assert e.field.startswith(prefix), (kwargs, e.field)
+
+
+# ---------------------------------------------------------------- size limits
+
+
+def test_the_size_estimate_is_the_real_students_parameter_count(digits):
+    from bridge.models import build_student, count_parameters
+    from bridge.models.size import student_parameters
+
+    for config in (MlpConfig((32, 16)), CnnConfig((8, 16), 5)):
+        built = count_parameters(build_student(config, digits))
+        estimate = student_parameters(config, digits.input_shape, digits.num_classes)
+        assert estimate == built
+
+
+def test_an_oversize_student_is_refused_at_submit_with_resource_exhausted(stub, server):
+    import grpc
+
+    from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
+    from bridge.wire import spec_to_proto
+    from tests.conftest import digits_spec
+
+    before = len(server.jobs.list())
+    huge = spec_to_proto(digits_spec(student=MlpConfig((65536, 65536))))
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.SubmitJob(pb.SubmitJobRequest(spec=huge))
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert refused.value.details().startswith("student.mlp: this student would have 4,")
+    assert len(server.jobs.list()) == before
+
+
+def test_a_transformer_student_is_bounded_by_its_teacher(home):
+    from bridge import Distiller
+
+    distiller = Distiller(home=home).set_teacher("minilm-l6")
+    for config, field in (
+        (TransformerConfig(layers=8, hidden_size=384, max_seq_len=64), "layers"),
+        (TransformerConfig(layers=2, hidden_size=384, max_seq_len=1024), "max_seq_len"),
+    ):
+        with pytest.raises(SpecError) as refused:
+            distiller.set_student_config(config).validate(Dataset.builtin("airline-sentiment"))
+        assert refused.value.field == f"student.transformer.{field}"

@@ -26,6 +26,7 @@ from bridge.server.metrics import Metrics
 from bridge.server.servicer import DistillerServicer
 from bridge.server.store import Store
 from bridge.server.uploads import UploadLimits, UploadStore
+from bridge.spec import DEFAULT_MAX_STUDENT_PARAMETERS
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["DistillerService"].full_name
 # WatchJob streams each hold a thread for their lifetime: size the pool for many watchers.
@@ -52,6 +53,8 @@ class ServerConfig:
     tls_client_ca: Path | None = None  # set: clients must present a certificate it signed
     metrics_port: int | None = None
     grace_seconds: float = 5.0
+    # SubmitJob refuses a larger student (RESOURCE_EXHAUSTED) before a worker starts.
+    max_student_parameters: int | None = DEFAULT_MAX_STUDENT_PARAMETERS
 
     def token(self) -> str | None:
         if self.auth_token_file is None:
@@ -110,7 +113,7 @@ class DistillServer:
                 ("grpc.keepalive_permit_without_calls", 1),
             ],
         )
-        servicer = DistillerServicer(self.jobs, self.uploads)
+        servicer = DistillerServicer(self.jobs, self.uploads, config.max_student_parameters)
         pb_grpc.add_DistillerServiceServicer_to_server(servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(

@@ -24,9 +24,12 @@ log = logging.getLogger("bridge.server")
 
 
 class DistillerServicer(pb_grpc.DistillerServiceServicer):
-    def __init__(self, jobs: JobManager, uploads: UploadStore) -> None:
+    def __init__(
+        self, jobs: JobManager, uploads: UploadStore, max_student_parameters: int | None = None
+    ) -> None:
         self.jobs = jobs
         self.uploads = uploads
+        self.max_student_parameters = max_student_parameters
 
     # ------------------------------------------------------------ jobs
 
@@ -34,7 +37,10 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
         """parse -> DistillSpec -> check -> queue (or, with validate_only, answer the spec)."""
         try:
             spec = check(
-                spec_from_proto(request.spec), self.jobs.paths.data_root, self.uploads.resolve
+                spec_from_proto(request.spec),
+                self.jobs.paths.data_root,
+                self.uploads.resolve,
+                self.max_student_parameters,
             )
             if request.validate_only:
                 return pb.Job(spec=spec_to_proto(spec))
