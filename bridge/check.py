@@ -92,7 +92,10 @@ def _shape(spec: DistillSpec, data_root: Path | None) -> _Shape | None:
 def _within_budget(
     spec: DistillSpec, shape: _Shape, text_directory: Path | None, limit: int
 ) -> None:
-    count = student_parameters(spec.student, shape.input_shape, shape.classes, text_directory)
+    try:
+        count = student_parameters(spec.student, shape.input_shape, shape.classes, text_directory)
+    except (OSError, ValueError, KeyError, RuntimeError) as e:  # the job would fail the same way
+        raise SpecError(f"student.{spec.student.architecture}", f"cannot be built: {e}") from e
     if count > limit:
         arch = spec.student.architecture
         raise SpecError(

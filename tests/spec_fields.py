@@ -260,7 +260,8 @@ def _write_files(d: Path) -> dict[str, Path]:
         tweets[part].write_text("sentiment,tweet\n" + "\n".join(lines) + "\n")
     tokenizer = d / "tokenizer"
     tokenizer.mkdir(exist_ok=True)
-    shutil.copy2(_minilm_dir() / "tokenizer.json", tokenizer / "tokenizer.json")
+    for name in ("tokenizer.json", "config.json"):  # a model directory without its weights
+        shutil.copy2(_minilm_dir() / name, tokenizer / name)
     images = d / "images.npz"
     rng = np.random.default_rng(0)
     np.savez(images, x=rng.random((60, 1, 8, 8), dtype=np.float32), y=np.arange(60) % 3)

@@ -91,14 +91,16 @@ def resolve_teacher(
 
 
 def resolve_tokenizer_directory(reference: str, data_root: Path | None, field: str) -> Path:
-    """A directory with tokenizer.json, named by a packaged zoo encoder (`minilm-l6`) or a
-    path; what a self-distilled text student takes its tokenizer and vocabulary from."""
+    """A directory with tokenizer.json and config.json, named by a packaged zoo encoder
+    (`minilm-l6`) or a path; what a self-distilled text student takes its tokenizer,
+    vocabulary and embedding shapes from."""
     zoo = ZOO.get(reference)
     directory = zoo.locate() if isinstance(zoo, PretrainedTeacher) else None
     if directory is None:
         directory = resolve_under_root(reference, data_root, field)
-    if not (directory / TOKENIZER_FILE).is_file():
-        raise SpecError(field, f"{reference!r} has no {TOKENIZER_FILE}")
+    for needed in (TOKENIZER_FILE, "config.json"):  # vocabulary, and the shapes it implies
+        if not (directory / needed).is_file():
+            raise SpecError(field, f"{reference!r} has no {needed}")
     return directory
 
 
