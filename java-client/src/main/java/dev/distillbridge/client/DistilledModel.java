@@ -294,7 +294,7 @@ public final class DistilledModel implements AutoCloseable {
 
     /** The ONNX Runtime Java version this JVM runs models with. */
     public static String onnxRuntimeVersion() {
-        return OrtEnvironment.getEnvironment().getVersion();
+        return OrtRuntime.environment().getVersion();
     }
 
     /** This client's version (the jar's Implementation-Version), or "unpackaged" from classes. */
@@ -440,7 +440,7 @@ public final class DistilledModel implements AutoCloseable {
     }
 
     private static Outputs runFloat(OrtSession session, ArtifactManifest manifest, long[] shape, float[] data) {
-        try (OnnxTensor tensor = OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), FloatBuffer.wrap(data),
+        try (OnnxTensor tensor = OnnxTensor.createTensor(OrtRuntime.environment(), FloatBuffer.wrap(data),
                 shape)) {
             return run(session, manifest, Map.of(manifest.input().name(), tensor));
         } catch (OrtException e) {
@@ -449,7 +449,7 @@ public final class DistilledModel implements AutoCloseable {
     }
 
     private static Outputs runText(OrtSession session, ArtifactManifest manifest, TokenizedBatch batch) {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = OrtRuntime.environment();
         long[] shape = batch.shape();
         try (OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(batch.idsView()), shape);
                 OnnxTensor mask = OnnxTensor.createTensor(env, LongBuffer.wrap(batch.attentionMaskView()), shape)) {
@@ -480,8 +480,9 @@ public final class DistilledModel implements AutoCloseable {
     }
 
     private static OrtSession createSession(Path modelPath, String file) {
+        OrtEnvironment env = OrtRuntime.environment(); // first: it loads the native libraries
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            return OrtEnvironment.getEnvironment().createSession(modelPath.toString(), options);
+            return env.createSession(modelPath.toString(), options);
         } catch (OrtException e) {
             throw new ArtifactVerificationException(file, "ONNX Runtime cannot load " + file + ": " + e.getMessage(),
                     null, e);
