@@ -235,7 +235,7 @@ class Distiller:
         `on_event` sink. The fluent setters only describe a spec for `distill`/`validate`."""
         if self._client is not None:
             return self._distill_remote(spec)
-        return self._distill_local(_check_local(spec))
+        return run_local(_check_local(spec), self._home, self._on_event)
 
     @property
     def _local_teacher(self) -> str | None:
@@ -251,14 +251,6 @@ class Distiller:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _distill_local(self, spec: DistillSpec) -> DistillationResult:
-        from bridge.pipeline import RunContext, run  # torch loads only when needed
-
-        job_id = "local-" + uuid.uuid4().hex[:12]
-        out = self._home / "runs" / job_id
-        result = run(spec, out, RunContext(home=self._home, job_id=job_id), self._on_event)
-        return DistillationResult(job_id, result.metrics, result.manifest, _local_dir=out)
-
     def _distill_remote(self, spec: DistillSpec) -> DistillationResult:
         assert self._client is not None
         job = self._client.submit(spec)
@@ -272,6 +264,19 @@ class Distiller:
         return DistillationResult(
             job.job_id, dict(r.metrics), manifest, _client=self._client, _files=list(r.files)
         )
+
+
+def run_local(
+    spec: DistillSpec, home: Path, on_event: EventSink = ignore_events
+) -> DistillationResult:
+    """Runs, in this process, a spec its door has already `check`ed (the API's own doors check
+    first: `Distiller.run_spec`); the artifact lands under `home`/runs."""
+    from bridge.pipeline import RunContext, run  # torch loads only when needed
+
+    job_id = "local-" + uuid.uuid4().hex[:12]
+    out = home / "runs" / job_id
+    result = run(spec, out, RunContext(home=home, job_id=job_id), on_event)
+    return DistillationResult(job_id, result.metrics, result.manifest, _local_dir=out)
 
 
 def _check_local(spec: DistillSpec) -> DistillSpec:

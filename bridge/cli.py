@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from google.protobuf import json_format
 
-from bridge.cli_checks import check_debug_server, check_distill, check_serve
+from bridge.cli_checks import check_debug_server, check_distill, check_new_output, check_serve
 from bridge.errors import DistillError
 from bridge.events import Event, LogEvent, StageEvent, ValidationEvent
 from bridge.spec import (
@@ -152,7 +152,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FIELD=VALUE",
         default=argparse.SUPPRESS,
         help="any DistillSpec field by its proto path, e.g. training.layer_map=1,4 or "
-        'gates.min_retention=0.95 or training.schedule_stages=\'[{"name": "kd", "fraction": 1}]\'',
+        'gates.min_retention=0.95 or training.schedule_stages=\'[{"name": "kd", '
+        '"fraction": 1, "temperatureStart": 4, "temperatureEnd": 1, "alphaStart": 0.9, '
+        '"alphaEnd": 0.5}]\'',
     )
     d.add_argument("--remote", metavar="TARGET", help="server address, e.g. localhost:50051")
     d.add_argument(
@@ -251,8 +253,6 @@ def _distill(args: argparse.Namespace) -> int:
     if args.print_config:
         print(json_format.MessageToJson(spec_to_proto(DEMO_SPEC)))
         return 0
-    if args.out is None and not args.dry_run:
-        raise SpecError("--out", "where the artifact goes is required (or use --dry-run)")
     check_distill(args)
     spec = spec_from_proto(parse_spec_args(args))
     distiller = Distiller.remote(args.remote) if args.remote else Distiller()
@@ -295,8 +295,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if args.out.exists():
-        raise SpecError("--out", f"{args.out} already exists; artifacts are never overwritten")
+    check_new_output("--out", args.out)
     from bridge.api import Distiller
 
     result = Distiller().on_event(_print_event).run_spec(DEMO_SPEC)

@@ -68,14 +68,21 @@ def check_debug_server(args: argparse.Namespace) -> None:
 
 
 def check_distill(args: argparse.Namespace) -> None:
-    if args.out is not None and args.out.exists():
-        raise SpecError("--out", f"{args.out} already exists; artifacts are never overwritten")
+    if args.out is None and not args.dry_run:
+        raise SpecError("--out", "where the artifact goes is required (or use --dry-run)")
     if args.out is not None:
-        check_creatable_dir("--out", args.out.parent)
+        check_new_output("--out", args.out)
     if args.remote is not None:
         host, sep, port = args.remote.rpartition(":")
         if not sep or not host or not port.isdigit() or not 1 <= int(port) <= MAX_PORT:
             raise SpecError("--remote", f"expected HOST:PORT, got {args.remote!r}")
+
+
+def check_new_output(flag: str, path: Path) -> None:
+    """A directory an artifact can be written to: new, under a writable parent."""
+    if path.exists():
+        raise SpecError(flag, f"{path} already exists; artifacts are never overwritten")
+    check_creatable_dir(flag, path.parent)
 
 
 def check_port(flag: str, host: str, port: int) -> None:
@@ -147,4 +154,10 @@ def check_creatable_dir(flag: str, path: Path) -> None:
         raise SpecError(flag, f"{existing} is not writable")
 
 
-__all__ = ["check_debug_server", "check_distill", "check_port", "check_serve"]
+__all__ = [
+    "check_debug_server",
+    "check_distill",
+    "check_new_output",
+    "check_port",
+    "check_serve",
+]

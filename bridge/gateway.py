@@ -7,8 +7,8 @@ server, no worker processes -- so breakpoints in the pipeline hit.
 The wire between the two sides is the proto: Java sends a serialized `DistillSpec` (built by
 the same builder code as for gRPC), this side answers with serialized `JobEvent`s, the last a
 `FinishedEvent` carrying the `DistillResult`. The door contract is the server's: parse ->
-`DistillSpec` -> `check` -> run; the spec itself runs (`Distiller.run_spec`) on a thread of this
-process. The gateway listens on loopback only and requires an auth token, which
+`DistillSpec` -> `check` -> run; the spec itself runs (`bridge.api.run_local`) on a thread of
+this process. The gateway listens on loopback only and requires an auth token, which
 it writes with the port to a connection file only the owner can read.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
-from bridge.api import Distiller
+from bridge.api import run_local
 from bridge.check import check
 from bridge.errors import DistillError, JobCancelled
 from bridge.events import Event
@@ -119,7 +119,7 @@ class DebugEntryPoint:
 
         finished = pb.FinishedEvent(state=pb.JOB_STATE_FAILED)
         try:
-            result = Distiller(home=self._home).on_event(on_event).run_spec(spec)
+            result = run_local(spec, self._home, on_event)  # `submit` checked it
             job.artifact_dir = result.download(self._home / "debug" / job.job_id)
             finished = pb.FinishedEvent(
                 state=pb.JOB_STATE_SUCCEEDED, result=_result_proto(result, job.artifact_dir)

@@ -156,7 +156,7 @@ def parse_spec_args(args: argparse.Namespace) -> pb.DistillSpec:
         path, sep, raw = assignment.partition("=")
         if not sep:
             raise SpecError("--set", f"expected FIELD=VALUE, got {assignment!r}")
-        set_field(tree, path.strip(), _parse_value(path.strip(), raw), "--set")
+        set_field(tree, path.strip(), raw, "--set", raw=True)
     return parse_tree(tree, "spec")
 
 
@@ -188,9 +188,10 @@ def _parse_error(error: json_format.ParseError) -> str:
     return str(error).replace("Failed to parse ", "").strip().splitlines()[0]
 
 
-def set_field(tree: dict[str, Any], path: str, value: Any, source: str) -> None:
+def set_field(tree: dict[str, Any], path: str, value: Any, source: str, raw: bool = False) -> None:
     """Sets `path` (proto field names, snake_case or camelCase, dot-separated) in the JSON
-    tree; setting one member of a oneof drops the others."""
+    tree; setting one member of a oneof drops the others. `raw`: `value` is command-line text,
+    read for the field it lands in (`_parse_value`)."""
     descriptor: Descriptor = pb.DistillSpec.DESCRIPTOR
     node = tree
     parts = path.split(".")
@@ -201,7 +202,7 @@ def set_field(tree: dict[str, Any], path: str, value: Any, source: str) -> None:
         if field.json_name != name and field.json_name in node:  # one spelling per field
             node[name] = node.pop(field.json_name)
         if depth == len(parts) - 1:
-            node[name] = value
+            node[name] = _parse_value(field, value) if raw else value
             return
         if field.message_type is None or field.is_repeated:
             raise SpecError(source, f"{path}: {'.'.join(parts[: depth + 1])} has no fields")
@@ -227,30 +228,19 @@ def _drop_oneof_siblings(node: dict[str, Any], field: FieldDescriptor) -> None:
             node.pop(sibling.json_name, None)
 
 
-def _parse_value(path: str, raw: str) -> Any:
-    """A JSON value when `raw` is one (numbers, true, lists, objects), a comma-separated list
-    for a repeated scalar field, else the string itself."""
+def _parse_value(field: FieldDescriptor, raw: str) -> Any:
+    """For a repeated scalar field a comma-separated list (or a JSON list); otherwise a JSON
+    value when `raw` is one (numbers, true, objects), else the string itself."""
+    if field.is_repeated and field.message_type is None and not raw.lstrip().startswith("["):
+        return [_scalar(v.strip()) for v in raw.split(",") if v.strip()]
+    return _scalar(raw)
+
+
+def _scalar(raw: str) -> Any:
     try:
         return json.loads(raw)
     except json.JSONDecodeError:
-        pass
-    field = _leaf(path)
-    if field is not None and field.is_repeated:
-        return [_parse_value("", v.strip()) for v in raw.split(",") if v.strip()]
-    return raw
-
-
-def _leaf(path: str) -> FieldDescriptor | None:
-    descriptor: Descriptor | None = pb.DistillSpec.DESCRIPTOR
-    field = None
-    for part in path.split("."):
-        if descriptor is None:
-            return None
-        field = next((f for f in descriptor.fields if part in (f.name, f.json_name)), None)
-        if field is None:
-            return None
-        descriptor = field.message_type
-    return field
+        return raw
 
 
 __all__ = ["SPEC_FLAGS", "SpecFlag", "parse_spec_args", "parse_tree", "set_field"]

@@ -33,7 +33,7 @@ from bridge.models.exits import MultiExit, TextMultiExit, multi_exit_student
 from bridge.models.teachers import OutputRequest, TeacherSource
 from bridge.models.text import build_transformer_student, hf_config
 from bridge.spec import DistillSpec, StudentConfig, TransformerConfig
-from bridge.teacher_prep import PreparedTeacher, head_size, text_origin
+from bridge.teacher_prep import PreparedTeacher, head_size
 
 
 def preflight_student(
@@ -54,7 +54,7 @@ def preflight_student(
         return build(spec.student, dataset), float_features(dataset.train)
     if origin is None:
         assert source is not None
-        origin = text_origin(source)
+        origin = source.text_directory
     classes = dataset.num_classes if dataset.labeled else head_size(origin)
     student = _text_student(spec.student, origin, classes, init=False)
     example = TextEncoder(origin / TOKENIZER_FILE, max_length).encode(dataset.train.x[:64])

@@ -210,7 +210,7 @@ def _text(
     home: Path,
     on_event: EventSink,
 ) -> PreparedTeacher:
-    origin = text_origin(source)
+    origin = source.text_directory
     num_labels = dataset.num_classes if dataset.labeled else head_size(origin)
     start = time.perf_counter()
     if dataset.labeled and not has_task_head(origin, num_labels):
@@ -246,11 +246,6 @@ def _text(
         directory=directory,
         metrics=metrics,
     )
-
-
-def text_origin(source: TeacherSource) -> Path:
-    """The directory a text teacher comes from: the packaged encoder or the user's."""
-    return source.text_directory
 
 
 def head_size(origin: Path) -> int:

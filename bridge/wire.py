@@ -107,11 +107,10 @@ def spec_to_proto(spec: DistillSpec) -> pb.DistillSpec:
         pb.Gates(
             max_parity_error=g.max_parity_error,
             max_int8_accuracy_drop=g.max_int8_accuracy_drop,
+            min_retention=g.min_retention,  # None: no retention gate (unset on the wire)
             fp32_fallback=g.fp32_fallback,
         )
     )
-    if g.min_retention is not None:
-        msg.gates.min_retention = g.min_retention
     return msg
 
 

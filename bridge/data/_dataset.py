@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bridge.spec import DEFAULT_SPLIT_FRACTION
+
 # Built-in datasets are always split with this seed, independent of the job's training seed,
 # so a cached zoo teacher never saw the test rows a later job scores on.
 SPLIT_SEED = 0
@@ -73,8 +75,8 @@ class SplitPlan:
     separate validation or test file (`origins`) are used whole for it; otherwise that share
     of the training file is cut off, stratified and seeded."""
 
-    validation_fraction: float = 0.15
-    test_fraction: float = 0.15
+    validation_fraction: float = DEFAULT_SPLIT_FRACTION
+    test_fraction: float = DEFAULT_SPLIT_FRACTION
     origins: np.ndarray | None = None  # per row: TRAIN_FILE, VALIDATION_FILE or TEST_FILE
     files: tuple[str, ...] = ()  # training, validation, test file names ("" = not given)
 
@@ -95,8 +97,13 @@ class DataFiles:
     train: Path
     validation: Path | None = None
     test: Path | None = None
-    validation_fraction: float = 0.15
-    test_fraction: float = 0.15
+    validation_fraction: float = DEFAULT_SPLIT_FRACTION
+    test_fraction: float = DEFAULT_SPLIT_FRACTION
+
+    @classmethod
+    def of(cls, files: DataFiles | Path) -> DataFiles:
+        """`files` as given, or a lone training file."""
+        return files if isinstance(files, DataFiles) else cls(files)
 
     def each(self) -> list[tuple[Path, int]]:
         """(path, origin) of every file given, the training file first."""
@@ -119,8 +126,8 @@ def split_dataset(
     modality: str,
     *,
     test: tuple[np.ndarray, np.ndarray] | None = None,
-    val_fraction: float = 0.15,
-    test_fraction: float = 0.15,
+    val_fraction: float = DEFAULT_SPLIT_FRACTION,
+    test_fraction: float = DEFAULT_SPLIT_FRACTION,
     plan: SplitPlan | None = None,
     feature_names: list[str] | None = None,
     description: str = "",

@@ -19,7 +19,7 @@ MIN_ROWS_PER_CLASS = 2
 def load_file(
     files: DataFiles | Path, label_column: str, text_column: str | None = None
 ) -> LoadedDataset:
-    files = files if isinstance(files, DataFiles) else DataFiles(files)
+    files = DataFiles.of(files)
     suffix = files.train.suffix.lower()
     for path, _ in files.each()[1:]:
         if path.suffix.lower() != suffix:
@@ -38,7 +38,7 @@ def load_file(
 
 
 def load_csv(files: DataFiles | Path, label_column: str) -> LoadedDataset:
-    files = files if isinstance(files, DataFiles) else DataFiles(files)
+    files = DataFiles.of(files)
     path = files.train
     header: list[str] | None = None
     rows: list[list[str]] = []
@@ -90,7 +90,7 @@ def _read_csv(path: Path) -> tuple[list[str] | None, list[list[str]]]:
 
 
 def load_npz(files: DataFiles | Path) -> LoadedDataset:
-    files = files if isinstance(files, DataFiles) else DataFiles(files)
+    files = DataFiles.of(files)
     path = files.train
     parts = [(_read_npz(file), origin) for file, origin in files.each()]
     arrays = parts[0][0]

@@ -54,7 +54,7 @@ def load_airline_sentiment() -> LoadedDataset:
 
 def load_text_file(files: DataFiles | Path, text_column: str, label_column: str) -> LoadedDataset:
     """CSV or JSONL; rows without a label column give an unlabeled dataset (y = -1)."""
-    files = files if isinstance(files, DataFiles) else DataFiles(files)
+    files = DataFiles.of(files)
     path = files.train
     records: list[dict] = []
     origins: list[int] = []

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.function.Consumer;
 
 /**
  * The data a job trains and evaluates on: a server built-in ({@link #builtin(String)}), a
@@ -23,6 +24,9 @@ public final class Dataset {
     private final Double validationFraction;
     private final Double testFraction;
 
+    /** No source yet: what the factories start from. */
+    private static final Dataset NONE = new Dataset(new Builder());
+
     private Dataset(Builder b) {
         this.builtin = b.builtin;
         this.path = b.path;
@@ -38,44 +42,38 @@ public final class Dataset {
 
     /** A built-in dataset by name, e.g. {@code "german-credit"} (see {@code listDatasets()}). */
     public static Dataset builtin(String name) {
-        Builder b = new Builder();
-        b.builtin = requireText(name, "name");
-        return new Dataset(b);
+        String value = requireText(name, "name");
+        return NONE.with(b -> b.builtin = value);
     }
 
     /** A CSV, JSONL or NPZ file, as a path on the server under its data root. */
     public static Dataset fromPath(String serverPath) {
-        Builder b = new Builder();
-        b.path = requireText(serverPath, "serverPath");
-        return new Dataset(b);
+        String value = requireText(serverPath, "serverPath");
+        return NONE.with(b -> b.path = value);
     }
 
     /** A local CSV, JSONL or NPZ file, uploaded in 256 KiB chunks when the job is submitted. */
     public static Dataset upload(Path localFile) {
-        Builder b = new Builder();
-        b.localFile = Objects.requireNonNull(localFile, "localFile");
-        return new Dataset(b);
+        Path value = Objects.requireNonNull(localFile, "localFile");
+        return NONE.with(b -> b.localFile = value);
     }
 
     /** A dataset file already stored on the server under this upload id. */
     public static Dataset uploaded(String uploadId) {
-        Builder b = new Builder();
-        b.uploadId = requireText(uploadId, "uploadId");
-        return new Dataset(b);
+        String value = requireText(uploadId, "uploadId");
+        return NONE.with(b -> b.uploadId = value);
     }
 
     /** A copy that reads the class label from this column (CSV / JSONL; default "label"). */
     public Dataset withLabelColumn(String column) {
-        Builder b = copy();
-        b.labelColumn = requireText(column, "column");
-        return new Dataset(b);
+        String value = requireText(column, "column");
+        return with(b -> b.labelColumn = value);
     }
 
     /** A copy that reads raw text from this column, for text datasets. */
     public Dataset withTextColumn(String column) {
-        Builder b = copy();
-        b.textColumn = requireText(column, "column");
-        return new Dataset(b);
+        String value = requireText(column, "column");
+        return with(b -> b.textColumn = value);
     }
 
     /**
@@ -83,45 +81,32 @@ public final class Dataset {
      * format and columns), used whole, instead of a cut from the training file.
      */
     public Dataset withValidationPath(String serverPath) {
-        Builder b = copy();
-        b.validationPath = requireText(serverPath, "serverPath");
-        return new Dataset(b);
+        String value = requireText(serverPath, "serverPath");
+        return with(b -> b.validationPath = value);
     }
 
     /** A copy whose test rows are this file's, used whole, instead of a cut from the training file. */
     public Dataset withTestPath(String serverPath) {
-        Builder b = copy();
-        b.testPath = requireText(serverPath, "serverPath");
-        return new Dataset(b);
+        String value = requireText(serverPath, "serverPath");
+        return with(b -> b.testPath = value);
     }
 
     /**
-     * A copy that cuts these shares of the training file off for validation and for test
-     * (stratified, seeded; each in (0, 0.5], default 0.15), where no such file is given. The
-     * server refuses a share beside the file that replaces it.
+     * A copy that cuts this share of the training file off for validation (stratified, seeded;
+     * in (0, 0.5], default 0.15) where no validation file is given. The server refuses a share
+     * beside the file that replaces it.
      */
-    public Dataset withSplitFractions(double validation, double test) {
-        Builder b = copy();
-        b.validationFraction = validation;
-        b.testFraction = test;
-        return new Dataset(b);
-    }
-
-    /** A copy with only the validation share set (see {@link #withSplitFractions}). */
     public Dataset withValidationFraction(double validation) {
-        Builder b = copy();
-        b.validationFraction = validation;
-        return new Dataset(b);
+        return with(b -> b.validationFraction = validation);
     }
 
-    /** A copy with only the test share set (see {@link #withSplitFractions}). */
+    /** A copy that cuts this share of the training file off for test (see {@link #withValidationFraction}). */
     public Dataset withTestFraction(double test) {
-        Builder b = copy();
-        b.testFraction = test;
-        return new Dataset(b);
+        return with(b -> b.testFraction = test);
     }
 
-    private Builder copy() {
+    /** A copy of this dataset with one change. */
+    private Dataset with(Consumer<Builder> change) {
         Builder b = new Builder();
         b.builtin = builtin;
         b.path = path;
@@ -133,7 +118,8 @@ public final class Dataset {
         b.testPath = testPath;
         b.validationFraction = validationFraction;
         b.testFraction = testFraction;
-        return b;
+        change.accept(b);
+        return new Dataset(b);
     }
 
     /** Mutable scratch for the copy-on-write methods; never escapes. */
