@@ -52,10 +52,11 @@ lint: $(PYTHON_STAMP)
 test-python: $(PYTHON_STAMP)
 	$(PY) -m pytest -q --durations=15
 
-# The Spring Boot example runs against the client that setup installed into ~/.m2.
+# The Spring Boot example runs against the client that setup installed into ~/.m2; verify also
+# starts the packaged service each way its README lists (RunModesIT).
 test-java: setup
 	cd java-client && $(MVN) test -Ddistillbridge.python=$(abspath $(PY))
-	cd examples/spring-boot && $(MVN) test -Ddistillbridge.python=$(abspath $(PY))
+	cd examples/spring-boot && $(MVN) verify -Ddistillbridge.python=$(abspath $(PY))
 
 test: setup lint test-python test-java
 
