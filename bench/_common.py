@@ -161,6 +161,7 @@ def seed_loop(
     mode: str,
     batch: int = BATCH,
     lr: float = 2e-3,
+    seed: int = 0,
 ) -> float:
     """The seed's loop: per batch, a teacher forward and a student step. mode "naive": teacher
     forward without no_grad (its graph is kept until backward); "no_grad": under no_grad;
@@ -168,7 +169,7 @@ def seed_loop(
     inputs (text: token ids and mask, trimmed per batch like the bridge's). Returns seconds."""
     features = x if isinstance(x, Features) else Features((FLOAT_INPUT,), (x,))
     opt = torch.optim.AdamW(student.parameters(), lr, weight_decay=1e-4)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     ys = torch.from_numpy(y)
     start = time.perf_counter()
     for _ in range(epochs):

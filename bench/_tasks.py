@@ -33,6 +33,7 @@ from bridge.models.text import build_transformer_student, load_hf_classifier
 from bridge.spec import (
     Dataset,
     DistillSpec,
+    MlpConfig,
     QuantType,
     StudentConfig,
     TeacherPreparation,
@@ -116,6 +117,16 @@ class FashionTask(Task):
         return SeedInputs(teacher, student, float_features(data.train), data.train.y)
 
 
+class DigitsTask(FashionTask):
+    """scikit-learn's 8x8 digits (built in), zoo `digits-mlp` teacher -> a small MLP."""
+
+    def dataset(self) -> Dataset:
+        return Dataset.builtin("digits")
+
+    def describe(self) -> str:
+        return f"digits (built in), teacher {self.teacher}, student mlp {self.student.hidden_sizes}"
+
+
 @dataclass(frozen=True)
 class TextTask(Task):
     rows: int = 3000
@@ -162,6 +173,7 @@ class TextTask(Task):
 
 TASKS: dict[str, Task] = {
     "fashion": FashionTask("fashion", c.TEACHER, c.STUDENT, batch=c.BATCH, lr=2e-3),
+    "digits": DigitsTask("digits", "digits-mlp", MlpConfig((16,)), batch=64, lr=5e-3),
     "text": TextTask(
         "text",
         "minilm-l6",

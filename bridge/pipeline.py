@@ -189,6 +189,7 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
             )
     metrics.update(
         train_seconds=outcome.seconds,
+        train_cpu_seconds=outcome.cpu_seconds,
         best_epoch=outcome.best_epoch,
         student_val_accuracy=outcome.best_val_accuracy,
     )

@@ -43,6 +43,7 @@ class CacheResult:
     hit: bool
     seconds: float
     directory: Path
+    cpu_seconds: float = 0.0  # this process's CPU time (all threads)
 
 
 def cache_key(**facts: object) -> str:
@@ -61,7 +62,7 @@ def teacher_outputs(
     """Logits for every split (hidden states / attention only for `feature_split`), from the
     cache when present; otherwise the teacher is loaded, run once and released."""
     directory = root / key[:32]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if not (directory / "complete.json").is_file():
         tmp = directory.with_name(directory.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -80,7 +81,8 @@ def teacher_outputs(
     else:
         hit = True
     outputs = {name: open_split(directory, name) for name in splits}
-    return CacheResult(outputs, hit, time.perf_counter() - start, directory)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return CacheResult(outputs, hit, seconds, directory, cpu)
 
 
 def _write_split(
@@ -153,6 +155,7 @@ def teacher_batch_size(student_batch: int, text: bool) -> int:
 def report_cache(cached: CacheResult, metrics: dict[str, float], on_event: EventSink) -> None:
     metrics["teacher_cache_hit"] = float(cached.hit)
     metrics["teacher_cache_seconds"] = cached.seconds
+    metrics["teacher_cache_cpu_seconds"] = cached.cpu_seconds
     if cached.hit:
         on_event(LogEvent("teacher outputs found in the cache: no teacher inference"))
     else:

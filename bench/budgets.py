@@ -1,0 +1,342 @@
+"""Budgets: does the bridge's default beat what a user would do by hand, at short and long
+budgets, over several seeds?
+
+Per task and epoch budget, five ways to train the same student from the same teacher on the
+same training split, with the same batch and learning rate:
+
+- `bridge`: the local `Distiller()` with its defaults (schedule, temperature, alpha);
+- `bridge_constant`: the bridge with the seed's constant T 4 / alpha 0.5;
+- `bridge_no_kd`: the bridge with alpha 0, the same student without a teacher;
+- `torchdistill`: torchdistill's DistillationBox + KDLoss (T 4, alpha 0.5), cosine learning
+  rate, best validation epoch kept (as its example scripts do);
+- `seed_loop`: the seed's hand-written CustomLoss loop (T 4, alpha 0.5), constant learning rate,
+  last epoch.
+
+Every run is its own process. Within a part, runs are interleaved (seed 0: A, B, C, D, E; seed 1:
+A, B, ...), so a change in the machine's load hits every method alike. The training cycle is
+what each needs to turn a teacher into a trained student: for the bridge its teacher-output
+cache (rebuilt for every run) plus training; for the peers their loop, which runs the teacher
+in every step. CPU seconds (this process, all threads) are the headline; wall seconds are
+context.
+
+    PYTHONPATH=. .venv/bin/python bench/budgets.py                 # every part
+    PYTHONPATH=. .venv/bin/python bench/budgets.py fashion-5 digits-20
+
+Each finished run is saved in results/budgets.json at once and skipped when the script runs
+again, so parts run on different days merge into one report (`--fresh` starts over). A part
+takes 4-15 min on 2 cores.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as c  # noqa: E402
+
+METHODS = ("bridge", "bridge_constant", "bridge_no_kd", "torchdistill", "seed_loop")
+PEERS = ("bridge_constant", "torchdistill", "seed_loop")
+LABELS = {
+    "bridge": "bridge, defaults",
+    "bridge_constant": "bridge, constant T 4 / alpha 0.5",
+    "bridge_no_kd": "bridge, no teacher (alpha 0)",
+    "torchdistill": "torchdistill KDLoss",
+    "seed_loop": "seed's CustomLoss loop",
+}
+PARTS = {
+    "fashion-5": ("fashion", 5),
+    "fashion-20": ("fashion", 20),
+    "digits-5": ("digits", 5),
+    "digits-20": ("digits", 20),
+}
+SEEDS = (0, 1, 2)
+TEMPERATURE, ALPHA = 4.0, 0.5
+RESULT = c.RESULTS / "budgets.json"
+
+
+def home() -> Path:
+    return c.workdir() / "home"
+
+
+# ---------------------------------------------------------------- one run (child process)
+
+
+def child(task_name: str, epochs: int, method: str, seed: int) -> dict:
+    import torch
+    from _tasks import TASKS
+
+    torch.set_num_threads(2)
+    task = TASKS[task_name]
+    if method.startswith("bridge"):
+        return _bridge(task, epochs, method, seed)
+    from bridge.models import build_student
+
+    data = task.load()
+    teacher = task.prepare(home(), data).load().module.eval()
+    torch.manual_seed(seed)
+    student = build_student(task.student, data)
+    wall, cpu = time.perf_counter(), time.process_time()
+    if method == "torchdistill":
+        best_epoch = _torchdistill(student, teacher, data, task, epochs)
+    else:  # the seed's loop as written: constant learning rate, last epoch's weights
+        x, y = data.train.x, data.train.y
+        c.seed_loop(student, teacher, x, y, epochs, "no_grad", task.batch, task.lr, seed)
+        best_epoch = epochs
+    return {
+        "test_accuracy": _accuracy(student, data.test.x, data.test.y),
+        "teacher_accuracy": _accuracy(teacher, data.test.x, data.test.y),
+        "cycle_s": time.perf_counter() - wall,
+        "cycle_cpu_s": time.process_time() - cpu,
+        "best_epoch": best_epoch,
+    }
+
+
+def _bridge(task, epochs: int, method: str, seed: int) -> dict:
+    from bridge import Distiller
+    from bridge.spec import TrainingParams
+
+    settings: dict = {}
+    if method == "bridge_constant":
+        settings = {"schedule": "constant", "temperature": TEMPERATURE, "alpha": ALPHA}
+    elif method == "bridge_no_kd":
+        settings = {"schedule": "constant", "alpha": 0.0}
+    shutil.rmtree(home() / "teacher-cache", ignore_errors=True)  # every run pays for its cache
+    params = TrainingParams(
+        epochs=epochs, batch_size=task.batch, learning_rate=task.lr, seed=seed, **settings
+    )
+    result = (
+        Distiller(home=home())
+        .set_teacher(task.teacher)
+        .set_student_config(task.student)
+        .distill(task.dataset(), params)
+    )
+    m = result.metrics
+    return {
+        "test_accuracy": m["student_accuracy"],  # the fp32 ONNX student on the test split
+        "teacher_accuracy": m["teacher_accuracy"],
+        "cycle_s": m["teacher_cache_seconds"] + m["train_seconds"],
+        "cycle_cpu_s": m["teacher_cache_cpu_seconds"] + m["train_cpu_seconds"],
+        "teacher_cache_cpu_s": m["teacher_cache_cpu_seconds"],
+        "best_epoch": m["best_epoch"],
+    }
+
+
+def _torchdistill(student, teacher, data, task, epochs: int) -> int:
+    """torchdistill's single-stage DistillationBox: its data loader, frozen teacher, KDLoss
+    (alpha weights CE, 1 - alpha the T^2-scaled KL: 0.5/0.5 is the seed's loss), AdamW, a
+    per-step cosine schedule; the best validation epoch is kept."""
+    import torch
+    from torch.utils.data import RandomSampler, TensorDataset
+    from torchdistill.core.distillation import get_distillation_box
+
+    steps = epochs * -(-len(data.train.y) // task.batch)
+    kd = {
+        "key": "KDLoss",
+        "kwargs": {
+            "student_module_path": ".",
+            "student_module_io": "output",
+            "teacher_module_path": ".",
+            "teacher_module_io": "output",
+            "temperature": TEMPERATURE,
+            "alpha": ALPHA,
+            "reduction": "batchmean",
+        },
+    }
+    config = {
+        "num_epochs": epochs,
+        "train_data_loader": {
+            "dataset_id": "train",
+            "sampler": {"class_or_func": RandomSampler, "kwargs": {}},
+            "kwargs": {"batch_size": task.batch, "num_workers": 0},
+        },
+        # torchdistill 1.1.5 has no default forward_proc: name it (model(sample_batch))
+        "teacher": {"requires_grad": False, "forward_proc": "forward_batch_only"},
+        "student": {"requires_grad": True, "forward_proc": "forward_batch_only"},
+        "optimizer": {"key": "AdamW", "kwargs": {"lr": task.lr, "weight_decay": 1e-4}},
+        "scheduler": {"key": "CosineAnnealingLR", "kwargs": {"T_max": steps}, "scheduling_step": 1},
+        "criterion": {
+            "key": "WeightedSumLoss",
+            "kwargs": {"sub_terms": {"kd": {"criterion": kd, "weight": 1.0}}},
+        },
+    }
+    train = TensorDataset(torch.from_numpy(data.train.x), torch.from_numpy(data.train.y))
+    box = get_distillation_box(
+        teacher, student, {"train": train}, config, torch.device("cpu"), None, False, 1
+    )
+    best_acc, best_epoch, best_state = -1.0, 0, None
+    for epoch in range(epochs):
+        box.pre_epoch_process(epoch=epoch)
+        for sample_batch, targets, supp_dict in box.train_data_loader:
+            loss = box.forward_process(sample_batch, targets, supp_dict)
+            box.post_forward_process(loss)
+        box.post_epoch_process()
+        acc = _accuracy(student, data.val.x, data.val.y)
+        if acc > best_acc:
+            best_acc, best_epoch, best_state = acc, epoch + 1, copy.deepcopy(student.state_dict())
+    student.load_state_dict(best_state)
+    return best_epoch
+
+
+def _accuracy(model, x, y) -> float:
+    import numpy as np
+    import torch
+
+    model.eval()
+    with torch.inference_mode():
+        chunks = [model(torch.from_numpy(x[i : i + 1024])) for i in range(0, len(x), 1024)]
+    logits = torch.cat(chunks)
+    return float((logits.argmax(1).numpy() == np.asarray(y)).mean())
+
+
+# ---------------------------------------------------------------- the parts (parent process)
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    parts = args or list(PARTS)
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        sys.exit(f"unknown part(s) {unknown}; known: {', '.join(PARTS)}")
+    runs = {} if "--fresh" in sys.argv or not RESULT.is_file() else _saved_runs()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    for part in parts:
+        task_name, epochs = PARTS[part]
+        _prepare(task_name)
+        for seed in SEEDS:
+            for method in METHODS:
+                key = f"{part}/{method}/{seed}"
+                if key in runs:
+                    continue
+                command = [__file__, "--child", task_name, str(epochs), method, str(seed)]
+                done = subprocess.run(
+                    [sys.executable, *command],
+                    check=True,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                runs[key] = json.loads(done.stdout.strip().splitlines()[-1])
+                print(key, runs[key], flush=True)
+                _save(runs)
+    print(RESULT)
+    print(report(json.loads(RESULT.read_text()), c.RESULTS / "plots"))
+
+
+def _prepare(task_name: str) -> None:
+    """The zoo teacher, trained once on the task and cached, so no run pays for it."""
+    from _tasks import TASKS
+
+    TASKS[task_name].prepare(home())
+
+
+def _saved_runs() -> dict:
+    return json.loads(RESULT.read_text()).get("runs", {})
+
+
+def _save(runs: dict) -> None:
+    from _tasks import TASKS
+
+    tasks = {PARTS[k.split("/")[0]][0] for k in runs}
+    c.write_result(
+        "budgets",
+        {
+            "command": "PYTHONPATH=. .venv/bin/python bench/budgets.py [part ...]",
+            "tasks": {t: TASKS[t].describe() for t in sorted(tasks)},
+            "seeds": list(SEEDS),
+            "runs": runs,
+        },
+    )
+
+
+# ---------------------------------------------------------------- report
+
+
+def summarize(values: list[float]) -> tuple[float, float]:
+    """(mean, standard error of the mean); the error is nan for a single value."""
+    mean = statistics.fmean(values)
+    se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else math.nan
+    return mean, se
+
+
+def verdict(diff: float, se: float) -> str:
+    """A difference of means against two standard errors of that difference."""
+    if math.isnan(se):
+        return "one seed: no interval"
+    if diff > 2 * se:
+        return "met"
+    if diff >= -2 * se:
+        return "tie (within 2 SE)" if diff < 0 else "met (within 2 SE)"
+    return "**missed**"
+
+
+def _part_runs(result: dict, part: str, method: str, key: str) -> list[float]:
+    return [
+        r[key] for k, r in result["runs"].items() if k.startswith(f"{part}/{method}/") and key in r
+    ]
+
+
+def report(result: dict, plots: Path) -> str:
+    lines = [
+        "Test accuracy, mean +- standard error over seeds "
+        f"({', '.join(map(str, result['seeds']))}); training cycle in CPU seconds (this "
+        "process, all threads), mean. Same teacher, student, training split, batch and learning "
+        "rate for every method; every run its own process, methods interleaved per seed.",
+        "",
+        "| part | teacher | " + " | ".join(LABELS[m] for m in METHODS) + " |",
+        "|---|---|" + "---|" * len(METHODS),
+    ]
+    verdicts = []
+    for part in PARTS:
+        accs = {m: _part_runs(result, part, m, "test_accuracy") for m in METHODS}
+        if not all(accs.values()):
+            continue
+        teacher = statistics.fmean(_part_runs(result, part, "bridge", "teacher_accuracy"))
+        cells = []
+        for m in METHODS:
+            mean, se = summarize(accs[m])
+            cpu = statistics.fmean(_part_runs(result, part, m, "cycle_cpu_s"))
+            cells.append(f"{mean:.4f} +- {se:.4f} ({cpu:.0f} s)")
+        lines.append(f"| {part} | {teacher:.4f} | " + " | ".join(cells) + " |")
+        verdicts += _part_verdicts(part, accs, result)
+    lines += ["", "Goals (a difference of means against 2 standard errors of the difference):", ""]
+    return "\n".join(lines + verdicts) + "\n"
+
+
+def _part_verdicts(part: str, accs: dict[str, list[float]], result: dict) -> list[str]:
+    out = []
+    best_peer = max(PEERS, key=lambda m: statistics.fmean(accs[m]))
+    for other, goal in ((best_peer, "default >= best peer"), ("bridge_no_kd", "KD gain > 2 SE")):
+        mean_a, se_a = summarize(accs["bridge"])
+        mean_b, se_b = summarize(accs[other])
+        diff, se = mean_a - mean_b, math.hypot(se_a, se_b)
+        v = verdict(diff, se)
+        if other == "bridge_no_kd" and v.startswith("met ("):
+            v = "**missed** (within noise)"
+        out.append(
+            f"- {part}, {goal} ({LABELS[other]}): {diff * 100:+.2f} +- {2 * se * 100:.2f} "
+            f"points: {v}"
+        )
+    cpu = {m: statistics.fmean(_part_runs(result, part, m, "cycle_cpu_s")) for m in METHODS}
+    out.append(
+        f"- {part}, training cycle, bridge / seed loop CPU seconds: "
+        f"{cpu['bridge'] / cpu['seed_loop']:.2f}x (torchdistill / seed loop "
+        f"{cpu['torchdistill'] / cpu['seed_loop']:.2f}x)"
+    )
+    return out
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv:
+        task_name, epochs, method, seed = sys.argv[-4:]
+        print(json.dumps(child(task_name, int(epochs), method, int(seed))))
+    else:
+        main()
