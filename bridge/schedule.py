@@ -2,13 +2,13 @@
 
 A schedule is a list of stages, each a share of all training steps. Within a stage the
 temperature and alpha (the teacher's participation) move from their start to their end value,
-linearly or along a half cosine; `lr_scale` multiplies the base (cosine-decayed) learning rate.
-A stage with alpha 0 at both ends never reads the teacher.
+linearly or along a half cosine; `lr_scale` multiplies the base learning rate (held, then
+decayed over the last 30% of steps: `bridge.distill.trainer.learning_rate_scale`). A stage with alpha 0 at both ends never reads the teacher.
 
 The progressive preset (the default) is the seed's multi-stage recipe:
 
     warm-up      first 20%   hard labels only
-    distill      next 70%    temperature 4 -> 1 (cosine), alpha 0.9 -> 0.5 (linear)
+    distill      next 70%    temperature 4 -> 1, alpha 0.9 -> 0.5 (both along a half cosine)
     fine-tune    last 10%    teacher released, hard labels only, learning rate x0.1
 
 This module sits beside `bridge.spec` (it is part of the job description and imports no torch;

@@ -36,6 +36,11 @@ from bridge.schedule import Schedule
 from bridge.spec import TrainingParams
 
 PROGRESS_EVENTS_PER_EPOCH = 10
+# The learning rate holds, then decays along a half cosine over this last share of the steps
+# (warmup-stable-decay without the warm-up). Measured in bench/budgets.py against a cosine
+# decay over all steps: at 5 epochs +0.4 to +0.8 points on fashion-12k and +8 to +18 on digits,
+# where a whole-run decay leaves short budgets undertrained; at 20 epochs no worse.
+LR_DECAY_SHARE = 0.3
 DEVICE_ENV = "DISTILL_BRIDGE_DEVICE"
 
 
@@ -110,7 +115,8 @@ def train(
         step_loss.parameters(), params.learning_rate, weight_decay=weight_decay
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: _cosine(s, total_steps) * schedule.at(s, total_steps).lr_scale
+        optimizer,
+        lambda s: learning_rate_scale(s, total_steps) * schedule.at(s, total_steps).lr_scale,
     )
     gpu = [device.index] if device.type == "cuda" else None
     trainer = DDP(step_loss, gpu, find_unused_parameters=True) if world > 1 else step_loss
@@ -188,8 +194,13 @@ def _world() -> tuple[int, int]:
     return 0, 1
 
 
-def _cosine(step: int, total: int) -> float:
-    return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(1, total)))
+def learning_rate_scale(step: int, total: int) -> float:
+    """1 until the last LR_DECAY_SHARE of `total` steps, then a half cosine down to 0."""
+    decay_start = (1.0 - LR_DECAY_SHARE) * total
+    if step <= decay_start:
+        return 1.0
+    progress = min(1.0, (step - decay_start) / max(1.0, total - decay_start))
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def _teacher_batch(
