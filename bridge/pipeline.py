@@ -37,10 +37,14 @@ from bridge.models import count_parameters, resolve_teacher
 from bridge.report import TrainingHistory, write_report
 from bridge.spec import DistillSpec, QuantType, check_student_modality, student_max_length
 from bridge.student_prep import (
+    StudentTokenizer,
     example_classes,
     preflight_student,
     self_distill_loss,
     ship_exit,
+    student_features,
+    student_tokenizer,
+    text_origin,
     training_student,
 )
 from bridge.teacher_prep import (
@@ -103,15 +107,21 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
         else:
             source = resolve_teacher(spec.teacher, spec.dataset, ctx.data_root, dataset.modality)
             self_prepared = None
-    max_length = student_max_length(spec.student)
+        max_length = student_max_length(spec.student)
+        origin: Path | None = None
+        tokenizer: StudentTokenizer | None = None
+        if dataset.modality == "text":  # what the student reads and ships (pruned by default)
+            origin = text_origin(source, self_prepared.directory if self_prepared else None)
+            tokenizer = student_tokenizer(
+                spec, dataset, origin, work, max_length, metrics, on_event
+            )
 
     # Before any training (the teacher's own preparation included): a student that cannot
     # export or run in ONNX Runtime fails here, in seconds.
     stage("preflight", "exporting the untrained student to ONNX Runtime before training")
     torch.manual_seed(spec.training.seed)
-    origin = self_prepared.directory if self_prepared else None
     with phase_peak(metrics, "preflight"):
-        student, example = preflight_student(spec, dataset, source, origin, max_length)
+        student, example = preflight_student(spec, dataset, origin, tokenizer, max_length)
         checked = preflight(
             student,
             preflight_batches(example),
@@ -132,9 +142,16 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
         metrics.update(prepared.metrics)
         if not dataset.labeled:  # pure soft-label distillation: the teacher defines the classes
             dataset = replace(dataset, labels=teacher_labels(prepared))
-        splits, encoder = teacher_features(prepared, dataset, max_length)
+        # The teacher reads its own tokenizer; the student its own (the same, or pruned).
+        teacher_splits, teacher_encoder = teacher_features(prepared, dataset, max_length)
+        splits = teacher_splits
+        if tokenizer is not None:
+            splits = student_features(tokenizer, dataset, teacher_splits)
+    encoder = tokenizer.encoder if tokenizer is not None else None
     torch.manual_seed(spec.training.seed)
-    student, feature_loss, request = training_student(spec, dataset, prepared, student, on_event)
+    student, feature_loss, request = training_student(
+        spec, dataset, prepared, student, tokenizer, on_event
+    )
     self_loss = self_distill_loss(spec, student, on_event)
 
     cached = None
@@ -143,7 +160,13 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
         stage("teacher", f"teacher outputs for {prepared.source.reference} (computed once, cached)")
         with phase_peak(metrics, "teacher"):
             cached = teacher_outputs_for(
-                prepared, ctx.home, dataset, splits, request, encoder, spec.training.batch_size
+                prepared,
+                ctx.home,
+                dataset,
+                teacher_splits,
+                request,
+                teacher_encoder,
+                spec.training.batch_size,
             )
         report_cache(cached, metrics, on_event)
         teacher_test = np.asarray(cached.outputs["test"].logits)
@@ -205,7 +228,7 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     fp32 = export_onnx(student, test, work / mf.FP32_MODEL)
     facts = metadata_facts(spec, dataset, ctx.job_id)
     embed_metadata(fp32, facts)
-    if encoder is not None:
+    if tokenizer is not None and not tokenizer.pruned:  # a pruned one is already in `work`
         shutil.copy2(prepared.tokenizer_file, work / TOKENIZER_FILE)
 
     stage("verify", "checking ONNX Runtime against PyTorch on the test split")

@@ -180,6 +180,7 @@ def render_markdown(manifest: dict, history: TrainingHistory) -> str:
     sections = (
         ("Accuracy (test split)", _accuracy_rows(m)),
         ("Size and latency", _size_rows(m)),
+        ("Vocabulary (text students)", _rows(m, _VOCABULARY)),
         ("Parity", _parity_rows(m)),
         ("Time", _time_rows(m)),
         ("Peak memory (RSS) per phase", _rss_rows(m)),
@@ -257,6 +258,12 @@ _SIZE = (
     ("student latency INT8 (1 sample)", "student_int8_latency_ms", "ms"),
     ("speed-up (teacher / shipped student)", "speedup", "x"),
 )
+_VOCABULARY = (
+    ("student vocabulary (tokens)", "student_vocabulary", "int"),
+    ("teacher vocabulary (tokens)", "teacher_vocabulary", "int"),
+    ("validation tokens outside the pruned vocabulary", "vocabulary_unseen_val_pct", "pct2"),
+    ("validation tokens that become [UNK] under pruning", "vocabulary_oov_val_pct", "pct2"),
+)
 _PARITY = (
     ("max abs diff, ONNX Runtime vs PyTorch (test split)", "parity_max_abs_diff", "sci"),
     ("max abs diff, JVM vs Python (golden vectors)", "jvm_parity_max_abs_diff", "sci"),
@@ -266,7 +273,7 @@ _TIME = (
     ("teacher outputs (cache)", "teacher_cache_seconds", "s"),
     ("student training", "train_seconds", "s"),
 )
-_SHOWN = {key for table in (_ACCURACY, _SIZE, _PARITY, _TIME) for _, key, _ in table}
+_SHOWN = {key for table in (_ACCURACY, _SIZE, _VOCABULARY, _PARITY, _TIME) for _, key, _ in table}
 
 
 def _rows(m: dict, table: tuple[tuple[str, str, str], ...]) -> list[str]:
@@ -342,6 +349,8 @@ def _fmt(value: float, kind: str) -> str:
         return f"{value:.4f}"
     if kind == "pct":
         return f"{value:.1f}%"
+    if kind == "pct2":
+        return f"{value:.2f}%"
     if kind == "int":
         return f"{int(value):,}"
     if kind == "bytes":

@@ -115,6 +115,13 @@ SPEC_FLAGS: tuple[SpecFlag, ...] = (
         metavar="L,H,HEADS,FF,MAXLEN",
     ),
     SpecFlag(
+        "keep-vocabulary",
+        "with --transformer: keep the teacher's whole vocabulary (default: prune it to the "
+        "training split's tokens)",
+        convert=lambda _: {"student.transformer.prune_vocabulary": False},
+        is_switch=True,
+    ),
+    SpecFlag(
         "int8",
         "also ship an INT8 model",
         convert=lambda _: {"quantization": "QUANT_TYPE_INT8"},

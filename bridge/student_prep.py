@@ -1,5 +1,8 @@
 """Getting the student ready for a job, the counterpart of `bridge.teacher_prep`:
 
+- for text, the tokenizer the student reads and ships: the teacher's, or for a Transformer
+  student with `prune_vocabulary` a copy pruned to the training split's tokens, and the
+  student's inputs for every split in it;
 - before the teacher is prepared, the untrained student and example inputs, for pre-flight;
 - after it, the student that trains: for text pairs with the feature loss that ties it to the
   teacher's layers and what the teacher must output for it; for self-distillation a multi-exit
@@ -9,6 +12,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +22,13 @@ from torch import nn
 from bridge.data import LoadedDataset
 from bridge.data.features import Features, float_features
 from bridge.data.tokenize import TOKENIZER_FILE, TextEncoder
+from bridge.data.vocabulary import (
+    PrunedVocabulary,
+    check_aligned,
+    training_vocabulary,
+    validation_coverage,
+    write_pruned_tokenizer,
+)
 from bridge.distill import accuracy, predict_logits
 from bridge.distill.feature_losses import (
     FeatureAlignment,
@@ -36,38 +47,120 @@ from bridge.spec import DistillSpec, StudentConfig, TransformerConfig
 from bridge.teacher_prep import PreparedTeacher, head_size
 
 
+@dataclass(frozen=True)
+class StudentTokenizer:
+    """What a text student reads: `encoder` over the tokenizer.json the artifact ships (the
+    teacher's, or its pruned copy) and the `vocabulary` kept (None: the teacher's whole one)."""
+
+    encoder: TextEncoder
+    vocabulary: PrunedVocabulary | None = None
+
+    @property
+    def pruned(self) -> bool:
+        return self.vocabulary is not None
+
+
+def text_origin(source: TeacherSource | None, self_directory: Path | None) -> Path:
+    """The model directory whose tokenizer (and, for a Transformer student, embeddings) a text
+    student starts from: the teacher's original directory (its prepared copy has the same
+    tokenizer), or the tokenizer directory of a self-distillation."""
+    if self_directory is not None:
+        return self_directory
+    assert source is not None
+    return source.text_directory
+
+
+def student_tokenizer(
+    spec: DistillSpec,
+    dataset: LoadedDataset,
+    origin: Path,
+    work: Path,
+    max_length: int,
+    metrics: dict[str, float],
+    on_event: EventSink,
+) -> StudentTokenizer:
+    """The student's tokenizer. With `prune_vocabulary` (Transformer students) the pruned
+    tokenizer.json is written to `work` (it ships in the artifact), and the metrics record its
+    size and what it costs on the validation split."""
+    teacher_file = origin / TOKENIZER_FILE
+    config = spec.student
+    if not (isinstance(config, TransformerConfig) and config.prune_vocabulary):
+        encoder = TextEncoder(teacher_file, max_length)
+        size = encoder.tokenizer.get_vocab_size(True)
+        encoder.vocabulary = {"pruned": False, "size": size, "teacher_size": size}
+        metrics.update(student_vocabulary=size, teacher_vocabulary=size)
+        return StudentTokenizer(encoder)
+    vocabulary = training_vocabulary(teacher_file, dataset.train.x)
+    pruned_file = write_pruned_tokenizer(teacher_file, vocabulary, work / TOKENIZER_FILE)
+    coverage = validation_coverage(teacher_file, pruned_file, vocabulary, dataset.val.x)
+    metrics.update(
+        student_vocabulary=vocabulary.size,
+        teacher_vocabulary=vocabulary.teacher_size,
+        vocabulary_oov_val_pct=coverage.new_unknown_pct,
+        vocabulary_unseen_val_pct=coverage.unseen_pct,
+    )
+    on_event(
+        LogEvent(
+            f"vocabulary pruned to the training split's {vocabulary.size:,} of "
+            f"{vocabulary.teacher_size:,} tokens; validation split: "
+            f"{coverage.unseen_pct:.2f}% of tokens outside it, "
+            f"{coverage.new_unknown_pct:.2f}% become [UNK]"
+        )
+    )
+    described = {**vocabulary.describe(), **coverage.describe()}
+    return StudentTokenizer(TextEncoder(pruned_file, max_length, described), vocabulary)
+
+
+def student_features(
+    tokenizer: StudentTokenizer, dataset: LoadedDataset, teacher_splits: dict[str, Features]
+) -> dict[str, Features]:
+    """The student's inputs for every split. Without pruning they are the teacher's; with it
+    every split is tokenized with the pruned tokenizer (what ships and what Java runs), and the
+    training split must be the teacher's token for token (renumbered), since the cached
+    teacher hidden states and attention maps are position by position."""
+    if not tokenizer.pruned:
+        return teacher_splits
+    assert tokenizer.vocabulary is not None
+    splits = {n: tokenizer.encoder.encode_split(getattr(dataset, n)) for n in teacher_splits}
+    check_aligned(teacher_splits["train"], splits["train"], tokenizer.vocabulary)
+    return splits
+
+
 def preflight_student(
     spec: DistillSpec,
     dataset: LoadedDataset,
-    source: TeacherSource | None,
     origin: Path | None,
+    tokenizer: StudentTokenizer | None,
     max_length: int,
 ) -> tuple[nn.Module, Features]:
     """The untrained student and example inputs, before the teacher is prepared: a text
-    student is built on the teacher's original directory (same tokenizer and shapes as the
-    prepared one, whose weights it is later initialised from); `origin` overrides it (the
-    tokenizer directory of a self-distillation). Self-distilled MLP/CNN students are built with
-    their exits, so the module checked here is the one trained."""
+    student is built on `origin` (same tokenizer and shapes as the prepared teacher, whose
+    weights it is later initialised from) with the student's vocabulary, so the graph checked
+    is the one shipped. Self-distilled MLP/CNN students are built with their exits, so the
+    module checked here is the one trained."""
     if dataset.modality != "text":
         build = multi_exit_student if spec.is_self_distillation else build_student
         assert not isinstance(spec.student, TransformerConfig)
         return build(spec.student, dataset), float_features(dataset.train)
-    if origin is None:
-        assert source is not None
-        origin = source.text_directory
+    assert origin is not None and tokenizer is not None
     classes = dataset.num_classes if dataset.labeled else head_size(origin)
-    student = _text_student(spec.student, origin, classes, init=False)
-    example = TextEncoder(origin / TOKENIZER_FILE, max_length).encode(dataset.train.x[:64])
+    student = _text_student(spec.student, origin, classes, tokenizer.vocabulary, init=False)
+    example = tokenizer.encoder.encode(dataset.train.x[:64])
     return student, example
 
 
 def _text_student(
-    config: StudentConfig, directory: Path, classes: int, init: bool = True
+    config: StudentConfig,
+    directory: Path,
+    classes: int,
+    vocabulary: PrunedVocabulary | None,
+    init: bool = True,
 ) -> nn.Module:
     """A Transformer student (initialised from the teacher's layers when widths match) or an
     MLP/CNN over the teacher's token embeddings."""
     if isinstance(config, TransformerConfig):
-        return build_transformer_student(config, directory, classes, init=init)[0]
+        return build_transformer_student(config, directory, classes, init, vocabulary)[0]
+    assert vocabulary is None  # prune_vocabulary is a TransformerConfig field
     return build_text_student(config, directory, classes, init=init)
 
 
@@ -85,6 +178,7 @@ def training_student(
     dataset: LoadedDataset,
     prepared: PreparedTeacher,
     preflighted: nn.Module,
+    tokenizer: StudentTokenizer | None,
     on_event: EventSink,
 ) -> tuple[nn.Module, FeatureAlignment | None, OutputRequest]:
     """The student, and for text pairs the feature loss and what the teacher must give.
@@ -93,9 +187,9 @@ def training_student(
         return preflighted, None, OutputRequest()
     if not isinstance(spec.student, TransformerConfig):
         return _embedding_student(spec, dataset, prepared, on_event)
-    assert prepared.directory is not None
+    assert prepared.directory is not None and tokenizer is not None
     student, copied = build_transformer_student(
-        spec.student, prepared.directory, dataset.num_classes
+        spec.student, prepared.directory, dataset.num_classes, vocabulary=tokenizer.vocabulary
     )
     on_event(
         LogEvent(

@@ -126,12 +126,14 @@ def spec_from_proto(msg: pb.DistillSpec) -> DistillSpec:
     elif kind == "transformer":
         tr = msg.student.transformer
         student = TransformerConfig(
-            tr.layers,
-            tr.hidden_size,
-            tr.heads,
-            tr.intermediate_size,
-            tr.max_seq_len,
-            tr.init_from_teacher,
+            layers=tr.layers,
+            hidden_size=tr.hidden_size,
+            heads=tr.heads,
+            intermediate_size=tr.intermediate_size,
+            max_seq_len=tr.max_seq_len,
+            init_from_teacher=tr.init_from_teacher,
+            # proto3 `optional`: unset is the default (true), not the bool's zero value
+            prune_vocabulary=tr.prune_vocabulary if tr.HasField("prune_vocabulary") else True,
         )
     else:
         raise SpecError("student", "set one of student.mlp, student.cnn, student.transformer")

@@ -86,6 +86,7 @@ def cases(directory: Path) -> list[Case]:
                 "dataset.builtin": "airline-sentiment",
                 "dataset.text_column": None,
                 "self_distillation.tokenizer": str(files["tokenizer"]),
+                "student.transformer.prune_vocabulary": True,
             },
         ),
         Case(
@@ -123,6 +124,7 @@ _VALUES: dict[str, Any] = {
     "student.transformer.intermediate_size": 192,
     "student.transformer.max_seq_len": 48,
     "student.transformer.init_from_teacher": False,
+    "student.transformer.prune_vocabulary": False,  # unset = true
     "dataset.label_column": "label",
     "dataset.validation_path": None,  # files only: set by the file cases
     "dataset.test_path": None,

@@ -141,7 +141,15 @@ CONSTRUCTORS = {
     CnnConfig: ("student.cnn", ["channels", "kernel_size"]),
     TransformerConfig: (
         "student.transformer",
-        ["layers", "hidden_size", "heads", "intermediate_size", "max_seq_len", "init_from_teacher"],
+        [
+            "layers",
+            "hidden_size",
+            "heads",
+            "intermediate_size",
+            "max_seq_len",
+            "init_from_teacher",
+            "prune_vocabulary",
+        ],
     ),
     TrainingParams: (
         "training",

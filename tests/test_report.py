@@ -62,3 +62,17 @@ def test_a_report_that_cannot_be_written_is_a_warning_and_leaves_nothing(tmp_pat
     assert [(e.level, e.message) for e in seen] == [
         ("WARNING", "no report written: RuntimeError: no fonts")
     ]
+
+
+def test_a_pruned_vocabulary_has_its_own_section():
+    metrics = {
+        "student_vocabulary": 9114.0,
+        "teacher_vocabulary": 30522.0,
+        "vocabulary_unseen_val_pct": 1.1406,
+        "vocabulary_oov_val_pct": 0.0,
+    }
+    text = render_markdown({"metrics": metrics}, TrainingHistory(lambda e: None))
+    assert "## Vocabulary (text students)" in text
+    assert "| student vocabulary (tokens) | 9,114 |" in text
+    assert "| validation tokens outside the pruned vocabulary | 1.14% |" in text
+    assert "Other metrics" not in text

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import torch
 from tokenizers import Tokenizer
@@ -128,10 +129,83 @@ def test_text_golden_vectors_hold_texts_ids_and_outputs(first_run):
 def test_dynamic_batch_and_sequence(first_run):
     result, _ = first_run
     sess = session(result.artifact_dir / "model.int8.onnx")
+    flight = Tokenizer.from_file(str(result.artifact_dir / "tokenizer.json")).token_to_id("flight")
     for batch, length in ((1, 1), (3, 9), (5, 48)):
-        ids = np.full((batch, length), 1000, dtype=np.int64)
+        ids = np.full((batch, length), flight, dtype=np.int64)
         out = sess.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0]
         assert out.shape == (batch, 3)
+
+
+def _word_embedding(path: Path) -> onnx.TensorProto:
+    """The initializer the token-id Gather reads: the student's word-embedding table."""
+    graph = onnx.load(str(path)).graph
+    tables = {t.name: t for t in graph.initializer}
+    gathers = [n for n in graph.node if n.op_type == "Gather" and "input_ids" in n.input]
+    assert len(gathers) == 1, [n.name for n in gathers]
+    return tables[next(i for i in gathers[0].input if i in tables)]
+
+
+def _kept_tokens(tweets: Path, split: str) -> set[str]:
+    """The tokens the teacher's (full) tokenizer gives on one split of the job's dataset."""
+    dataset = load_dataset(Dataset.from_path(str(tweets), text_column="text"), None)
+    full = Tokenizer.from_file(str(packaged_minilm_dir() / "tokenizer.json"))
+    full.no_truncation()
+    texts = [str(t) for t in getattr(dataset, split).x]
+    return {t for e in full.encode_batch(texts, add_special_tokens=False) for t in e.tokens}
+
+
+def test_the_vocabulary_is_pruned_to_the_training_split(first_run, tweets):
+    """prune_vocabulary (the default): the shipped tokenizer.json holds exactly the training
+    split's tokens and the special tokens, never a token only validation or test rows use; the
+    embedding table (fp32, and 8-bit in the INT8 model) has one row per kept token."""
+    result, events = first_run
+    shipped = json.loads((result.artifact_dir / "tokenizer.json").read_text())["model"]["vocab"]
+    trained = _kept_tokens(tweets, "train")
+    assert set(shipped) == trained | {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
+    held_out_only = (_kept_tokens(tweets, "val") | _kept_tokens(tweets, "test")) - trained
+    assert held_out_only and not held_out_only & set(shipped)
+    m, vocabulary = result.metrics, result.manifest["tokenizer"]["vocabulary"]
+    assert vocabulary["pruned"] is True
+    assert vocabulary["size"] == len(shipped) == m["student_vocabulary"] < 3000
+    assert vocabulary["teacher_size"] == m["teacher_vocabulary"] == 30522
+    assert vocabulary["val_oov_pct"] == m["vocabulary_oov_val_pct"]
+    assert 0 <= m["vocabulary_oov_val_pct"] < m["vocabulary_unseen_val_pct"] < 50
+    fp32 = _word_embedding(result.artifact_dir / "model.onnx")
+    int8 = _word_embedding(result.artifact_dir / "model.int8.onnx")
+    assert list(fp32.dims) == [len(shipped), NARROW.hidden_size]
+    assert fp32.data_type == onnx.TensorProto.FLOAT
+    assert list(int8.dims) == list(fp32.dims)  # INT8 quantizes the embedding Gather too
+    assert int8.data_type in (onnx.TensorProto.INT8, onnx.TensorProto.UINT8)
+    logs = [e.message for e in events if isinstance(e, LogEvent)]
+    assert any(
+        f"vocabulary pruned to the training split's {len(shipped):,} of 30,522" in line
+        for line in logs
+    )
+
+
+def test_keeping_the_whole_vocabulary_ships_the_teachers_tokenizer(
+    first_run, tweets, home, tmp_path
+):
+    from dataclasses import replace
+
+    spec = text_spec(tweets, student=replace(NARROW, prune_vocabulary=False))
+    result = run(spec, tmp_path / "whole", RunContext(home=home))
+    teacher_file = packaged_minilm_dir() / "tokenizer.json"
+    assert (result.artifact_dir / "tokenizer.json").read_bytes() == teacher_file.read_bytes()
+    assert result.manifest["tokenizer"]["vocabulary"] == {
+        "pruned": False,
+        "size": 30522,
+        "teacher_size": 30522,
+    }
+    m, pruned = result.metrics, first_run[0].metrics
+    assert m["student_vocabulary"] == 30522 and "vocabulary_oov_val_pct" not in m
+    assert _word_embedding(result.artifact_dir / "model.onnx").dims[0] == 30522
+    assert m["teacher_cache_hit"] == 1.0  # the teacher reads its own tokenizer either way
+    assert m["student_parameters"] - pruned["student_parameters"] == (
+        (30522 - pruned["student_vocabulary"]) * NARROW.hidden_size
+    )
+    assert pruned["student_int8_onnx_bytes"] < m["student_int8_onnx_bytes"] / 2
+    assert result.manifest["verification"]["jvm"]["status"] == "passed"
 
 
 def test_feature_losses_decrease_during_training(first_run):
@@ -296,6 +370,7 @@ def test_transformer_self_distillation_ships_a_truncated_encoder(tweets, home, t
     )
     result = run(spec, tmp_path / "a", RunContext(home=home))
     m = result.metrics
+    assert m["student_vocabulary"] < m["teacher_vocabulary"]  # the tokenizer's, pruned
     assert m["teacher_accuracy"] == m["exit_2_accuracy"]
     assert m["student_accuracy"] == pytest.approx(m["exit_1_accuracy"], abs=1e-9)
     assert m["student_parameters"] < m["full_student_parameters"]

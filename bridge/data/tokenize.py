@@ -1,5 +1,6 @@
-"""Tokenization with the teacher's Hugging Face `tokenizer.json`; the same file travels in the
-artifact, and Java reproduces its ids exactly (docs/ARTIFACT.md, "Text models")."""
+"""Tokenization with a Hugging Face `tokenizer.json`: the teacher's, or for a Transformer student
+with `prune_vocabulary` its pruned copy (bridge.data.vocabulary). The student's file travels in
+the artifact, and Java reproduces its ids exactly (docs/ARTIFACT.md, "Text models")."""
 
 from __future__ import annotations
 
@@ -16,9 +17,17 @@ TOKENIZER_FILE = "tokenizer.json"
 
 
 class TextEncoder:
-    def __init__(self, tokenizer_file: Path, max_length: int) -> None:
+    """Token ids and masks for texts, truncated to `max_length` ([CLS] and [SEP] included).
+    `vocabulary`: what the manifest says about a student's vocabulary (`tokenizer.vocabulary`:
+    pruned or not, its size, the teacher's); None for the teacher's own encoder, whose
+    `manifest_block` also keys the teacher-output cache."""
+
+    def __init__(
+        self, tokenizer_file: Path, max_length: int, vocabulary: dict | None = None
+    ) -> None:
         self.path = tokenizer_file
         self.max_length = max_length
+        self.vocabulary = vocabulary
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length)
@@ -44,7 +53,7 @@ class TextEncoder:
     def manifest_block(self) -> dict:
         lowercase = bool(self._normalizer.get("lowercase", False))
         strip = self._normalizer.get("strip_accents")
-        return {
+        block = {
             "file": TOKENIZER_FILE,
             "type": "wordpiece",
             "max_length": self.max_length,
@@ -57,3 +66,6 @@ class TextEncoder:
             "sep_token": "[SEP]",
             "padding": "longest",
         }
+        if self.vocabulary is not None:
+            block["vocabulary"] = self.vocabulary
+        return block

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from bridge.data.vocabulary import PrunedVocabulary
 from bridge.spec import SpecError, TransformerConfig
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever fetched from a hub
@@ -125,12 +126,17 @@ def load_hf_classifier(path: Path, num_labels: int) -> TextClassifier:
 
 
 def build_transformer_student(
-    config: TransformerConfig, teacher_dir: Path, num_labels: int, init: bool = True
+    config: TransformerConfig,
+    teacher_dir: Path,
+    num_labels: int,
+    init: bool = True,
+    vocabulary: PrunedVocabulary | None = None,
 ) -> tuple[TextClassifier, list[int]]:
-    """A BERT encoder with the teacher's vocabulary. With `init_from_teacher` and matching
-    widths it starts from the teacher's embeddings and every k-th layer (DistilBERT-style);
-    returns the student and the teacher layers (0-based) it was initialised from. `init=False`
-    skips the copy (a shape-only student, e.g. for the pre-flight export)."""
+    """A BERT encoder with the teacher's vocabulary, or only the `vocabulary` rows of it
+    (`prune_vocabulary`). With `init_from_teacher` and matching widths it starts from the
+    teacher's embeddings (the kept rows) and every k-th layer (DistilBERT-style); returns the
+    student and the teacher layers (0-based) it was initialised from. `init=False` skips the
+    copy (a shape-only student, e.g. for the pre-flight export)."""
     teacher_cfg = AutoConfig.from_pretrained(teacher_dir)
     if config.max_seq_len > getattr(teacher_cfg, "max_position_embeddings", 512):
         raise SpecError(
@@ -138,22 +144,35 @@ def build_transformer_student(
             f"{config.max_seq_len} exceeds the teacher's "
             f"{teacher_cfg.max_position_embeddings} positions",
         )
+    pad_id = getattr(teacher_cfg, "pad_token_id", 0) or 0
+    vocab_size = teacher_cfg.vocab_size
+    if vocabulary is not None:
+        if vocabulary.kept[-1] >= vocab_size:
+            raise SpecError(
+                "student.transformer.prune_vocabulary",
+                f"the tokenizer has ids up to {vocabulary.kept[-1]}, the teacher's embedding "
+                f"only {vocab_size} rows",
+            )
+        pad_id = max(0, int(vocabulary.to_student()[pad_id]))
+        vocab_size = vocabulary.size
     student_cfg = BertConfig(
-        vocab_size=teacher_cfg.vocab_size,
+        vocab_size=vocab_size,
         hidden_size=config.hidden_size,
         num_hidden_layers=config.layers,
         num_attention_heads=config.heads,
         intermediate_size=config.intermediate_size,
         max_position_embeddings=config.max_seq_len,
         type_vocab_size=getattr(teacher_cfg, "type_vocab_size", 2),
-        pad_token_id=getattr(teacher_cfg, "pad_token_id", 0) or 0,
+        pad_token_id=pad_id,
         num_labels=num_labels,
     )
     student_cfg._attn_implementation = "eager"
     student = BertForSequenceClassification(student_cfg)
     copied: list[int] = []
     if init and config.init_from_teacher and _copyable(teacher_cfg, student_cfg):
-        copied = _init_from_teacher(student, teacher_dir, teacher_cfg.num_hidden_layers, num_labels)
+        copied = _init_from_teacher(
+            student, teacher_dir, teacher_cfg.num_hidden_layers, num_labels, vocabulary
+        )
     return TextClassifier(student), copied
 
 
@@ -168,7 +187,11 @@ def _copyable(teacher: object, student: BertConfig) -> bool:
 
 
 def _init_from_teacher(
-    student: BertForSequenceClassification, teacher_dir: Path, teacher_layers: int, num_labels: int
+    student: BertForSequenceClassification,
+    teacher_dir: Path,
+    teacher_layers: int,
+    num_labels: int,
+    vocabulary: PrunedVocabulary | None,
 ) -> list[int]:
     teacher = load_hf_classifier(teacher_dir, num_labels).hf
     step = teacher_layers // student.config.num_hidden_layers
@@ -178,6 +201,9 @@ def _init_from_teacher(
         emb = t_bert.embeddings.state_dict()
         positions = student.config.max_position_embeddings
         emb["position_embeddings.weight"] = emb["position_embeddings.weight"][:positions]
+        if vocabulary is not None:  # the kept tokens' rows, in the student's order
+            kept = torch.tensor(vocabulary.kept, dtype=torch.long)
+            emb["word_embeddings.weight"] = emb["word_embeddings.weight"][kept]
         emb = {k: v for k, v in emb.items() if k in s_bert.embeddings.state_dict()}
         s_bert.embeddings.load_state_dict(emb, strict=False)
         for s_layer, t_index in zip(s_bert.encoder.layer, picked, strict=True):

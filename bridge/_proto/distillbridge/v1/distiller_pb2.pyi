@@ -138,20 +138,22 @@ class CnnConfig(_message.Message):
     def __init__(self, channels: _Optional[_Iterable[int]] = ..., kernel_size: _Optional[int] = ...) -> None: ...
 
 class TransformerConfig(_message.Message):
-    __slots__ = ("layers", "hidden_size", "heads", "intermediate_size", "max_seq_len", "init_from_teacher")
+    __slots__ = ("layers", "hidden_size", "heads", "intermediate_size", "max_seq_len", "init_from_teacher", "prune_vocabulary")
     LAYERS_FIELD_NUMBER: _ClassVar[int]
     HIDDEN_SIZE_FIELD_NUMBER: _ClassVar[int]
     HEADS_FIELD_NUMBER: _ClassVar[int]
     INTERMEDIATE_SIZE_FIELD_NUMBER: _ClassVar[int]
     MAX_SEQ_LEN_FIELD_NUMBER: _ClassVar[int]
     INIT_FROM_TEACHER_FIELD_NUMBER: _ClassVar[int]
+    PRUNE_VOCABULARY_FIELD_NUMBER: _ClassVar[int]
     layers: int
     hidden_size: int
     heads: int
     intermediate_size: int
     max_seq_len: int
     init_from_teacher: bool
-    def __init__(self, layers: _Optional[int] = ..., hidden_size: _Optional[int] = ..., heads: _Optional[int] = ..., intermediate_size: _Optional[int] = ..., max_seq_len: _Optional[int] = ..., init_from_teacher: _Optional[bool] = ...) -> None: ...
+    prune_vocabulary: bool
+    def __init__(self, layers: _Optional[int] = ..., hidden_size: _Optional[int] = ..., heads: _Optional[int] = ..., intermediate_size: _Optional[int] = ..., max_seq_len: _Optional[int] = ..., init_from_teacher: _Optional[bool] = ..., prune_vocabulary: _Optional[bool] = ...) -> None: ...
 
 class TrainingParams(_message.Message):
     __slots__ = ("epochs", "batch_size", "learning_rate", "temperature", "alpha", "seed", "schedule", "workers", "hidden_weight", "attention_weight", "layer_map", "schedule_stages")

@@ -5,7 +5,8 @@ package dev.distillbridge.client;
  * initialised from the teacher's:
  * {@code new TransformerConfig().setLayers(2).setHiddenSize(384).setInitFromTeacher(true)}.
  * The defaults are Python's {@code TransformerConfig()}: 2 layers, hidden size 384, 12 heads,
- * intermediate size 1536, max sequence length 128, initialised from the teacher.
+ * intermediate size 1536, max sequence length 128, initialised from the teacher, vocabulary
+ * pruned to the training split's tokens.
  */
 public final class TransformerConfig implements StudentConfig {
     private int layers = 2;
@@ -14,6 +15,7 @@ public final class TransformerConfig implements StudentConfig {
     private int intermediateSize = 1536;
     private int maxSeqLen = 128;
     private boolean initFromTeacher = true;
+    private boolean pruneVocabulary = true;
 
     /** Number of encoder layers; > 0. */
     public TransformerConfig setLayers(int layers) {
@@ -55,6 +57,19 @@ public final class TransformerConfig implements StudentConfig {
         return this;
     }
 
+    /**
+     * Keep only the tokens the teacher's tokenizer produces on the training split (plus its
+     * special tokens); the artifact's {@code tokenizer.json} is renumbered for them, so the
+     * embedding table, most of a small student's weights, shrinks to the task's vocabulary
+     * (airline tweets: 9,114 of 30,522 tokens). A word never seen in training is pieced together
+     * from shorter kept tokens, or becomes {@code [UNK]}. On by default; {@code false} keeps the
+     * teacher's whole vocabulary.
+     */
+    public TransformerConfig setPruneVocabulary(boolean pruneVocabulary) {
+        this.pruneVocabulary = pruneVocabulary;
+        return this;
+    }
+
     public int layers() {
         return layers;
     }
@@ -79,6 +94,10 @@ public final class TransformerConfig implements StudentConfig {
         return initFromTeacher;
     }
 
+    public boolean pruneVocabulary() {
+        return pruneVocabulary;
+    }
+
     dev.distillbridge.proto.v1.TransformerConfig toProto(Problems problems) {
         problems.requirePositive("student.transformer.layers", layers);
         problems.requirePositive("student.transformer.hidden_size", hiddenSize);
@@ -96,6 +115,7 @@ public final class TransformerConfig implements StudentConfig {
                 .setIntermediateSize(intermediateSize)
                 .setMaxSeqLen(maxSeqLen)
                 .setInitFromTeacher(initFromTeacher)
+                .setPruneVocabulary(pruneVocabulary)
                 .build();
     }
 
@@ -103,6 +123,6 @@ public final class TransformerConfig implements StudentConfig {
     public String toString() {
         return "TransformerConfig{layers=" + layers + ", hiddenSize=" + hiddenSize + ", heads=" + heads
                 + ", intermediateSize=" + intermediateSize + ", maxSeqLen=" + maxSeqLen
-                + ", initFromTeacher=" + initFromTeacher + "}";
+                + ", initFromTeacher=" + initFromTeacher + ", pruneVocabulary=" + pruneVocabulary + "}";
     }
 }

@@ -135,7 +135,7 @@ class DistillerTest {
     void studentConfigsAreCopiedIntoTheSpec() {
         Distiller distiller = validDistiller();
         distiller.setStudentConfig(new TransformerConfig().setLayers(2).setHiddenSize(384).setHeads(6)
-                .setIntermediateSize(1536).setMaxSeqLen(64).setInitFromTeacher(true))
+                .setIntermediateSize(1536).setMaxSeqLen(64).setInitFromTeacher(true).setPruneVocabulary(false))
                 .distill(Dataset.builtin("airline-tweets"), null);
         distiller.setStudentConfig(new CnnConfig().setChannels(16, 32).setKernelSize(5))
                 .distill(Dataset.builtin("fashion-mnist"), null);
@@ -147,6 +147,8 @@ class DistillerTest {
         assertEquals(1536, transformer.getIntermediateSize());
         assertEquals(64, transformer.getMaxSeqLen());
         assertTrue(transformer.getInitFromTeacher());
+        assertTrue(transformer.hasPruneVocabulary(), "false is sent, not left unset (unset = true)");
+        assertFalse(transformer.getPruneVocabulary());
         var cnn = fake.service.submitted.get(1).getStudent().getCnn();
         assertEquals(List.of(16, 32), cnn.getChannelsList());
         assertEquals(5, cnn.getKernelSize());
@@ -180,6 +182,8 @@ class DistillerTest {
                 transformer.getHeads(), transformer.getIntermediateSize(), transformer.getMaxSeqLen()),
                 "unset fields take Python's TransformerConfig defaults");
         assertTrue(transformer.getInitFromTeacher());
+        assertTrue(transformer.hasPruneVocabulary() && transformer.getPruneVocabulary(),
+                "the vocabulary is pruned by default, and the default is sent explicitly");
 
         DistillSpec file = fake.service.submitted.get(1);
         assertEquals("data/tickets.jsonl", file.getDataset().getPath());

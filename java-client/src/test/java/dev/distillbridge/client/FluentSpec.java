@@ -45,6 +45,7 @@ final class FluentSpec {
             "distillbridge.v1.TransformerConfig.intermediate_size",
             "distillbridge.v1.TransformerConfig.max_seq_len",
             "distillbridge.v1.TransformerConfig.init_from_teacher",
+            "distillbridge.v1.TransformerConfig.prune_vocabulary",
             "distillbridge.v1.DistillSpec.quantization",
             "distillbridge.v1.DistillSpec.dataset",
             "distillbridge.v1.DatasetRef.builtin",
@@ -187,9 +188,14 @@ final class FluentSpec {
                     .setKernelSize(proto.getCnn().getKernelSize());
             case TRANSFORMER -> {
                 var t = proto.getTransformer();
-                yield new TransformerConfig().setLayers(t.getLayers()).setHiddenSize(t.getHiddenSize())
-                        .setHeads(t.getHeads()).setIntermediateSize(t.getIntermediateSize())
-                        .setMaxSeqLen(t.getMaxSeqLen()).setInitFromTeacher(t.getInitFromTeacher());
+                TransformerConfig config = new TransformerConfig().setLayers(t.getLayers())
+                        .setHiddenSize(t.getHiddenSize()).setHeads(t.getHeads())
+                        .setIntermediateSize(t.getIntermediateSize()).setMaxSeqLen(t.getMaxSeqLen())
+                        .setInitFromTeacher(t.getInitFromTeacher());
+                if (t.hasPruneVocabulary()) { // unset = the default (true)
+                    config.setPruneVocabulary(t.getPruneVocabulary());
+                }
+                yield config;
             }
             case KIND_NOT_SET -> throw new Unexpressible("student", "a StudentConfig with no kind");
         };

@@ -31,12 +31,16 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The Java WordPiece tokenizer against Python's Hugging Face tokenizers on all-MiniLM-L6-v2's
  * tokenizer.json (max length 64): 2,500 real airline tweets, every Unicode code point, and
- * targeted edge cases. The reference ids come from text/tokenizer_reference.py.
+ * targeted edge cases; and on that tokenizer pruned by the bridge to the first 1,500 tweets'
+ * tokens (what a Transformer student with {@code prune_vocabulary} ships), over all 2,500 tweets
+ * and the edge cases, so words it never saw are included. The reference ids come from
+ * text/tokenizer_reference.py.
  */
 @DisabledIfSystemProperty(named = "distillbridge.pythonReference", matches = "skip")
 class WordPieceTokenizerTest {
     private static final int MAX_LENGTH = 64;
     private static final int TWEETS = 2500;
+    private static final int PRUNED_TRAIN = 1500;
     private static final int CLS = 101;
     private static final int SEP = 102;
     private static final int UNK = 100;
@@ -70,6 +74,9 @@ class WordPieceTokenizerTest {
     private static Path tokenizerFile;
     private static List<String> texts;
     private static List<int[]> pythonIds;
+    private static Path prunedFile;
+    private static WordPieceTokenizer pruned;
+    private static List<int[]> pythonPrunedIds;
 
     @TempDir
     Path tmp;
@@ -80,16 +87,69 @@ class WordPieceTokenizerTest {
         Files.writeString(extra, new Gson().toJson(allCases()), StandardCharsets.UTF_8);
         Path out = PythonReference.output("tokenizer-reference.json");
         PythonReference.run("text/tokenizer_reference.py", "corpus", out.toString(), "--limit",
-                Integer.toString(TWEETS), "--max-length", Integer.toString(MAX_LENGTH), "--extra", extra.toString());
+                Integer.toString(TWEETS), "--max-length", Integer.toString(MAX_LENGTH), "--extra", extra.toString(),
+                "--pruned", PythonReference.output("tokenizer-pruned.json").toString(), "--train",
+                Integer.toString(PRUNED_TRAIN));
         JsonObject reference = JsonParser.parseString(Files.readString(out, StandardCharsets.UTF_8)).getAsJsonObject();
         tokenizerFile = Path.of(reference.get("tokenizer").getAsString());
         tokenizer = WordPieceTokenizer.load(tokenizerFile, MAX_LENGTH);
         texts = new ArrayList<>();
         reference.getAsJsonArray("texts").forEach(t -> texts.add(t.getAsString()));
-        pythonIds = new ArrayList<>();
-        for (var ids : reference.getAsJsonArray("ids")) {
-            pythonIds.add(new Gson().fromJson(ids, int[].class));
+        pythonIds = idLists(reference.getAsJsonArray("ids"));
+        prunedFile = Path.of(reference.get("pruned_tokenizer").getAsString());
+        pruned = WordPieceTokenizer.load(prunedFile, MAX_LENGTH);
+        pythonPrunedIds = idLists(reference.getAsJsonArray("pruned_ids"));
+    }
+
+    private static List<int[]> idLists(JsonArray rows) {
+        List<int[]> out = new ArrayList<>();
+        rows.forEach(ids -> out.add(new Gson().fromJson(ids, int[].class)));
+        return out;
+    }
+
+    @Test
+    void aPrunedTokenizerGetsPythonsIdsOnWordsItNeverSaw() {
+        assertTrue(pruned.vocabSize() < tokenizer.vocabSize() / 4, "pruned to " + pruned.vocabSize() + " tokens");
+        int unk = pruned.tokenId("[UNK]").orElseThrow();
+        List<String> differing = new ArrayList<>();
+        int newUnknown = 0;
+        for (int i = 0; i < texts.size(); i++) {
+            int[] ids = pruned.encode(texts.get(i));
+            if (!Arrays.equals(pythonPrunedIds.get(i), ids)) {
+                differing.add("\"" + texts.get(i) + "\": Java " + Arrays.toString(ids) + ", Python "
+                        + Arrays.toString(pythonPrunedIds.get(i)));
+            }
+            if (count(ids, unk) > count(tokenizer.encode(texts.get(i)), UNK)) {
+                newUnknown++;
+            }
         }
+        assertTrue(differing.isEmpty(), differing.size() + " of " + texts.size() + " texts differ, e.g. "
+                + differing.subList(0, Math.min(5, differing.size())));
+        assertTrue(newUnknown > 0, "some texts hold words the pruned vocabulary cannot piece together");
+        assertArrayEquals(new int[] {pruned.tokenId("[CLS]").orElseThrow(), unk, unk,
+                pruned.tokenId("[SEP]").orElseThrow()}, pruned.encode("한국어 안녕하세요"), "unseen words are [UNK]");
+        assertEquals(0, pruned.padId(), "[PAD] keeps id 0: the tokens keep their order");
+    }
+
+    @Test
+    void onItsTrainingTweetsAPrunedTokenizerGivesTheFullOnesTokensRenumbered() throws IOException {
+        Map<Integer, Integer> renumbered = new java.util.HashMap<>();
+        JsonObject fullVocab = vocab(tokenizerFile);
+        vocab(prunedFile).entrySet().forEach(
+                e -> renumbered.put(fullVocab.get(e.getKey()).getAsInt(), e.getValue().getAsInt()));
+        for (int i = 0; i < PRUNED_TRAIN; i++) {
+            int[] expected = Arrays.stream(tokenizer.encode(texts.get(i))).map(renumbered::get).toArray();
+            assertArrayEquals(expected, pruned.encode(texts.get(i)), texts.get(i));
+        }
+    }
+
+    private static JsonObject vocab(Path file) throws IOException {
+        return JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject()
+                .getAsJsonObject("model").getAsJsonObject("vocab");
+    }
+
+    private static int count(int[] ids, int id) {
+        return (int) Arrays.stream(ids).filter(v -> v == id).count();
     }
 
     @Test
