@@ -3,7 +3,8 @@
 A schedule is a list of stages, each a share of all training steps. Within a stage the
 temperature and alpha (the teacher's participation) move from their start to their end value,
 linearly or along a half cosine; `lr_scale` multiplies the base learning rate (held, then
-decayed over the last 30% of steps: `bridge.distill.trainer.learning_rate_scale`). A stage with alpha 0 at both ends never reads the teacher.
+decayed over the last 30% of steps: `bridge.distill.trainer.learning_rate_scale`).
+A stage with alpha 0 at both ends never reads the teacher.
 
 The progressive preset (the default) is the seed's multi-stage recipe:
 
