@@ -131,8 +131,8 @@ def spec_from_proto(msg: pb.DistillSpec) -> DistillSpec:
             heads=tr.heads,
             intermediate_size=tr.intermediate_size,
             max_seq_len=tr.max_seq_len,
-            init_from_teacher=tr.init_from_teacher,
-            # proto3 `optional`: unset is the default (true), not the bool's zero value
+            # proto3 `optional` (both): unset is the default (true), not the bool's zero value
+            init_from_teacher=tr.init_from_teacher if tr.HasField("init_from_teacher") else True,
             prune_vocabulary=tr.prune_vocabulary if tr.HasField("prune_vocabulary") else True,
         )
     else:

@@ -211,10 +211,26 @@ def test_prune_vocabulary_crosses_the_wire_both_ways(value):
     assert spec_from_proto(message).student.prune_vocabulary is value
 
 
-def test_an_unset_prune_vocabulary_on_the_wire_means_true():
-    message = spec_to_proto(_spec(TransformerConfig(prune_vocabulary=False)))
-    message.student.transformer.ClearField("prune_vocabulary")
-    assert spec_from_proto(message).student.prune_vocabulary is True
+@pytest.mark.parametrize("field", ["prune_vocabulary", "init_from_teacher"])
+def test_an_unset_transformer_switch_on_the_wire_means_true(field):
+    config = TransformerConfig(prune_vocabulary=False, init_from_teacher=False)
+    message = spec_to_proto(_spec(config))
+    assert getattr(spec_from_proto(message).student, field) is False
+    message.student.transformer.ClearField(field)
+    assert getattr(spec_from_proto(message).student, field) is True
+
+
+def test_the_cli_transformer_starts_from_the_teacher(capsys):
+    """--transformer leaves init_from_teacher unset: the student is initialised from the
+    teacher, as in both client APIs (it used to arrive as false)."""
+    from bridge.cli import main
+
+    argv = ["distill", "--teacher", "minilm-l6", "--dataset", "airline-sentiment"]
+    assert main([*argv, "--transformer", "2,384,12,1536,64", "--dry-run"]) == 0
+    from google.protobuf import json_format
+
+    printed = json_format.Parse(capsys.readouterr().out, pb.DistillSpec())
+    assert printed.student.transformer.init_from_teacher is True
 
 
 def test_the_cli_keeps_the_vocabulary_with_a_flag_or_set(capsys):
