@@ -219,8 +219,10 @@ class TorchScriptTeacher(Teacher):
             return {"logits": self.module(*map(torch.from_numpy, batch)).float().numpy()}
 
     def release(self) -> None:
+        # A TorchScript module is one C++ object without Python cycles: dropping the reference
+        # frees it. No gc.collect(): a full collection costs ~0.25 s over torch's heap, which
+        # was 85% of a small teacher's whole cache pass (bench/budgets.py, digits).
         del self.module
-        gc.collect()
 
 
 class OnnxTeacher(Teacher):
@@ -256,8 +258,7 @@ class OnnxTeacher(Teacher):
         return {**super().describe(), **self.output.describe()}
 
     def release(self) -> None:
-        del self.session
-        gc.collect()
+        del self.session  # a native session: freed when its last reference goes, as above
 
 
 @dataclass(frozen=True)
