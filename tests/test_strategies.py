@@ -13,6 +13,7 @@ import pytest
 from bridge.data.features import float_features
 from bridge.distill import TrainData, train
 from bridge.distill.teacher_cache import TeacherOutputs
+from bridge.distill.trainer import learning_rate_scale
 from bridge.events import ProgressEvent, StageEvent, ValidationEvent
 from bridge.export.verify import ort_logits
 from bridge.models import build_student
@@ -176,6 +177,19 @@ def test_training_announces_each_stage_at_its_step_and_skips_the_teacher_outside
     finetune = [e for e in progress if e.alpha == 0 and e.epoch == 5]
     assert finetune and finetune[-1].learning_rate < 0.1 * last_kd.learning_rate
     assert [e.epoch for e in events if isinstance(e, ValidationEvent)] == [1, 2, 3, 4, 5]
+    # the base rate holds through the first 70% of steps (epochs 1-3 of 5), then decays
+    held = [e.learning_rate for e in progress if e.epoch <= 3]
+    assert held and all(lr == pytest.approx(5e-3) for lr in held)
+    assert [e for e in progress if e.epoch == 4][-1].learning_rate < 5e-3
+
+
+def test_the_learning_rate_holds_then_decays_to_zero():
+    total = 1000
+    assert [learning_rate_scale(s, total) for s in (0, 350, 700)] == [1.0, 1.0, 1.0]
+    assert learning_rate_scale(850, total) == pytest.approx(0.5)  # half-way through the decay
+    assert learning_rate_scale(total, total) == pytest.approx(0.0)
+    decay = [learning_rate_scale(s, total) for s in range(700, total + 1)]
+    assert all(a >= b for a, b in zip(decay, decay[1:], strict=False))
 
 
 # ---------------------------------------------------------------- self-distillation

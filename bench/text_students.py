@@ -1,0 +1,187 @@
+"""Text students: MiniLM-L6 (fine-tuned on the airline tweets by the bridge) -> a 2-layer,
+384-wide Transformer initialised from its layers, INT8, with the vocabulary pruned to the
+training split's tokens (the default) — retention and compression over seeds, beside the same
+student without a teacher, the same student with the whole vocabulary, and TF-IDF + logistic
+regression.
+
+    PYTHONPATH=. .venv/bin/python bench/text_students.py [run ...]   # runs: kd no_kd full_vocab
+
+Each (run, seed) is its own process and is saved in results/text_students.json as it finishes;
+saved ones are skipped (`--fresh` redoes the named runs). The first run prepares the teacher
+(~10 min on 2 cores, cached in the bench home); each student then takes ~5-8 min.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as c  # noqa: E402
+
+RUNS = {"kd": (0, 1, 2), "no_kd": (0, 1, 2), "full_vocab": (0,)}
+LABELS = {
+    "kd": "KD, pruned vocabulary (default)",
+    "no_kd": "no teacher (alpha 0), pruned vocabulary",
+    "full_vocab": "KD, whole vocabulary",
+}
+GOAL_RETENTION, GOAL_COMPRESSION = 98.5, 10.0
+RESULT = c.RESULTS / "text_students.json"
+
+
+def home() -> Path:
+    return c.workdir() / "home"
+
+
+def child(run: str, seed: int) -> dict:
+    from bridge import Dataset, Distiller, QuantType, TrainingParams, TransformerConfig
+
+    student = TransformerConfig(
+        layers=2,
+        hidden_size=384,
+        heads=12,
+        intermediate_size=1536,
+        max_seq_len=64,
+        prune_vocabulary=run != "full_vocab",
+    )
+    kd = {"alpha": 0.0, "schedule": "constant"} if run == "no_kd" else {}
+    params = TrainingParams(epochs=3, batch_size=32, learning_rate=1e-4, seed=seed, **kd)
+    result = (
+        Distiller(home=home())
+        .set_teacher("minilm-l6")
+        .set_student_config(student)
+        .enable_quantization(QuantType.INT8)
+        .distill(Dataset.builtin("airline-sentiment"), params)
+    )
+    m = result.metrics
+    keys = (
+        "teacher_accuracy",
+        "student_accuracy",
+        "student_int8_accuracy",
+        "retention_pct",
+        "retention_ci_low_pct",
+        "retention_ci_high_pct",
+        "compression_ratio",
+        "teacher_onnx_bytes",
+        "student_int8_onnx_bytes",
+        "student_vocabulary",
+        "vocabulary_oov_val_pct",
+        "train_seconds",
+    )
+    return {k: m[k] for k in keys if k in m}
+
+
+def tfidf_baseline() -> float:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from bridge.data import load_dataset
+    from bridge.spec import Dataset
+
+    data = load_dataset(Dataset.builtin("airline-sentiment"), None)
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    model = LogisticRegression(max_iter=2000, C=4.0)
+    model.fit(vec.fit_transform(data.train.x), data.train.y)
+    return float((model.predict(vec.transform(data.test.x)) == data.test.y).mean())
+
+
+def main() -> None:
+    names = [a for a in sys.argv[1:] if not a.startswith("--")] or list(RUNS)
+    unknown = [n for n in names if n not in RUNS]
+    if unknown:
+        sys.exit(f"unknown run(s) {unknown}; known: {', '.join(RUNS)}")
+    saved = json.loads(RESULT.read_text()) if RESULT.is_file() else {}
+    runs = saved.get("runs", {})
+    if "--fresh" in sys.argv:
+        runs = {k: v for k, v in runs.items() if k.split("/")[0] not in names}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    tfidf = saved.get("tfidf_lr_accuracy") or tfidf_baseline()
+    for seed in range(max(len(RUNS[n]) for n in names)):
+        for name in names:
+            key = f"{name}/{seed}"
+            if seed not in RUNS[name] or key in runs:
+                continue
+            done = subprocess.run(
+                [sys.executable, __file__, "--child", name, str(seed)],
+                check=True,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            runs[key] = json.loads(done.stdout.strip().splitlines()[-1])
+            print(key, runs[key], flush=True)
+            c.write_result("text_students", _result(runs, tfidf))
+    c.write_result("text_students", _result(runs, tfidf))
+    print(report(json.loads(RESULT.read_text()), c.RESULTS / "plots"))
+
+
+def _result(runs: dict, tfidf: float) -> dict:
+    return {
+        "command": "PYTHONPATH=. .venv/bin/python bench/text_students.py [run ...]",
+        "task": "airline-sentiment (built in), minilm-l6 prepared by the bridge -> transformer "
+        "2x384, 12 heads, 64 tokens, INT8; 3 epochs, batch 32, lr 1e-4",
+        "tfidf_lr_accuracy": tfidf,
+        "runs": runs,
+    }
+
+
+def _values(result: dict, name: str, key: str) -> list[float]:
+    return [r[key] for k, r in result["runs"].items() if k.startswith(f"{name}/") and key in r]
+
+
+def _mean_se(values: list[float]) -> str:
+    if not values:
+        return "—"
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        return f"{mean:.4g} (1 seed)"
+    se = statistics.stdev(values) / math.sqrt(len(values))
+    return f"{mean:.4g} +- {se:.2g}"
+
+
+def report(result: dict, plots: Path) -> str:
+    lines = [
+        f"Task: {result['task']}. Mean +- standard error over seeds. Retention = INT8 student / "
+        "teacher test accuracy; compression = teacher ONNX bytes / INT8 student bytes. "
+        f"TF-IDF + logistic regression on the same split: {result['tfidf_lr_accuracy']:.4f}.",
+        "",
+        "| run | seeds | INT8 accuracy | retention % | compression | vocabulary | INT8 MiB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in RUNS:
+        acc = _values(result, name, "student_int8_accuracy")
+        if not acc:
+            continue
+        mib = [b / 2**20 for b in _values(result, name, "student_int8_onnx_bytes")]
+        lines.append(
+            f"| {LABELS[name]} | {len(acc)} | {_mean_se(acc)} "
+            f"| {_mean_se(_values(result, name, 'retention_pct'))} "
+            f"| {_mean_se(_values(result, name, 'compression_ratio'))} "
+            f"| {_mean_se(_values(result, name, 'student_vocabulary'))} | {_mean_se(mib)} |"
+        )
+    retention = _values(result, "kd", "retention_pct")
+    compression = _values(result, "kd", "compression_ratio")
+    if retention:
+        mean = statistics.fmean(retention)
+        se = statistics.stdev(retention) / math.sqrt(len(retention)) if len(retention) > 1 else 0
+        low = mean - 2 * se
+        met = low >= GOAL_RETENTION and min(compression) >= GOAL_COMPRESSION
+        lines += [
+            "",
+            f"Goal: retention >= {GOAL_RETENTION}% (mean - 2 SE: {low:.2f}%) and compression >= "
+            f"{GOAL_COMPRESSION}x (lowest: {min(compression):.1f}x) at once: "
+            f"**{'met' if met else 'missed'}**.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv:
+        print(json.dumps(child(sys.argv[-2], int(sys.argv[-1]))))
+    else:
+        main()
