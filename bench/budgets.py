@@ -32,10 +32,8 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -210,7 +208,6 @@ def main() -> None:
     runs = _saved_runs() if RESULT.is_file() else {}
     if "--fresh" in sys.argv:  # run the named parts again
         runs = {k: v for k, v in runs.items() if k.split("/")[0] not in parts}
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     for part in parts:
         task_name, epochs = PARTS[part]
         _prepare(task_name)
@@ -219,15 +216,7 @@ def main() -> None:
                 key = f"{part}/{method}/{seed}"
                 if key in runs:
                     continue
-                command = [__file__, "--child", task_name, str(epochs), method, str(seed)]
-                done = subprocess.run(
-                    [sys.executable, *command],
-                    check=True,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                )
-                runs[key] = json.loads(done.stdout.strip().splitlines()[-1])
+                runs[key] = c.run_child(__file__, task_name, str(epochs), method, str(seed))
                 print(key, runs[key], flush=True)
                 _save(runs)
     print(RESULT)

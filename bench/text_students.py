@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -99,21 +97,13 @@ def main() -> None:
     runs = saved.get("runs", {})
     if "--fresh" in sys.argv:
         runs = {k: v for k, v in runs.items() if k.split("/")[0] not in names}
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     tfidf = saved.get("tfidf_lr_accuracy") or tfidf_baseline()
     for seed in range(max(len(RUNS[n]) for n in names)):
         for name in names:
             key = f"{name}/{seed}"
             if seed not in RUNS[name] or key in runs:
                 continue
-            done = subprocess.run(
-                [sys.executable, __file__, "--child", name, str(seed)],
-                check=True,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            runs[key] = json.loads(done.stdout.strip().splitlines()[-1])
+            runs[key] = c.run_child(__file__, name, str(seed))
             print(key, runs[key], flush=True)
             c.write_result("text_students", _result(runs, tfidf))
     c.write_result("text_students", _result(runs, tfidf))
