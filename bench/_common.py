@@ -101,6 +101,12 @@ def workdir() -> Path:
     return path
 
 
+def bench_home() -> Path:
+    """The bridge home the strategy benchmarks share: their zoo teachers, trained once on the
+    benchmark data, and teacher-output caches."""
+    return workdir() / "home"
+
+
 def fashion_subset() -> Path:
     """The subset as NPZ (x: [N, 1, 28, 28] float32 in 0..255, y, labels), written once."""
     out = workdir() / f"fashion-{ROWS}.npz"

@@ -62,10 +62,6 @@ TEMPERATURE, ALPHA = 4.0, 0.5
 RESULT = c.RESULTS / "budgets.json"
 
 
-def home() -> Path:
-    return c.workdir() / "home"
-
-
 # ---------------------------------------------------------------- one run (child process)
 
 
@@ -80,7 +76,7 @@ def child(task_name: str, epochs: int, method: str, seed: int) -> dict:
     from bridge.models import build_student
 
     data = task.load()
-    teacher = task.prepare(home(), data).load().module.eval()
+    teacher = task.prepare(c.bench_home(), data).load().module.eval()
     torch.manual_seed(seed)
     student = build_student(task.student, data)
     wall, cpu = time.perf_counter(), time.process_time()
@@ -108,12 +104,13 @@ def _bridge(task, epochs: int, method: str, seed: int) -> dict:
         settings = {"schedule": "constant", "temperature": TEMPERATURE, "alpha": ALPHA}
     elif method == "bridge_no_kd":
         settings = {"schedule": "constant", "alpha": 0.0}
-    shutil.rmtree(home() / "teacher-cache", ignore_errors=True)  # every run pays for its cache
+    # every run pays for its teacher-output cache
+    shutil.rmtree(c.bench_home() / "teacher-cache", ignore_errors=True)
     params = TrainingParams(
         epochs=epochs, batch_size=task.batch, learning_rate=task.lr, seed=seed, **settings
     )
     result = (
-        Distiller(home=home())
+        Distiller(home=c.bench_home())
         .set_teacher(task.teacher)
         .set_student_config(task.student)
         .distill(task.dataset(), params)
@@ -227,7 +224,7 @@ def _prepare(task_name: str) -> None:
     """The zoo teacher, trained once on the task and cached, so no run pays for it."""
     from _tasks import TASKS
 
-    TASKS[task_name].prepare(home())
+    TASKS[task_name].prepare(c.bench_home())
 
 
 def _saved_runs() -> dict:

@@ -61,7 +61,7 @@ def spec_for(pair: str, variant: str) -> DistillSpec:
 
 
 def main() -> None:
-    home = c.workdir() / "home"
+    home = c.bench_home()
     results: dict = {}
     for pair, (task_name, _, _, _) in PAIRS.items():
         variants = [v for v in VARIANTS if task_name == "text" or v != "logits_and_features"]

@@ -35,7 +35,7 @@ def child(task_name: str, batch: int, mode: str) -> dict:
     from bridge.pipeline import RunContext, run
 
     torch.set_num_threads(2)
-    task, home = _task(TASKS, task_name), c.workdir() / "home"
+    task, home = _task(TASKS, task_name), c.bench_home()
     if mode == "bridge":
         task.load()  # the data, as every mode holds it
         shutil.rmtree(home / "teacher-cache", ignore_errors=True)  # teacher inference included
@@ -109,7 +109,7 @@ def main() -> None:
     configs = [a for a in sys.argv[1:] if ":" in a] or list(CONFIGS)
     names = sorted({cfg.split(":")[0] for cfg in configs})
     for name in names:  # teachers trained/prepared once
-        _task(TASKS, name).prepare(c.workdir() / "home")
+        _task(TASKS, name).prepare(c.bench_home())
     merged = _merged([measure(cfg) for cfg in configs])
     result = {
         "tasks": {t: _task(TASKS, t).describe() for t in sorted({x["task"] for x in merged})},

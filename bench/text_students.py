@@ -32,25 +32,19 @@ GOAL_RETENTION, GOAL_COMPRESSION = 98.5, 10.0
 RESULT = c.RESULTS / "text_students.json"
 
 
-def home() -> Path:
-    return c.workdir() / "home"
-
-
 def child(run: str, seed: int) -> dict:
-    from bridge import Dataset, Distiller, QuantType, TrainingParams, TransformerConfig
+    from dataclasses import replace
 
-    student = TransformerConfig(
-        layers=2,
-        hidden_size=384,
-        heads=12,
-        intermediate_size=1536,
-        max_seq_len=64,
-        prune_vocabulary=run != "full_vocab",
-    )
+    from _tasks import TASKS
+
+    from bridge import Dataset, Distiller, QuantType, TrainingParams
+
+    # the strategy benchmarks' text student (2x384, 12 heads, 64 tokens)
+    student = replace(TASKS["text"].student, prune_vocabulary=run != "full_vocab")
     kd = {"alpha": 0.0, "schedule": "constant"} if run == "no_kd" else {}
     params = TrainingParams(epochs=3, batch_size=32, learning_rate=1e-4, seed=seed, **kd)
     result = (
-        Distiller(home=home())
+        Distiller(home=c.bench_home())
         .set_teacher("minilm-l6")
         .set_student_config(student)
         .enable_quantization(QuantType.INT8)

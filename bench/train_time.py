@@ -36,7 +36,7 @@ def child(task_name: str, mode: str) -> dict:
     from bridge.pipeline import RunContext, run
 
     torch.set_num_threads(1)
-    task, home = TASKS[task_name], c.workdir() / "home"
+    task, home = TASKS[task_name], c.bench_home()
     if mode == "bridge":
         shutil.rmtree(home / "teacher-cache", ignore_errors=True)  # pay for teacher inference
         marks: dict[str, tuple[float, float]] = {}
@@ -85,7 +85,7 @@ def main() -> None:
 
     names = [a for a in sys.argv[1:] if a in TASKS] or list(TASK_NAMES)
     for name in names:  # teachers trained/prepared once, outside the timed runs
-        TASKS[name].prepare(c.workdir() / "home")
+        TASKS[name].prepare(c.bench_home())
     result = {
         "tasks": {name: TASKS[name].describe() for name in names},
         "epochs": EPOCHS,

@@ -380,16 +380,38 @@ class Dataset:
         path: str | os.PathLike[str],
         label_column: str = "label",
         text_column: str | None = None,
+        *,
+        validation_fraction: float = DEFAULT_SPLIT_FRACTION,
+        test_fraction: float = DEFAULT_SPLIT_FRACTION,
     ) -> Dataset:
-        """A local CSV / JSONL / NPZ file that `Distiller.remote(...)` uploads before submitting."""
-        return cls(local_file=str(path), label_column=label_column, text_column=text_column)
+        """A local CSV / JSONL / NPZ file that `Distiller.remote(...)` uploads before submitting;
+        validation and test rows are cut from it as for `from_path`."""
+        return cls(
+            local_file=str(path),
+            label_column=label_column,
+            text_column=text_column,
+            validation_fraction=validation_fraction,
+            test_fraction=test_fraction,
+        )
 
     @classmethod
     def uploaded(
-        cls, upload_id: str, label_column: str = "label", text_column: str | None = None
+        cls,
+        upload_id: str,
+        label_column: str = "label",
+        text_column: str | None = None,
+        *,
+        validation_fraction: float = DEFAULT_SPLIT_FRACTION,
+        test_fraction: float = DEFAULT_SPLIT_FRACTION,
     ) -> Dataset:
         """A file already stored on the server (the id an upload returned)."""
-        return cls(upload_id=upload_id, label_column=label_column, text_column=text_column)
+        return cls(
+            upload_id=upload_id,
+            label_column=label_column,
+            text_column=text_column,
+            validation_fraction=validation_fraction,
+            test_fraction=test_fraction,
+        )
 
     def validate(self) -> None:
         for name in ("name", "path", "upload_id", "local_file", "text_column"):

@@ -164,6 +164,26 @@ def test_split_fractions_of_the_training_file(tmp_path):
     assert (len(ds.train), len(ds.val), len(ds.test)) == (90, 30, 12)
 
 
+def test_uploaded_files_take_split_fractions_like_java(tmp_path):
+    """Java's withValidationFraction / withTestFraction apply to any file dataset; Python's
+    Dataset.upload and Dataset.uploaded take them too, and they reach the loader and the wire."""
+    from dataclasses import replace
+
+    from bridge.spec import DistillSpec, MlpConfig
+    from bridge.wire import spec_from_proto, spec_to_proto
+
+    upload = Dataset.upload(
+        _table(tmp_path / "all.csv", 120), validation_fraction=0.25, test_fraction=0.1
+    )
+    upload.validate()
+    read_in_place = replace(upload, path=upload.local_file, local_file=None)  # a local run
+    ds = load_dataset(read_in_place, None)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (78, 30, 12)
+    stored = Dataset.uploaded("u-1", validation_fraction=0.2, test_fraction=0.05)
+    back = spec_from_proto(spec_to_proto(DistillSpec("x", MlpConfig(), stored))).dataset
+    assert (back.upload_id, back.validation_fraction, back.test_fraction) == ("u-1", 0.2, 0.05)
+
+
 @pytest.mark.parametrize(
     ("ref", "field"),
     [

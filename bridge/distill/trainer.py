@@ -37,9 +37,9 @@ from bridge.spec import TrainingParams
 
 PROGRESS_EVENTS_PER_EPOCH = 10
 # The learning rate holds, then decays along a half cosine over this last share of the steps
-# (warmup-stable-decay without the warm-up). Measured in bench/budgets.py against a cosine
-# decay over all steps: at 5 epochs +0.4 to +0.8 points on fashion-12k and +8 to +18 on digits,
-# where a whole-run decay leaves short budgets undertrained; at 20 epochs no worse.
+# (warmup-stable-decay without the warm-up). Against a cosine decay over all steps (3 seeds,
+# bench/README.md "Budgets"): +0.4 to +0.8 points on fashion-12k and +8 to +18 on digits at 5
+# epochs, +1.2 to +1.9 on digits at 20: a whole-run decay left short budgets undertrained.
 LR_DECAY_SHARE = 0.3
 DEVICE_ENV = "DISTILL_BRIDGE_DEVICE"
 
