@@ -21,6 +21,7 @@ from bridge.distill import TrainData, accuracy, predict_logits, train
 from bridge.distill.distributed import train_distributed
 from bridge.distill.evaluation import retention_interval, teacher_metrics
 from bridge.distill.memory import peak_rss_mb, phase_peak, reset_peak
+from bridge.distill.search import SearchResult, search_schedule
 from bridge.distill.teacher_cache import check_classes, report_cache, split_labels
 from bridge.distill.trainer import soft_targets_only
 from bridge.errors import DistillError
@@ -35,7 +36,13 @@ from bridge.export.verify import assert_cpu_runs, max_abs_diff, ort_logits
 from bridge.jvm import FAILED, PASSED, verify_in_jvm
 from bridge.models import count_parameters, resolve_teacher
 from bridge.report import TrainingHistory, write_report
-from bridge.spec import DistillSpec, QuantType, check_student_modality, student_max_length
+from bridge.spec import (
+    DistillSpec,
+    QuantType,
+    TrainingParams,
+    check_student_modality,
+    student_max_length,
+)
 from bridge.student_prep import (
     StudentTokenizer,
     example_classes,
@@ -179,20 +186,33 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
         f"training {spec.student.architecture} student ({count_parameters(student):,} parameters)"
         + (f" on {spec.training.workers} workers" if spec.training.workers > 1 else ""),
     )
-    training = spec.training if dataset.labeled else soft_targets_only(spec.training)
     train_data = TrainData(
         splits["train"], ys["train"], cached.outputs["train"] if cached else None
     )
     val_data = TrainData(splits["val"], ys["val"])
+    search: SearchResult | None = None
     with phase_peak(metrics, "train"):
-        if spec.training.workers > 1:
+        if spec.training.searches:
+            student, outcome, search = search_schedule(
+                student,
+                train_data,
+                val_data,
+                spec.training,
+                on_event,
+                labeled=dataset.labeled,
+                feature_loss=feature_loss,
+                self_distill=self_loss,
+                should_stop=ctx.should_stop,
+            )
+            metrics.update(search.metrics())
+        elif spec.training.workers > 1:
             outcome = train_distributed(
                 work.with_name(work.name + ".ddp"),
                 spec.training.workers,
                 student,
                 train_data,
                 val_data,
-                training,
+                _concrete(spec.training, dataset.labeled),
                 on_event,
                 teacher_cache=cached.directory if cached else None,
                 feature_loss=feature_loss,
@@ -204,7 +224,7 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
                 student,
                 train_data,
                 val_data,
-                training,
+                _concrete(spec.training, dataset.labeled),
                 on_event,
                 feature_loss=feature_loss,
                 self_distill=self_loss,
@@ -268,12 +288,20 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
         spec, dataset, ctx.job_id, work, quantized, prepared.info, metrics, test, encoder, ops
     )
     manifest["operators"] = operators
+    if search is not None:
+        manifest["training"]["search"] = search.to_dict()
     manifest["verification"] = verification
     manifest["report"] = write_report(work, manifest, history, on_event)
     mf.write_manifest(work, manifest)
     _verify_in_jvm(work, manifest, metrics, on_event)
     stage("done", _summary(metrics, quantized))
     return RunResult(work, manifest, metrics)
+
+
+def _concrete(training: TrainingParams, labeled: bool) -> TrainingParams:
+    """The training parameters as the trainer runs them: unlabeled data learns from soft
+    targets alone."""
+    return training if labeled else soft_targets_only(training)
 
 
 def _verify_in_jvm(

@@ -189,6 +189,7 @@ def render_markdown(manifest: dict, history: TrainingHistory) -> str:
         if rows:
             lines += [f"## {title}", "", "| measure | value |", "|---|---|", *rows, ""]
     lines += _gates(manifest)
+    lines += _search(manifest)
     lines += _epochs(history)
     shown = _SHOWN | {k for k in m if _is_rss(k)}
     rest = sorted(k for k in m if k not in shown)
@@ -272,6 +273,7 @@ _TIME = (
     ("teacher preparation", "teacher_prep_seconds", "s"),
     ("teacher outputs (cache)", "teacher_cache_seconds", "s"),
     ("student training", "train_seconds", "s"),
+    ("of which the schedule search (all trials)", "search_seconds", "s"),
 )
 _SHOWN = {key for table in (_ACCURACY, _SIZE, _VOCABULARY, _PARITY, _TIME) for _, key, _ in table}
 
@@ -317,6 +319,30 @@ def _gates(manifest: dict) -> list[str]:
             verdict += f" ({g['action']})"
         measured, limit = _num(g.get("measured")), _num(g.get("limit"))
         lines.append(f"| `{g.get('gate')}` | {measured} | {limit} | {verdict} |")
+    return [*lines, ""]
+
+
+def _search(manifest: dict) -> list[str]:
+    """schedule="auto": every trial, the chosen one marked (the curves are its)."""
+    search = (manifest.get("training") or {}).get("search")
+    if not search:
+        return []
+    chosen = search["chosen"]["number"]
+    lines = [
+        "## Schedule search (schedule auto)",
+        "",
+        f"{len(search['trials'])} trials in {search['seconds']:.1f} s ({search['library']}), "
+        f"chosen by {search['objective']}; the curves above are the chosen trial's.",
+        "",
+        "| trial | schedule | temperature | alpha | state | epochs | validation accuracy |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t in search["trials"]:
+        mark = " (chosen)" if t["number"] == chosen else ""
+        lines.append(
+            f"| {t['number'] + 1}{mark} | {t['schedule']} | {t['temperature']:.3g} | "
+            f"{t['alpha']:.3g} | {t['state']} | {t['epochs']} | {t['val_accuracy']:.4f} |"
+        )
     return [*lines, ""]
 
 

@@ -165,7 +165,10 @@ class Schedule:
         return f"stage {s.name}: steps {first}..{last - 1} of {total_steps}, {what}{lr}"
 
 
-PRESETS = ("progressive", "constant")
+# "auto" is not a schedule but a search over the two presets' shapes, temperature and alpha on
+# the validation split (bridge.distill.search); the trainer only ever sees its winner.
+AUTO = "auto"
+PRESETS = ("progressive", "constant", AUTO)
 
 
 def _weight(progress: float, anneal: str) -> float:

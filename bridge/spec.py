@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bridge.schedule import PRESETS, Schedule
+from bridge.schedule import AUTO, PRESETS, Schedule
 
 
 class SpecError(ValueError):
@@ -173,6 +173,8 @@ def student_max_length(student: StudentConfig) -> int:
 
 
 MAX_WORKERS = 64
+MAX_SEARCH_TRIALS = 200
+DEFAULT_SEARCH_TRIALS = 10  # schedule="auto": trainings when search_trials is unset
 DEFAULT_SPLIT_FRACTION = 0.15  # of a dataset file, cut off for validation and for test
 SEED_TEMPERATURE, SEED_ALPHA = 4.0, 0.5  # the seed's CustomLoss: the constant schedule's default
 
@@ -188,6 +190,9 @@ class TrainingParams:
     distillation: the teacher is never used); unset, it anneals 4 -> 1 and 0.9 -> 0.5.
     Constant: one stage at `temperature` and `alpha`, unset the seed's `CustomLoss(alpha=0.5,
     T=4)`. A custom `Schedule` sets both per stage, so they must stay unset with one.
+    `schedule="auto"` searches the preset shape, temperature and alpha on the validation split
+    (Optuna, `search_trials` trainings, the presets first) and ships the best trial's student;
+    a temperature or alpha set here is held fixed and the rest is searched.
     `workers` > 1 trains with PyTorch DDP (global batch = batch_size, split across workers)."""
 
     epochs: int = 10
@@ -202,6 +207,8 @@ class TrainingParams:
     hidden_weight: float = 1.0
     attention_weight: float = 1.0
     layer_map: tuple[int, ...] = ()  # teacher layer (1-based) per student layer; () = uniform
+    # schedule="auto" only: how many trainings the search may run; None = DEFAULT_SEARCH_TRIALS.
+    search_trials: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layer_map", _int_tuple("training.layer_map", self.layer_map))
@@ -247,13 +254,40 @@ class TrainingParams:
                 f"unknown schedule {self.schedule!r}; known presets: {', '.join(PRESETS)} "
                 "(or a custom list of stages)",
             )
-        for name, message in self.resolved_schedule().problems():
-            raise SpecError(name, message)
+        self._validate_search()
+        if not self.searches:
+            for name, message in self.resolved_schedule().problems():
+                raise SpecError(name, message)
+
+    @property
+    def searches(self) -> bool:
+        """schedule="auto": the schedule is chosen by a search on the validation split."""
+        return self.schedule == AUTO
+
+    def _validate_search(self) -> None:
+        if not self.searches:
+            if self.search_trials is not None:
+                raise SpecError(
+                    "training.search_trials",
+                    f"applies only to schedule {AUTO!r}; the schedule is "
+                    f"{self.schedule if isinstance(self.schedule, str) else 'custom'!r}",
+                )
+            return
+        if self.search_trials is not None:
+            _check_int("training.search_trials", self.search_trials, 1, MAX_SEARCH_TRIALS)
+        if self.workers > 1:
+            raise SpecError(
+                "training.workers",
+                f"schedule {AUTO!r} runs its trials in one process; set workers to 1 or "
+                "choose a schedule (progressive, constant)",
+            )
 
     def resolved_schedule(self) -> Schedule:
         """The schedule as stages, with this object's temperature and alpha where set."""
         if isinstance(self.schedule, Schedule):
             return self.schedule
+        if self.searches:
+            raise ValueError("schedule 'auto' has no stages until its search has chosen them")
         if self.schedule == "constant":
             return Schedule.constant(
                 SEED_TEMPERATURE if self.temperature is None else self.temperature,

@@ -134,7 +134,15 @@ SPEC_FLAGS: tuple[SpecFlag, ...] = (
     SpecFlag("alpha", "soft-loss weight: alpha*soft + (1-alpha)*hard", "training.alpha", float),
     SpecFlag("seed", "random seed", "training.seed", int),
     SpecFlag("workers", "DDP workers", "training.workers", int),
-    SpecFlag("schedule", "progressive (default) or constant", "training.schedule"),
+    SpecFlag(
+        "schedule",
+        "progressive (default), constant, or auto (search temperature, alpha and shape on the "
+        "validation split)",
+        "training.schedule",
+    ),
+    SpecFlag(
+        "search-trials", "trainings the auto schedule's search runs", "training.search_trials", int
+    ),
     SpecFlag(
         "fp32-fallback",
         "ship fp32 only when the INT8 gate fails",

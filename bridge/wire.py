@@ -90,6 +90,7 @@ def spec_to_proto(spec: DistillSpec) -> pb.DistillSpec:
             hidden_weight=t.hidden_weight,
             attention_weight=t.attention_weight,
             layer_map=t.layer_map,
+            search_trials=t.search_trials,
         )
     )
     if isinstance(t.schedule, Schedule):  # presets travel by name, custom lists as stages

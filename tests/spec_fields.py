@@ -59,7 +59,9 @@ def cases(directory: Path) -> list[Case]:
                 "teacher.reference": "digits-mlp",
                 "dataset.builtin": "digits",
                 "dataset.text_column": None,
-                "training.schedule": "progressive",
+                "training.schedule": "auto",  # a preset name; the search holds T and alpha
+                "training.search_trials": 7,
+                "training.workers": 1,  # the search runs in one process
                 "training.schedule_stages": None,
                 "training.temperature": 3.0,
                 "training.alpha": 0.7,
@@ -138,6 +140,7 @@ _VALUES: dict[str, Any] = {
     "training.seed": 17,
     "training.schedule": "custom",
     "training.workers": 2,
+    "training.search_trials": None,  # schedule "auto" only
     "training.hidden_weight": 0.5,
     "training.attention_weight": 0.25,
     "training.layer_map": [2, 5],

@@ -33,6 +33,7 @@ public final class TrainingParams {
     private String schedule;
     private Schedule scheduleStages;
     private Integer workers;
+    private Integer searchTrials;
     private Double hiddenWeight;
     private Double attentionWeight;
     private int[] layerMap = new int[0];
@@ -75,7 +76,10 @@ public final class TrainingParams {
 
     /**
      * Name of a schedule preset: {@code "progressive"} (the server's default: warm-up, annealed
-     * distillation, fine-tuning) or {@code "constant"} (this object's temperature and alpha).
+     * distillation, fine-tuning), {@code "constant"} (this object's temperature and alpha), or
+     * {@code "auto"}: a search (Optuna) over the presets' shape, temperature and alpha on the
+     * validation split that ships the best trial's student; a temperature or alpha set here is
+     * held fixed and the rest searched (see {@link #setSearchTrials}).
      */
     public TrainingParams setSchedule(String schedule) {
         this.schedule = schedule;
@@ -93,6 +97,15 @@ public final class TrainingParams {
     /** Training processes (data-parallel workers); > 0. */
     public TrainingParams setWorkers(int workers) {
         this.workers = workers;
+        return this;
+    }
+
+    /**
+     * Trainings the {@code "auto"} schedule's search runs (1-200; the server's default is 10),
+     * each costing about one training of the student. Refused with any other schedule.
+     */
+    public TrainingParams setSearchTrials(int searchTrials) {
+        this.searchTrials = searchTrials;
         return this;
     }
 
@@ -164,6 +177,11 @@ public final class TrainingParams {
         return optional(workers);
     }
 
+    /** The number of trials of the {@code "auto"} schedule's search, when set. */
+    public OptionalInt searchTrials() {
+        return optional(searchTrials);
+    }
+
     /** The hidden-state loss weight, when set. */
     public OptionalDouble hiddenWeight() {
         return optional(hiddenWeight);
@@ -185,6 +203,7 @@ public final class TrainingParams {
         problems.requireFinitePositive("training.learning_rate", learningRate);
         problems.requireFinitePositive("training.temperature", temperature);
         problems.requirePositive("training.workers", workers);
+        problems.requirePositive("training.search_trials", searchTrials);
         if (alpha != null && !(alpha >= 0 && alpha <= 1)) {
             problems.add("training.alpha", "must be in [0, 1], got " + alpha);
         }
@@ -207,6 +226,7 @@ public final class TrainingParams {
             schedule().ifPresent(builder::setSchedule);
         }
         workers().ifPresent(builder::setWorkers);
+        searchTrials().ifPresent(builder::setSearchTrials);
         hiddenWeight().ifPresent(builder::setHiddenWeight);
         attentionWeight().ifPresent(builder::setAttentionWeight);
         Arrays.stream(layerMap).forEach(builder::addLayerMap);
@@ -217,7 +237,8 @@ public final class TrainingParams {
     public String toString() {
         return "TrainingParams{epochs=" + epochs + ", batchSize=" + batchSize + ", learningRate=" + learningRate
                 + ", temperature=" + temperature + ", alpha=" + alpha + ", seed=" + seed
-                + ", schedule=" + schedule + ", workers=" + workers + ", hiddenWeight=" + hiddenWeight
+                + ", schedule=" + schedule + ", workers=" + workers + ", searchTrials=" + searchTrials
+                + ", hiddenWeight=" + hiddenWeight
                 + ", attentionWeight=" + attentionWeight + ", layerMap=" + Arrays.toString(layerMap) + "}";
     }
 

@@ -320,6 +320,8 @@ class DistillerTest {
         assertInvalid(validDistiller(), data, new TrainingParams().setEpochs(0), "training.epochs");
         assertInvalid(validDistiller(), data, new TrainingParams().setBatchSize(-1), "training.batch_size");
         assertInvalid(validDistiller(), data, new TrainingParams().setWorkers(0), "training.workers");
+        assertInvalid(validDistiller(), data, new TrainingParams().setSchedule("auto").setSearchTrials(0),
+                "training.search_trials");
         assertInvalid(validDistiller(), data, new TrainingParams().setLearningRate(Double.NaN),
                 "training.learning_rate");
         assertInvalid(validDistiller(), data, new TrainingParams().setTemperature(0), "training.temperature");

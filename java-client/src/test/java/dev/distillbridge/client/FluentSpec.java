@@ -66,6 +66,7 @@ final class FluentSpec {
             "distillbridge.v1.TrainingParams.seed",
             "distillbridge.v1.TrainingParams.schedule",
             "distillbridge.v1.TrainingParams.workers",
+            "distillbridge.v1.TrainingParams.search_trials",
             "distillbridge.v1.TrainingParams.hidden_weight",
             "distillbridge.v1.TrainingParams.attention_weight",
             "distillbridge.v1.TrainingParams.layer_map",
@@ -254,6 +255,9 @@ final class FluentSpec {
         }
         if (proto.hasWorkers()) {
             params.setWorkers(proto.getWorkers());
+        }
+        if (proto.hasSearchTrials()) {
+            params.setSearchTrials(proto.getSearchTrials());
         }
         if (proto.hasHiddenWeight()) {
             params.setHiddenWeight(proto.getHiddenWeight());
