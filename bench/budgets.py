@@ -1,10 +1,12 @@
 """Budgets: does the bridge's default beat what a user would do by hand, at short and long
 budgets, over several seeds?
 
-Per task and epoch budget, five ways to train the same student from the same teacher on the
+Per task and epoch budget, six ways to train the same student from the same teacher on the
 same training split, with the same batch and learning rate:
 
 - `bridge`: the local `Distiller()` with its defaults (schedule, temperature, alpha);
+- `bridge_auto`: the bridge with `schedule="auto"` (10 trials searching shape, temperature and
+  alpha on the validation split; its cycle counts every trial);
 - `bridge_constant`: the bridge with the seed's constant T 4 / alpha 0.5;
 - `bridge_no_kd`: the bridge with alpha 0, the same student without a teacher;
 - `torchdistill`: torchdistill's DistillationBox + KDLoss (T 4, alpha 0.5), cosine learning
@@ -41,10 +43,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
 
-METHODS = ("bridge", "bridge_constant", "bridge_no_kd", "torchdistill", "seed_loop")
+METHODS = ("bridge", "bridge_auto", "bridge_constant", "bridge_no_kd", "torchdistill", "seed_loop")
 PEERS = ("bridge_constant", "torchdistill", "seed_loop")
 LABELS = {
     "bridge": "bridge, defaults",
+    "bridge_auto": "bridge, schedule auto (10 trials)",
     "bridge_constant": "bridge, constant T 4 / alpha 0.5",
     "bridge_no_kd": "bridge, no teacher (alpha 0)",
     "torchdistill": "torchdistill KDLoss",
@@ -104,6 +107,8 @@ def _bridge(task, epochs: int, method: str, seed: int) -> dict:
         settings = {"schedule": "constant", "temperature": TEMPERATURE, "alpha": ALPHA}
     elif method == "bridge_no_kd":
         settings = {"schedule": "constant", "alpha": 0.0}
+    elif method == "bridge_auto":
+        settings = {"schedule": "auto"}
     # every run pays for its teacher-output cache
     shutil.rmtree(c.bench_home() / "teacher-cache", ignore_errors=True)
     params = TrainingParams(
@@ -303,12 +308,18 @@ def report(result: dict, plots: Path) -> str:
 def _part_verdicts(part: str, accs: dict[str, list[float]], result: dict) -> list[str]:
     out = []
     best_peer = max(PEERS, key=lambda m: statistics.fmean(accs[m]))
-    for other, goal in ((best_peer, "default >= best peer"), ("bridge_no_kd", "KD gain > 2 SE")):
-        mean_a, se_a = summarize(accs["bridge"])
+    comparisons = (
+        ("bridge", best_peer, "default >= best peer"),
+        ("bridge", "bridge_no_kd", "KD gain > 2 SE"),
+        ("bridge_auto", best_peer, "auto >= best peer"),
+        ("bridge_auto", "bridge_no_kd", "auto >= no teacher"),
+    )
+    for method, other, goal in comparisons:
+        mean_a, se_a = summarize(accs[method])
         mean_b, se_b = summarize(accs[other])
         diff, se = mean_a - mean_b, math.hypot(se_a, se_b)
         v = verdict(diff, se)
-        if other == "bridge_no_kd" and v.startswith("met ("):
+        if goal.startswith("KD gain") and v.startswith("met ("):
             v = "**missed** (within noise)"
         out.append(
             f"- {part}, {goal} ({LABELS[other]}): {diff * 100:+.2f} +- {2 * se * 100:.2f} "
