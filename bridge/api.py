@@ -79,19 +79,25 @@ class DistillationResult:
 class Teacher:
     """A teacher for `set_teacher`, when a plain string (zoo name or server path) is not enough:
     `Teacher.upload(path)` sends a local file (.pt, .ts, .onnx) or Hugging Face directory to the
-    server before the job; `Teacher.uploaded(upload_id)` names one already there."""
+    server before the job; `Teacher.uploaded(upload_id)` names one already there.
+
+    `output` (ONNX files only) names the graph output that scores the classes, e.g.
+    `Teacher("model.onnx", output="probabilities")`, instead of the bridge's choice by type and
+    shape; a ZipMap or a name containing "prob" is read as probabilities, any other float
+    [N, classes] output as logits."""
 
     reference: str = ""
     upload_id: str = ""
     local_path: str = ""
+    output: str = ""
 
     @classmethod
-    def upload(cls, path: str | os.PathLike[str]) -> Teacher:
-        return cls(local_path=str(path))
+    def upload(cls, path: str | os.PathLike[str], output: str = "") -> Teacher:
+        return cls(local_path=str(path), output=output)
 
     @classmethod
-    def uploaded(cls, upload_id: str) -> Teacher:
-        return cls(upload_id=upload_id)
+    def uploaded(cls, upload_id: str, output: str = "") -> Teacher:
+        return cls(upload_id=upload_id, output=output)
 
 
 class Distiller:
@@ -140,7 +146,8 @@ class Distiller:
 
     def set_teacher(self, reference: str | Teacher) -> Distiller:
         """A zoo name (`german-credit-mlp`, ...), a path to a TorchScript or ONNX file (on the
-        server, for a remote run), or a `Teacher` (`Teacher.upload(local_path)`)."""
+        server, for a remote run), or a `Teacher` (`Teacher.upload(local_path)`, or
+        `Teacher(path, output="probabilities")` to name an ONNX teacher's class output)."""
         self._teacher = reference if isinstance(reference, Teacher) else Teacher(reference)
         return self
 
@@ -194,6 +201,7 @@ class Distiller:
         spec = DistillSpec(
             teacher=self._teacher.reference or self._teacher.local_path,
             teacher_upload_id=self._teacher.upload_id,
+            teacher_output=self._teacher.output,
             student=self._student,
             dataset=dataset,
             training=params or TrainingParams(),

@@ -54,7 +54,9 @@ def check(
             )
     else:
         modality = shape.modality if shape is not None else None
-        source = resolve_teacher(resolved.teacher, dataset, data_root, modality)
+        source = resolve_teacher(
+            resolved.teacher, dataset, data_root, modality, resolved.teacher_output
+        )
         if source.is_text:
             text_directory = source.text_directory
             if isinstance(spec.student, TransformerConfig):

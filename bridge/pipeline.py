@@ -112,7 +112,9 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
         if spec.is_self_distillation:
             source, self_prepared = None, self_teacher(spec, dataset, ctx.data_root)
         else:
-            source = resolve_teacher(spec.teacher, spec.dataset, ctx.data_root, dataset.modality)
+            source = resolve_teacher(
+                spec.teacher, spec.dataset, ctx.data_root, dataset.modality, spec.teacher_output
+            )
             self_prepared = None
         max_length = student_max_length(spec.student)
         origin: Path | None = None

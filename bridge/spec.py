@@ -377,6 +377,8 @@ class Dataset:
     test_path: str | None = None
     validation_fraction: float = DEFAULT_SPLIT_FRACTION
     test_fraction: float = DEFAULT_SPLIT_FRACTION
+    # Files only: a column saying per row "train", "validation" or "test" (not a feature).
+    split_column: str | None = None
 
     @classmethod
     def builtin(cls, name: str) -> Dataset:
@@ -394,10 +396,13 @@ class Dataset:
         test_path: str | None = None,
         validation_fraction: float = DEFAULT_SPLIT_FRACTION,
         test_fraction: float = DEFAULT_SPLIT_FRACTION,
+        split_column: str | None = None,
     ) -> Dataset:
         """A file (under the server's data root for a remote run). The bridge cuts validation
         and test rows from it (stratified, seeded: `validation_fraction`, `test_fraction`)
-        unless `validation_path` / `test_path` name files of the same format that hold them."""
+        unless `validation_path` / `test_path` name files of the same format that hold them,
+        or `split_column` names a column (CSV / JSONL) that marks each row "train",
+        "validation" (also "val", "valid", "dev") or "test"."""
         return cls(
             path=str(path),
             label_column=label_column,
@@ -406,6 +411,7 @@ class Dataset:
             test_path=str(test_path) if test_path else None,
             validation_fraction=validation_fraction,
             test_fraction=test_fraction,
+            split_column=split_column or None,
         )
 
     @classmethod
@@ -417,15 +423,18 @@ class Dataset:
         *,
         validation_fraction: float = DEFAULT_SPLIT_FRACTION,
         test_fraction: float = DEFAULT_SPLIT_FRACTION,
+        split_column: str | None = None,
     ) -> Dataset:
         """A local CSV / JSONL / NPZ file that `Distiller.remote(...)` uploads before submitting;
-        validation and test rows are cut from it as for `from_path`."""
+        validation and test rows are cut from it, or marked by `split_column`, as for
+        `from_path`."""
         return cls(
             local_file=str(path),
             label_column=label_column,
             text_column=text_column,
             validation_fraction=validation_fraction,
             test_fraction=test_fraction,
+            split_column=split_column or None,
         )
 
     @classmethod
@@ -437,6 +446,7 @@ class Dataset:
         *,
         validation_fraction: float = DEFAULT_SPLIT_FRACTION,
         test_fraction: float = DEFAULT_SPLIT_FRACTION,
+        split_column: str | None = None,
     ) -> Dataset:
         """A file already stored on the server (the id an upload returned)."""
         return cls(
@@ -445,12 +455,13 @@ class Dataset:
             text_column=text_column,
             validation_fraction=validation_fraction,
             test_fraction=test_fraction,
+            split_column=split_column or None,
         )
 
     def validate(self) -> None:
         for name in ("name", "path", "upload_id", "local_file", "text_column"):
             _check_text(f"dataset.{name}", getattr(self, name))
-        for name in ("validation_path", "test_path"):
+        for name in ("validation_path", "test_path", "split_column"):
             _check_text(f"dataset.{name}", getattr(self, name))
         _check_text("dataset.label_column", self.label_column, required=True)
         sources = [self.name, self.path, self.upload_id, self.local_file]
@@ -475,6 +486,27 @@ class Dataset:
                     f"dataset.{name}_fraction",
                     f"the {name} rows come from dataset.{name}_path; leave the fraction unset",
                 )
+        self._check_split_column()
+
+    def _check_split_column(self) -> None:
+        """A split column is one way to say where rows go; separate files are another, and a
+        column cannot also be the label or the text."""
+        if not self.split_column:
+            return
+        for name in ("validation_path", "test_path"):
+            if getattr(self, name):
+                raise SpecError(
+                    "dataset.split_column",
+                    f"the file's split column and dataset.{name} both say where rows go; "
+                    "set one of them",
+                )
+        for name in ("label_column", "text_column"):
+            if self.split_column == getattr(self, name):
+                raise SpecError(
+                    "dataset.split_column",
+                    f"{self.split_column!r} is also dataset.{name}; the split column must be "
+                    "a column of its own",
+                )
 
     def _file_only_fields(self) -> list[str]:
         """The file-only fields set away from their defaults."""
@@ -485,6 +517,7 @@ class Dataset:
             "test_path": bool(self.test_path),
             "validation_fraction": self.validation_fraction != DEFAULT_SPLIT_FRACTION,
             "test_fraction": self.test_fraction != DEFAULT_SPLIT_FRACTION,
+            "split_column": bool(self.split_column),
         }
         return [name for name, is_set in set_fields.items() if is_set]
 
@@ -508,6 +541,8 @@ class DistillSpec:
     # A model stored with UploadModel; the server turns it into `teacher` (the stored path).
     teacher_upload_id: str = ""
     self_distillation: SelfDistillation = field(default_factory=SelfDistillation)
+    # ONNX teacher files only: the output that scores the classes ("" = chosen by the bridge).
+    teacher_output: str = ""
 
     @property
     def is_self_distillation(self) -> bool:
@@ -517,6 +552,7 @@ class DistillSpec:
         """Checks everything that can be checked without touching disk or the zoo."""
         _check_text("teacher.reference", self.teacher)
         _check_text("teacher.upload_id", self.teacher_upload_id)
+        _check_text("teacher.output", self.teacher_output)
         _check_text("name", self.name)
         if not isinstance(self.quantization, QuantType):
             raise SpecError("quantization", f"a QuantType, got {self.quantization!r}")
@@ -545,6 +581,12 @@ class DistillSpec:
         self.gates.validate()
         if self.is_self_distillation:
             self.self_distillation.validate(student_depth(self.student))
+            if self.teacher_output:
+                raise SpecError(
+                    "teacher.output",
+                    "names an output of an ONNX teacher file; a self-distilled student has no "
+                    "teacher model",
+                )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly view, for manifests and logs."""
@@ -552,6 +594,7 @@ class DistillSpec:
         return {
             "name": self.name,
             "teacher": self.teacher,
+            "teacher_output": self.teacher_output or None,
             "student": student,
             "dataset": asdict(self.dataset),
             "training": asdict(self.training),

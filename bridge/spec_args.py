@@ -71,6 +71,12 @@ SPEC_FLAGS: tuple[SpecFlag, ...] = (
     SpecFlag("name", "label shown in listings", "name"),
     SpecFlag("teacher", "zoo name or a teacher file / HF directory path", "teacher.reference"),
     SpecFlag("teacher-upload-id", "a teacher stored on the server", "teacher.upload_id"),
+    SpecFlag(
+        "teacher-output",
+        "ONNX teacher: the output that scores the classes (else chosen by type and shape)",
+        "teacher.output",
+        metavar="NAME",
+    ),
     SpecFlag("dataset", "built-in dataset name", "dataset.builtin"),
     SpecFlag("dataset-path", "CSV, JSONL or NPZ file", "dataset.path"),
     SpecFlag("dataset-upload-id", "a dataset stored on the server", "dataset.upload_id"),
@@ -82,6 +88,12 @@ SPEC_FLAGS: tuple[SpecFlag, ...] = (
         "dataset.validation_path",
     ),  # fmt: skip
     SpecFlag("test-path", "test file (else cut from the training file)", "dataset.test_path"),
+    SpecFlag(
+        "split-column",
+        "column saying per row train, validation or test (CSV/JSONL)",
+        "dataset.split_column",
+        metavar="COLUMN",
+    ),
     SpecFlag(
         "validation-fraction",
         "share of the training file cut for validation (0.15)",

@@ -92,11 +92,13 @@ def prepare_teacher(
     size = source.path.stat().st_size
     if source.kind == "onnx":
         info = _info(source, "onnx", source.path.name, sha, onnx_parameter_count(source.path))
-        info.update(onnx_class_output(source.path).describe())
+        info.update(onnx_class_output(source.path, source.output).describe())
+        # Another output gives other teacher outputs: cached apart from the automatic choice.
+        identity = f"{sha}#output={source.output}" if source.output else sha
         return PreparedTeacher(
             source,
-            sha,
-            lambda: OnnxTeacher(source.reference, source.path),
+            identity,
+            lambda: OnnxTeacher(source.reference, source.path, source.output),
             info,
             size,
             onnx_path=source.path,

@@ -41,6 +41,7 @@ def spec_to_proto(spec: DistillSpec) -> pb.DistillSpec:
         teacher=pb.TeacherRef(
             reference=spec.teacher,
             upload_id=spec.teacher_upload_id,
+            output=spec.teacher_output,
             preparation=pb.TeacherPreparation(
                 fine_tune_encoder=prep.fine_tune_encoder,
                 epochs=prep.epochs,
@@ -69,6 +70,7 @@ def spec_to_proto(spec: DistillSpec) -> pb.DistillSpec:
         raise SpecError("dataset", f"{ds.local_file} has not been uploaded yet")
     msg.dataset.label_column = ds.label_column
     msg.dataset.text_column = ds.text_column or ""
+    msg.dataset.split_column = ds.split_column or ""
     if ds.name is None:  # a file's split (built-ins split their own way): a file, or a share
         for part in ("validation", "test"):
             file = getattr(ds, f"{part}_path")
@@ -151,6 +153,7 @@ def spec_from_proto(msg: pb.DistillSpec) -> DistillSpec:
         text_column=msg.dataset.text_column or None,
         validation_path=msg.dataset.validation_path or None,
         test_path=msg.dataset.test_path or None,
+        split_column=msg.dataset.split_column or None,
     )
     if msg.HasField("self_distillation") and msg.teacher.reference != SELF_TEACHER:
         raise SpecError(
@@ -161,6 +164,7 @@ def spec_from_proto(msg: pb.DistillSpec) -> DistillSpec:
     spec = DistillSpec(
         teacher=msg.teacher.reference,
         teacher_upload_id=msg.teacher.upload_id,
+        teacher_output=msg.teacher.output,
         student=student,
         dataset=dataset,
         training=_optional_fields(

@@ -92,6 +92,20 @@ def cases(directory: Path) -> list[Case]:
             },
         ),
         Case(
+            "onnx-teacher-output-mlp-split-column-file",
+            {"student.kind": "mlp", "dataset.source": "path"},
+            {
+                "teacher.reference": str(files["table_teacher"]),
+                "teacher.output": "probabilities",  # not the automatic choice (logits)
+                "dataset.path": str(files["table"]),
+                "dataset.text_column": None,
+                "dataset.split_column": "split",
+                # the column marks validation rows, no test rows: test is cut from train
+                "dataset.validation_fraction": 0.15,  # the default, explicit when normalized
+                "dataset.test_fraction": 0.2,
+            },
+        ),
+        Case(
             "uploaded-teacher-cnn-uploaded-images",
             {"student.kind": "cnn", "dataset.source": "upload_id"},
             {
@@ -132,6 +146,8 @@ _VALUES: dict[str, Any] = {
     "dataset.test_path": None,
     "dataset.validation_fraction": None,
     "dataset.test_fraction": None,
+    "dataset.split_column": None,  # CSV / JSONL files only: set by the table case
+    "teacher.output": None,  # ONNX teachers only: set by the ONNX case
     "training.epochs": 3,
     "training.batch_size": 48,
     "training.learning_rate": 0.002,
@@ -255,7 +271,8 @@ def get_path(tree: dict[str, Any], path: str) -> Any:
 
 def _write_files(d: Path) -> dict[str, Path]:
     """The files the cases refer to: a text CSV, a tokenizer directory, an image NPZ and a
-    small ONNX teacher (uploaded by the upload case)."""
+    small ONNX teacher (uploaded by the upload case), a table with a split column and an ONNX
+    teacher for it with logits, probabilities and label outputs."""
     d.mkdir(parents=True, exist_ok=True)
     moods = ("negative", "neutral", "positive")
     tweets = {}
@@ -272,6 +289,12 @@ def _write_files(d: Path) -> dict[str, Path]:
     np.savez(images, x=rng.random((60, 1, 8, 8), dtype=np.float32), y=np.arange(60) % 3)
     teacher = d / "teacher.onnx"
     teacher.write_bytes(_tiny_onnx_classifier(64, 3))
+    table = d / "table.csv"
+    parts = ["train"] * 6 + ["Validation", " dev "]  # 3 of every 4 rows train; no test rows
+    rows = [f"{i},{i % 7},{i % 3},{parts[i % 8]}" for i in range(72)]
+    table.write_text("f0,f1,label,split\n" + "\n".join(rows) + "\n")
+    table_teacher = d / "table_teacher.onnx"
+    table_teacher.write_bytes(tabular_onnx_classifier(2, 3))
     return {
         "tweets": tweets[""],
         "tweets_val": tweets["_val"],
@@ -279,6 +302,8 @@ def _write_files(d: Path) -> dict[str, Path]:
         "tokenizer": tokenizer,
         "images": images,
         "teacher": teacher,
+        "table": table,
+        "table_teacher": table_teacher,
     }
 
 
@@ -305,6 +330,32 @@ def _tiny_onnx_classifier(features: int, classes: int) -> bytes:
         [weight],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    return model.SerializeToString()
+
+
+def tabular_onnx_classifier(features: int, classes: int) -> bytes:
+    """A converted-classifier look-alike: `logits`, `probabilities` and `label` outputs."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    spread = np.linspace(-0.05, 0.05, features * classes, dtype=np.float32)  # unequal classes
+    weight = numpy_helper.from_array(spread.reshape(features, classes), "w")
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["input", "w"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+            helper.make_node("ArgMax", ["logits"], ["label"], axis=1, keepdims=0),
+        ],
+        "table-teacher",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", features])],
+        [
+            helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
+            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", classes]),
+            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes]),
+        ],
+        [weight],
+    )
+    # IR 9: what the installed ONNX Runtime runs (onnx's newest IR may be past it)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9)
     return model.SerializeToString()
 
 

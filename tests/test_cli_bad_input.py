@@ -101,6 +101,8 @@ def _rows(f: dict[str, str], busy: str) -> list[tuple[list[str], str]]:
         (["distill", "--teacher", "no-such", *DIGITS[2:], "--dry-run"], "teacher.reference"),
         (["distill", *DIGITS, "--label-column", "y", "--dry-run"], "dataset.label_column"),
         (["distill", *DIGITS, "--test-fraction", "0.9", "--dry-run"], "dataset.test_fraction"),
+        (["distill", *DIGITS, "--split-column", "split", "--dry-run"], "dataset.split_column"),
+        (["distill", *DIGITS, "--teacher-output", "probs", "--dry-run"], "teacher.output"),
         (["inspect", f["missing"]], "directory"),
         (["inspect"], "directory"),
         (["demo", "--out", f["taken"]], "--out"),
@@ -184,6 +186,7 @@ CONSTRUCTORS = {
             "test_path",
             "validation_fraction",
             "test_fraction",
+            "split_column",
         ],
     ),  # fmt: skip
 }

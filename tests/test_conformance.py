@@ -109,7 +109,9 @@ def _through_fluent_api(distiller: Distiller, spec: DistillSpec) -> DistillSpec:
     if spec.is_self_distillation:
         distiller.set_self_distillation(spec.self_distillation)
     elif spec.teacher_upload_id:
-        distiller.set_teacher(Teacher.uploaded(spec.teacher_upload_id))
+        distiller.set_teacher(Teacher.uploaded(spec.teacher_upload_id, output=spec.teacher_output))
+    elif spec.teacher_output:
+        distiller.set_teacher(Teacher(spec.teacher, output=spec.teacher_output))
     else:
         distiller.set_teacher(spec.teacher)
     return distiller.validate(spec.dataset, spec.training)

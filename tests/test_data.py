@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -214,3 +216,139 @@ def test_a_validation_file_with_other_columns_is_refused(tmp_path):
     with pytest.raises(SpecError) as refused:
         load_dataset(missing, None)
     assert refused.value.field == "dataset.test_path"
+
+
+# ---------------------------------------------------------------- a split column
+
+
+def _marked(path, parts: list[str], header: str = "a,b,label,split"):
+    """Rows 0..n-1 with column a = the row number, marked with parts[i % len(parts)]."""
+    lines = [f"{i},{(i * 7) % 5},{'xyz'[i % 3]},{parts[i % len(parts)]}" for i in range(60)]
+    path.write_text(header + "\n" + "\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_a_split_column_puts_every_row_where_it_is_marked(tmp_path):
+    parts = ["train", "train", "train", " Val", "TEST ", "train", "dev", "validation", "test"]
+    ds = load_dataset(
+        Dataset.from_path(_marked(tmp_path / "d.csv", parts), split_column="split"), None
+    )
+    where = {"train": [], "val": [], "test": []}
+    for i in range(60):
+        part = parts[i % len(parts)].strip().lower()
+        where[{"val": "val", "dev": "val", "validation": "val"}.get(part, part)].append(i)
+    assert sorted(ds.train.x[:, 0].astype(int)) == where["train"]
+    assert sorted(ds.val.x[:, 0].astype(int)) == where["val"]
+    assert sorted(ds.test.x[:, 0].astype(int)) == where["test"]
+    assert ds.feature_names == ["a", "b"] and ds.input_shape == (2,)  # not a feature
+    assert ds.split == {
+        "validation": {"split_column": "split", "rows": len(where["val"])},
+        "test": {"split_column": "split", "rows": len(where["test"])},
+    }
+
+
+def test_a_split_column_without_validation_rows_cuts_them_from_the_train_rows(tmp_path):
+    parts = ["train", "train", "train", "test"]  # 45 train rows, 15 test rows
+    ref = Dataset.from_path(
+        _marked(tmp_path / "d.csv", parts), split_column="split", validation_fraction=0.2
+    )
+    ds = load_dataset(ref, None)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (36, 9, 15)
+    assert set(ds.test.x[:, 0].astype(int) % 4) == {3}  # only the marked rows
+    assert set(ds.val.x[:, 0].astype(int) % 4) <= {0, 1, 2}  # cut from the train rows
+    assert ds.split == {
+        "validation": {"fraction_of_training_file": 0.2},
+        "test": {"split_column": "split", "rows": 15},
+    }
+
+
+def test_a_split_column_in_a_text_file(tmp_path):
+    path = tmp_path / "t.jsonl"
+    marks = ["train", "train", "valid", "test"]
+    rows = [
+        {
+            "text": f"flight {i} was {['good', 'bad', 'ok'][i % 3]}",
+            "label": i % 3,
+            "p": marks[i % 4],
+        }
+        for i in range(48)
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    ds = load_dataset(Dataset.from_path(str(path), split_column="p"), None)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (24, 12, 12)
+    rows[5]["p"] = 3
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with pytest.raises(SpecError, match=r"t.jsonl row 6: 'p' is 3") as refused:
+        load_dataset(Dataset.from_path(str(path), split_column="p"), None)
+    assert refused.value.field == "dataset.split_column"
+
+
+@pytest.mark.parametrize(
+    ("parts", "column", "field", "message"),
+    [
+        (
+            ["train", "training"],
+            "split",
+            "dataset.split_column",
+            r"d.csv line 3: 'split' is 'training'",
+        ),
+        (["train", ""], "split", "dataset.split_column", r"line 3: 'split' is ''; expected train"),
+        (["train"], "fold", "dataset.split_column", r"column 'fold' not in d.csv"),
+        (["test", "val"], "split", "dataset.split_column", "no row has 'split' = train"),
+    ],
+)
+def test_bad_split_columns_are_refused_naming_the_field_and_the_value(
+    tmp_path, parts, column, field, message
+):
+    ref = Dataset.from_path(_marked(tmp_path / "d.csv", parts), split_column=column)
+    with pytest.raises(SpecError, match=message) as refused:
+        load_dataset(ref, None)
+    assert refused.value.field == field
+
+
+def test_a_fraction_beside_marked_rows_and_a_split_column_in_npz_are_refused(tmp_path):
+    marked = Dataset.from_path(
+        _marked(tmp_path / "d.csv", ["train", "val"]), split_column="split", validation_fraction=0.3
+    )
+    with pytest.raises(SpecError, match="marks validation rows") as refused:
+        load_dataset(marked, None)
+    assert refused.value.field == "dataset.validation_fraction"
+    npz = tmp_path / "d.npz"
+    np.savez(npz, x=np.zeros((30, 2)), y=np.arange(30) % 2)
+    with pytest.raises(SpecError, match="NPZ") as refused:
+        load_dataset(Dataset.from_path(str(npz), split_column="split"), None)
+    assert refused.value.field == "dataset.split_column"
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        (
+            Dataset.from_path("a.csv", validation_path="v.csv", split_column="split"),
+            "dataset.validation_path",
+        ),
+        (Dataset.from_path("a.csv", test_path="t.csv", split_column="split"), "dataset.test_path"),
+        (Dataset(name="digits", split_column="split"), "built-in dataset"),
+        (Dataset.from_path("a.csv", split_column="label"), "also dataset.label_column"),
+        (Dataset.from_path("a.csv", text_column="t", split_column="t"), "dataset.text_column"),
+    ],
+)
+def test_a_split_column_that_cannot_apply_is_refused_naming_it(ref, message):
+    with pytest.raises(SpecError, match=message) as refused:
+        ref.validate()
+    assert refused.value.field == "dataset.split_column"
+
+
+def test_the_split_column_reaches_the_wire_from_every_python_constructor(tmp_path):
+    from bridge.spec import DistillSpec, MlpConfig
+    from bridge.wire import spec_from_proto, spec_to_proto
+
+    for ref in (
+        Dataset.from_path("a.csv", split_column="split"),
+        Dataset.uploaded("u-1", split_column="split"),
+    ):
+        back = spec_from_proto(spec_to_proto(DistillSpec("x", MlpConfig(), ref))).dataset
+        assert back.split_column == "split"
+    upload = Dataset.upload(_marked(tmp_path / "d.csv", ["train", "test"]), split_column="split")
+    assert upload.split_column == "split"
+    assert Dataset.from_path("a.csv", split_column="").split_column is None

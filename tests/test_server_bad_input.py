@@ -81,6 +81,10 @@ def _write_bad_datasets(root: Path) -> None:
     if not escape.is_symlink():
         escape.symlink_to("/etc/hostname")
     (root / "teacher.txt").write_text("not a model")
+    marks = ["test" if i % 4 == 0 else "train" for i in range(40)]
+    marked = "".join(f"{row},{m}\n" for row, m in zip(good_rows.splitlines(), marks, strict=True))
+    split_header = header.replace(",label", ",label,split")
+    (root / "bad-split.csv").write_text(split_header + marked + "1,2,3,4,a,holdout\n")
 
 
 def _submit(**overrides) -> Callable[[Ctx], object]:
@@ -100,6 +104,10 @@ def _submit_proto(edit: Callable[[pb.DistillSpec], None]) -> Callable[[Ctx], obj
 
 def _file(path: str, label: str = "label") -> Callable[[Ctx], object]:
     return _submit(dataset=Dataset.from_path(path, label))
+
+
+def _split_column(path: str, column: str) -> Callable[[Ctx], object]:
+    return _submit(dataset=Dataset.from_path(path, split_column=column))
 
 
 def _raw_submit(data: bytes) -> Callable[[Ctx], object]:
@@ -276,6 +284,15 @@ CASES: list[tuple[str, Callable[[Ctx], object], grpc.StatusCode]] = [
     ("npz-float-labels", _file("float-y.npz"), G.INVALID_ARGUMENT),
     ("npz-nan", _file("nan.npz"), G.INVALID_ARGUMENT),
     ("npz-zero-rows", _file("zero-rows.npz"), G.INVALID_ARGUMENT),
+    ("split-column-bad-value", _split_column("bad-split.csv", "split"), G.INVALID_ARGUMENT),
+    ("split-column-missing", _split_column("bad-split.csv", "fold"), G.INVALID_ARGUMENT),
+    ("split-column-in-npz", _split_column("nan.npz", "split"), G.INVALID_ARGUMENT),
+    (
+        "split-column-on-builtin",
+        _submit(dataset=Dataset(name="digits", split_column="split")),
+        G.INVALID_ARGUMENT,
+    ),
+    ("teacher-output-on-zoo", _submit(teacher_output="probabilities"), G.INVALID_ARGUMENT),
     # ---- uploads: corrupt, truncated, oversized, unsafe
     ("upload-empty-stream", _upload(lambda: iter(())), G.INVALID_ARGUMENT),
     ("upload-data-first", _upload(lambda: iter([pb.UploadChunk(data=b"x")])), G.INVALID_ARGUMENT),
@@ -431,6 +448,10 @@ def _specs(draw) -> pb.DistillSpec:
     else:
         setattr(msg.dataset, source, draw(st.sampled_from(["digits", "", "../../x"]) | _texts))
     msg.dataset.label_column = draw(_texts)
+    if draw(st.booleans()):
+        msg.dataset.split_column = draw(st.sampled_from(["split", "label"]) | _texts)
+    if draw(st.booleans()):
+        msg.teacher.output = draw(st.sampled_from(["probabilities", "logits"]) | _texts)
     t = msg.training
     for name in ("epochs", "batch_size", "workers"):
         if draw(st.booleans()):

@@ -23,13 +23,14 @@ def test_round_trip_through_proto_keeps_every_field():
     spec = DistillSpec(
         teacher="digits-cnn",
         student=CnnConfig((8, 16), 5),
-        dataset=Dataset.from_path("data/x.csv", label_column="y"),
+        dataset=Dataset.from_path("data/x.csv", label_column="y", split_column="part"),
         training=TrainingParams(
             epochs=7, batch_size=16, learning_rate=0.02, temperature=2.5, alpha=0.0, seed=11
         ),
         quantization=QuantType.INT8,
         gates=Gates(max_parity_error=1e-3, min_retention=0.9),
         name="n",
+        teacher_output="probabilities",
     )
     assert spec_from_proto(spec_to_proto(spec)) == spec
 
@@ -69,6 +70,13 @@ def test_unset_optional_fields_take_defaults_but_explicit_zero_alpha_is_kept():
         (dict(teacher=""), "teacher.reference"),
         (dict(dataset=Dataset()), "dataset"),
         (dict(gates=Gates(max_parity_error=0.0)), "gates.max_parity_error"),
+        (dict(teacher="self", teacher_output="probabilities"), "teacher.output"),
+        (dict(teacher_output=3), "teacher.output"),
+        (
+            dict(dataset=Dataset.from_path("a.csv", test_path="t.csv", split_column="s")),
+            "dataset.split_column",
+        ),
+        (dict(dataset=Dataset(name="digits", split_column="s")), "dataset.split_column"),
     ],
 )
 def test_validation_names_the_bad_field(change, field):

@@ -1,7 +1,8 @@
 """Teachers as tabular teams have them: scikit-learn and LightGBM classifiers converted to ONNX
 by their usual converters (skl2onnx, onnxmltools), with a `label` output beside probabilities
 (a tensor, or a ZipMap of one {class: p} map per row). The bridge picks the class-scoring
-output by shape and distills from its log-probabilities."""
+output by shape, or takes the one the user names (`teacher.output`), and distills from its
+log-probabilities."""
 
 from __future__ import annotations
 
@@ -106,3 +107,99 @@ def test_zipmap_rows_follow_the_class_order():
     rows = [{2: 0.1, 0: 0.7, 1: 0.2}, {0: 0.0, 1: 0.0, 2: 1.0}]
     expected = np.array([[0.7, 0.2, 0.1], [0.0, 0.0, 1.0]], np.float32)
     np.testing.assert_allclose(zipmap_to_array(rows), expected)
+
+
+# ---------------------------------------------------------------- an output the user names
+
+
+def _logits(teacher: OnnxTeacher, split) -> np.ndarray:
+    from bridge.data.features import float_features
+
+    return np.concatenate([out["logits"] for _, out in teacher.outputs(float_features(split))])
+
+
+@pytest.mark.parametrize(
+    ("zipmap", "name"), [(False, "probabilities"), (True, "output_probability")]
+)
+def test_naming_the_probabilities_output_teaches_as_the_automatic_choice(
+    zipmap, name, split, tmp_path
+):
+    path, _ = _sklearn(split, tmp_path, zipmap=zipmap)
+    automatic, named = OnnxTeacher("t", path), OnnxTeacher("t", path, name)
+    np.testing.assert_array_equal(_logits(named, split.test), _logits(automatic, split.test))
+    assert named.describe()["output"] == automatic.describe()["output"] == name
+    assert named.describe()["output_used_as"] == "log of probabilities"
+    assert named.describe()["output_chosen_by"] == "user"
+    assert automatic.describe()["output_chosen_by"] == "shape"
+
+
+def test_a_named_output_replaces_the_automatic_choice_and_reaches_the_manifest(
+    split, tmp_path, home
+):
+    """A graph with `logits` and `probabilities`: the bridge picks logits; naming
+    probabilities uses them (as log-probabilities), and the teacher's manifest entry says so."""
+    from bridge.events import ignore_events
+    from bridge.models import resolve_teacher
+    from bridge.spec import TeacherPreparation
+    from bridge.teacher_prep import prepare_teacher
+    from tests.spec_fields import tabular_onnx_classifier
+
+    path = tmp_path / "two-outputs.onnx"
+    path.write_bytes(tabular_onnx_classifier(64, 10))
+    ref = Dataset.from_path("digits.csv")
+    automatic = prepare_teacher(
+        resolve_teacher(str(path), ref, None), split, TeacherPreparation(), home, ignore_events
+    )
+    named = prepare_teacher(
+        resolve_teacher(str(path), ref, None, output="probabilities"),
+        split,
+        TeacherPreparation(),
+        home,
+        ignore_events,
+    )
+    assert automatic.info["output"] == "logits" and automatic.info["output_used_as"] == "logits"
+    assert named.info["output"] == "probabilities"
+    assert named.info["output_used_as"] == "log of probabilities"
+    assert named.info["output_chosen_by"] == "user"
+    assert named.identity != automatic.identity  # other outputs, cached apart
+    logits, log_probs = _logits(automatic.load(), split.test), _logits(named.load(), split.test)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    assert np.ptp(log_softmax, axis=1).min() > 0.1  # the classes differ: a real comparison
+    expected = np.maximum(log_softmax, np.log(1e-7))  # probabilities are clipped at 1e-7
+    np.testing.assert_allclose(log_probs, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_a_named_output_the_model_does_not_have_is_refused_listing_its_outputs(split, tmp_path):
+    from bridge.models import resolve_teacher
+
+    path, _ = _sklearn(split, tmp_path, zipmap=False)
+    for refuse in (
+        lambda: OnnxTeacher("t", path, "probs"),
+        lambda: resolve_teacher(str(path), Dataset.from_path("d.csv"), None, output="probs"),
+    ):
+        with pytest.raises(
+            SpecError, match="no output 'probs'; its outputs: label, probabilities"
+        ) as e:
+            refuse()
+        assert e.value.field == "teacher.output" and e.value.code == "INVALID_ARGUMENT"
+
+
+def test_naming_the_label_output_is_refused_it_cannot_teach(split, tmp_path):
+    path, _ = _sklearn(split, tmp_path, zipmap=False)
+    with pytest.raises(SpecError, match="'label' is a tensor of int64, rank 1, which cannot teach"):
+        OnnxTeacher("t", path, "label")
+
+
+def test_a_named_output_on_a_teacher_that_is_not_an_onnx_file_is_refused(tmp_path):
+    from bridge.models import resolve_teacher
+
+    script = tmp_path / "t.pt"
+    script.write_bytes(b"not loaded: refused before")
+    for reference, dataset, kind in (
+        ("digits-mlp", Dataset.builtin("digits"), "a zoo teacher"),
+        (str(script), Dataset.from_path("d.csv"), "a TorchScript file"),
+    ):
+        with pytest.raises(SpecError, match=f"is {kind}") as refused:
+            resolve_teacher(reference, dataset, None, output="probabilities")
+        assert refused.value.field == "teacher.output"

@@ -56,6 +56,7 @@ def data_files(ref: Dataset, data_root: Path | None) -> DataFiles:
         resolve(ref.test_path, "dataset.test_path"),
         ref.validation_fraction,
         ref.test_fraction,
+        ref.split_column,
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bridge.spec import DEFAULT_SPLIT_FRACTION
+from bridge.spec import DEFAULT_SPLIT_FRACTION, SpecError
 
 # Built-in datasets are always split with this seed, independent of the job's training seed,
 # so a cached zoo teacher never saw the test rows a later job scores on.
@@ -68,25 +68,64 @@ class LoadedDataset:
 
 TRAIN_FILE, VALIDATION_FILE, TEST_FILE = 0, 1, 2
 
+# What a split column's values mean (after stripping and lower-casing).
+SPLIT_VALUES = {
+    "train": TRAIN_FILE,
+    "validation": VALIDATION_FILE,
+    "val": VALIDATION_FILE,
+    "valid": VALIDATION_FILE,
+    "dev": VALIDATION_FILE,
+    "test": TEST_FILE,
+}
+
+
+def split_origin(value: object, column: str, where: str) -> int:
+    """The origin a split column's `value` gives its row; `where` ("d.csv line 7") places a
+    value that is none of SPLIT_VALUES in the `SpecError`."""
+    origin = SPLIT_VALUES.get(value.strip().lower()) if isinstance(value, str) else None
+    if origin is None:
+        found = f"is {value!r}" if value is not None else "has no value"
+        raise SpecError(
+            "dataset.split_column",
+            f"{where}: {column!r} {found}; expected train, validation (or val, valid, dev) or test",
+        )
+    return origin
+
 
 @dataclass(frozen=True)
 class SplitPlan:
     """How a dataset file's rows become training, validation and test rows: rows from a
-    separate validation or test file (`origins`) are used whole for it; otherwise that share
-    of the training file is cut off, stratified and seeded."""
+    separate validation or test file, or marked so by the file's split column (`origins`), are
+    used whole for it; otherwise that share of the training rows is cut off, stratified and
+    seeded."""
 
     validation_fraction: float = DEFAULT_SPLIT_FRACTION
     test_fraction: float = DEFAULT_SPLIT_FRACTION
     origins: np.ndarray | None = None  # per row: TRAIN_FILE, VALIDATION_FILE or TEST_FILE
     files: tuple[str, ...] = ()  # training, validation, test file names ("" = not given)
+    split_column: str = ""  # the column the origins were read from ("" = from the files)
 
     def describe(self) -> dict:
+        """Per part, where its rows came from: {"file": name}, {"split_column": column,
+        "rows": n} or {"fraction_of_training_file": f} (cut from the training rows)."""
         out: dict = {}
         for origin, name in ((VALIDATION_FILE, "validation"), (TEST_FILE, "test")):
             given = len(self.files) > origin and self.files[origin]
+            marked = self.marked_rows(origin)
             fraction = getattr(self, f"{name}_fraction")
-            out[name] = {"file": given} if given else {"fraction_of_training_file": fraction}
+            if given:
+                out[name] = {"file": given}
+            elif marked:
+                out[name] = {"split_column": self.split_column, "rows": marked}
+            else:
+                out[name] = {"fraction_of_training_file": fraction}
         return out
+
+    def marked_rows(self, origin: int) -> int:
+        """Rows the split column gives to `origin` (0 without a split column)."""
+        if not self.split_column or self.origins is None:
+            return 0
+        return int(np.count_nonzero(self.origins == origin))
 
 
 @dataclass(frozen=True)
@@ -99,6 +138,8 @@ class DataFiles:
     test: Path | None = None
     validation_fraction: float = DEFAULT_SPLIT_FRACTION
     test_fraction: float = DEFAULT_SPLIT_FRACTION
+    # A column of the training file that marks each row's part (then no other files).
+    split_column: str | None = None
 
     @classmethod
     def of(cls, files: DataFiles | Path) -> DataFiles:
@@ -113,9 +154,33 @@ class DataFiles:
 
     def plan(self, origins: list[int]) -> SplitPlan:
         names = tuple(p.name if p else "" for p in (self.train, self.validation, self.test))
-        return SplitPlan(
-            self.validation_fraction, self.test_fraction, np.asarray(origins), files=names
+        plan = SplitPlan(
+            self.validation_fraction,
+            self.test_fraction,
+            np.asarray(origins),
+            files=names,
+            split_column=self.split_column or "",
         )
+        if self.split_column:
+            self._check_marked(plan)
+        return plan
+
+    def _check_marked(self, plan: SplitPlan) -> None:
+        """The split column must leave rows to train on, and a fraction set beside rows it
+        marks would go unused: refused, as beside a separate file."""
+        if not plan.marked_rows(TRAIN_FILE):
+            raise SpecError(
+                "dataset.split_column",
+                f"{self.train.name}: no row has {self.split_column!r} = train",
+            )
+        for origin, name in ((VALIDATION_FILE, "validation"), (TEST_FILE, "test")):
+            fraction = getattr(self, f"{name}_fraction")
+            if plan.marked_rows(origin) and fraction != DEFAULT_SPLIT_FRACTION:
+                raise SpecError(
+                    f"dataset.{name}_fraction",
+                    f"{self.train.name}: {self.split_column!r} marks {name} rows, which are "
+                    "used whole; leave the fraction unset",
+                )
 
 
 def split_dataset(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bridge.data._dataset import DataFiles, LoadedDataset, SplitPlan, split_dataset
+from bridge.data._dataset import DataFiles, LoadedDataset, SplitPlan, split_dataset, split_origin
 from bridge.data.text import load_text_file
 from bridge.spec import SpecError
 
@@ -33,6 +33,13 @@ def load_file(
     if suffix == ".csv":
         return load_csv(files, label_column)
     if suffix == ".npz":
+        if files.split_column:  # arrays, not columns: nothing for the column to name
+            raise SpecError(
+                "dataset.split_column",
+                f"{files.train.name} is an NPZ file (arrays x, y), without columns; a split "
+                "column applies to CSV / JSONL files (NPZ: use dataset.validation_path / "
+                "dataset.test_path)",
+            )
         return load_npz(files)
     raise SpecError("dataset.path", f"unsupported file type {suffix!r} (.csv, .jsonl, .npz)")
 
@@ -61,7 +68,9 @@ def load_csv(files: DataFiles | Path, label_column: str) -> LoadedDataset:
             f"column {label_column!r} not in {path.name} (columns: {', '.join(header)})",
         )
     label_idx = header.index(label_column)
-    feature_cols = [c for i, c in enumerate(header) if i != label_idx]
+    split_idx = _split_index(header, files.split_column, path)
+    not_features = {label_idx, split_idx}  # the split column says where a row goes, no more
+    feature_cols = [c for i, c in enumerate(header) if i not in not_features]
     if not feature_cols:
         raise SpecError("dataset.path", f"{path.name} has no feature columns besides the label")
     x = np.empty((len(rows), len(feature_cols)), dtype=np.float32)
@@ -72,12 +81,27 @@ def load_csv(files: DataFiles | Path, label_column: str) -> LoadedDataset:
                 "dataset.path", f"{path.name} line {r}: {len(row)} fields, header has {len(header)}"
             )
         raw_labels.append(row[label_idx])
-        values = [v for i, v in enumerate(row) if i != label_idx]
+        if split_idx is not None:
+            where = f"{path.name} line {r}"
+            origins[r - 2] = split_origin(row[split_idx], header[split_idx], where)
+        values = [v for i, v in enumerate(row) if i not in not_features]
         for c, (col, text) in enumerate(zip(feature_cols, values, strict=True)):
             x[r - 2, c] = _parse_feature(text, col, path.name, r)
     labels = sorted(set(raw_labels))
     y = np.array([labels.index(v) for v in raw_labels], dtype=np.int64)
     return _checked(path, x, y, labels, "tabular", feature_cols, files.plan(origins))
+
+
+def _split_index(header: list[str], column: str | None, path: Path) -> int | None:
+    """Where the split column is in `header`; None without one."""
+    if not column:
+        return None
+    if column not in header:
+        raise SpecError(
+            "dataset.split_column",
+            f"column {column!r} not in {path.name} (columns: {', '.join(header)})",
+        )
+    return header.index(column)
 
 
 def _read_csv(path: Path) -> tuple[list[str] | None, list[list[str]]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bridge.data._dataset import DataFiles, LoadedDataset, split_dataset
+from bridge.data._dataset import DataFiles, LoadedDataset, split_dataset, split_origin
 from bridge.spec import SpecError
 
 AIRLINE_LABELS = ["negative", "neutral", "positive"]
@@ -77,6 +77,8 @@ def load_text_file(files: DataFiles | Path, text_column: str, label_column: str)
                 "dataset.path", f"{path.name} row {i}: {text_column!r} is empty or not a string"
             )
         texts.append(text[:MAX_TEXT_CHARS])
+    if files.split_column:
+        origins = _split_origins(records, files.split_column, path)
     plan = files.plan(origins)
     describe = f"file {path.name}"
     if label_column not in records[0]:
@@ -95,6 +97,19 @@ def load_text_file(files: DataFiles | Path, text_column: str, label_column: str)
     if counts.min() < 6:
         raise SpecError("dataset.path", f"{path.name}: every class needs at least 6 rows")
     return split_dataset(path.stem, texts, y, labels, "text", plan=plan, description=describe)
+
+
+def _split_origins(records: list[dict], column: str, path: Path) -> list[int]:
+    """Each row's part, from its split column (a JSONL row without the key is refused)."""
+    if column not in records[0]:
+        raise SpecError(
+            "dataset.split_column",
+            f"column {column!r} not in {path.name} (columns: {', '.join(records[0])})",
+        )
+    return [
+        split_origin(record.get(column), column, f"{path.name} row {i}")
+        for i, record in enumerate(records, start=1)
+    ]
 
 
 def _read_records(path: Path) -> list[dict]:

@@ -34,6 +34,7 @@ class TeacherSource:
     reference: str
     zoo: ZooTeacher | PretrainedTeacher | None = None
     path: Path | None = None
+    output: str = ""  # ONNX files: the output the user named ("" = chosen by type and shape)
 
     @property
     def kind(self) -> str:
@@ -61,10 +62,15 @@ class TeacherSource:
 
 
 def resolve_teacher(
-    reference: str, dataset: Dataset, data_root: Path | None, modality: str | None = None
+    reference: str,
+    dataset: Dataset,
+    data_root: Path | None,
+    modality: str | None = None,
+    output: str = "",
 ) -> TeacherSource:
     """Zoo name, file or Hugging Face directory; raises a NOT_FOUND/INVALID `SpecError` naming
-    `teacher.reference`. `modality` (when known) must suit the teacher."""
+    `teacher.reference`. `modality` (when known) must suit the teacher. A named `output`
+    (`teacher.output`) must be one of an ONNX file's outputs that can teach."""
     field = "teacher.reference"
     zoo = ZOO.get(reference)
     if isinstance(zoo, PretrainedTeacher):
@@ -87,7 +93,29 @@ def resolve_teacher(
     if modality is not None and source.is_text != (modality == "text"):
         kind = "a text" if source.is_text else "a tabular/image"
         raise SpecError(field, f"{reference!r} is {kind} teacher; the dataset is {modality}")
-    return source
+    return _with_output(source, output) if output else source
+
+
+_KIND_NAMES = {
+    "zoo": "a zoo teacher",
+    "pretrained": "a packaged text encoder",
+    "hf": "a Hugging Face model directory",
+    "torchscript": "a TorchScript file",
+}
+
+
+def _with_output(source: TeacherSource, output: str) -> TeacherSource:
+    """`source` with the output the user named, checked against the ONNX graph now (reading
+    it once), so a wrong name fails before a job is queued."""
+    if source.kind != "onnx":
+        raise SpecError(
+            "teacher.output",
+            f"names an output of an ONNX teacher file; {source.reference!r} is "
+            f"{_KIND_NAMES[source.kind]}, whose logits are used as they are",
+        )
+    assert source.path is not None
+    onnx_class_output(source.path, output)
+    return TeacherSource(source.reference, path=source.path, output=output)
 
 
 def resolve_tokenizer_directory(reference: str, data_root: Path | None, field: str) -> Path:
@@ -229,12 +257,12 @@ class OnnxTeacher(Teacher):
     """An ONNX classifier run with ONNX Runtime. Models converted from scikit-learn, LightGBM
     or XGBoost (skl2onnx, onnxmltools) have several outputs, typically `label` [N] and
     probabilities [N, classes] (a tensor, or a ZipMap: one {class: p} map per row): the class
-    output is chosen by type and shape (`onnx_class_output`), and probabilities become
-    log-probabilities, which the KD loss softens like logits (softmax(log p / T) is p
-    sharpened or flattened)."""
+    output is the one the user named (`output`) or is chosen by type and shape
+    (`onnx_class_output`), and probabilities become log-probabilities, which the KD loss
+    softens like logits (softmax(log p / T) is p sharpened or flattened)."""
 
-    def __init__(self, reference: str, path: Path) -> None:
-        self.output = onnx_class_output(path)
+    def __init__(self, reference: str, path: Path, output: str = "") -> None:
+        self.output = onnx_class_output(path, output)
         try:
             self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         except Exception as e:  # ORT raises its own exception types
@@ -267,20 +295,24 @@ class ClassOutput:
 
     name: str
     probabilities: bool  # a ZipMap, or named so (`probabilities`, `output_probability`)
+    chosen_by: str = "shape"  # "user" (teacher.output) or "shape" (`onnx_class_output`)
 
     def describe(self) -> dict:
         used_as = "log of probabilities" if self.probabilities else "logits"
-        return {"output": self.name, "output_used_as": used_as}
+        return {"output": self.name, "output_used_as": used_as, "output_chosen_by": self.chosen_by}
 
 
-def onnx_class_output(path: Path) -> ClassOutput:
-    """A float tensor output of rank 2 (one named logits first), else a ZipMap (a sequence of
-    maps), else a single float output of unknown shape (its rank is checked on every batch).
-    A model with only a `label` output cannot teach: refused naming its outputs."""
+def onnx_class_output(path: Path, name: str = "") -> ClassOutput:
+    """The output `name` when the user named one (`named_output`); otherwise a float tensor
+    output of rank 2 (one named logits first), else a ZipMap (a sequence of maps), else a
+    single float output of unknown shape (its rank is checked on every batch). A model with
+    only a `label` output cannot teach: refused naming its outputs."""
     try:
         outputs = onnx.load(str(path), load_external_data=False).graph.output
     except Exception as e:  # onnx raises DecodeError and others
         raise SpecError("teacher.reference", f"{path.name} is not an ONNX model: {e}") from e
+    if name:
+        return named_output(path, list(outputs), name)
     floats = [o for o in outputs if o.type.tensor_type.elem_type in _FLOAT_TYPES]
     ranked = sorted(
         (o for o in floats if len(o.type.tensor_type.shape.dim) == 2),
@@ -302,6 +334,36 @@ def onnx_class_output(path: Path) -> ClassOutput:
 
 
 _FLOAT_TYPES = (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16)
+
+
+def named_output(path: Path, outputs: list[onnx.ValueInfoProto], name: str) -> ClassOutput:
+    """The output the user named (`teacher.output`). How its values are read follows the same
+    rule as the automatic choice: a ZipMap, or a float tensor whose name contains "prob", holds
+    probabilities; any other float tensor is read as logits. An output that cannot score every
+    class (class ids such as `label` [N], or a float tensor of another rank) is refused."""
+    listed = ", ".join(o.name for o in outputs)
+    found = next((o for o in outputs if o.name == name), None)
+    if found is None:
+        raise SpecError(
+            "teacher.output", f"{path.name} has no output {name!r}; its outputs: {listed}"
+        )
+    value = found.type.WhichOneof("value")
+    if value == "sequence_type":  # as for the automatic choice: a ZipMap of probabilities
+        return ClassOutput(name, True, "user")
+    what = f"a {(value or 'untyped').removesuffix('_type')} value"
+    if value == "tensor_type":
+        tensor = found.type.tensor_type
+        rank = len(tensor.shape.dim) if tensor.HasField("shape") else None  # None: undeclared
+        if tensor.elem_type in _FLOAT_TYPES and rank in (2, None):
+            return ClassOutput(name, "prob" in name.lower(), "user")
+        dtype = onnx.TensorProto.DataType.Name(tensor.elem_type).lower()
+        what = f"a tensor of {dtype}" + (f", rank {rank}" if rank is not None else "")
+    raise SpecError(
+        "teacher.output",
+        f"{path.name}: output {name!r} is {what}, which cannot teach; name an output that "
+        "scores every class (a float [N, classes] tensor or a ZipMap of class "
+        f"probabilities); its outputs: {listed}",
+    )
 
 
 def zipmap_to_array(rows: list[dict]) -> np.ndarray:
@@ -351,7 +413,7 @@ class HfTeacher(Teacher):
 def load_teacher_file(source: TeacherSource, architecture: str | None = None) -> Teacher:
     assert source.path is not None
     if source.kind == "onnx":
-        return OnnxTeacher(source.reference, source.path)
+        return OnnxTeacher(source.reference, source.path, source.output)
     return TorchScriptTeacher(source.reference, source.path, architecture or "torchscript")
 
 

@@ -72,14 +72,16 @@ class SelfDistillation(_message.Message):
     def __init__(self, ship_exit: _Optional[int] = ..., feature_weight: _Optional[float] = ..., tokenizer: _Optional[str] = ...) -> None: ...
 
 class TeacherRef(_message.Message):
-    __slots__ = ("reference", "upload_id", "preparation")
+    __slots__ = ("reference", "upload_id", "preparation", "output")
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     PREPARATION_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
     reference: str
     upload_id: str
     preparation: TeacherPreparation
-    def __init__(self, reference: _Optional[str] = ..., upload_id: _Optional[str] = ..., preparation: _Optional[_Union[TeacherPreparation, _Mapping]] = ...) -> None: ...
+    output: str
+    def __init__(self, reference: _Optional[str] = ..., upload_id: _Optional[str] = ..., preparation: _Optional[_Union[TeacherPreparation, _Mapping]] = ..., output: _Optional[str] = ...) -> None: ...
 
 class TeacherPreparation(_message.Message):
     __slots__ = ("fine_tune_encoder", "epochs", "learning_rate")
@@ -92,7 +94,7 @@ class TeacherPreparation(_message.Message):
     def __init__(self, fine_tune_encoder: _Optional[bool] = ..., epochs: _Optional[int] = ..., learning_rate: _Optional[float] = ...) -> None: ...
 
 class DatasetRef(_message.Message):
-    __slots__ = ("builtin", "path", "upload_id", "label_column", "text_column", "validation_path", "test_path", "validation_fraction", "test_fraction")
+    __slots__ = ("builtin", "path", "upload_id", "label_column", "text_column", "validation_path", "test_path", "validation_fraction", "test_fraction", "split_column")
     BUILTIN_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
@@ -102,6 +104,7 @@ class DatasetRef(_message.Message):
     TEST_PATH_FIELD_NUMBER: _ClassVar[int]
     VALIDATION_FRACTION_FIELD_NUMBER: _ClassVar[int]
     TEST_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_COLUMN_FIELD_NUMBER: _ClassVar[int]
     builtin: str
     path: str
     upload_id: str
@@ -111,7 +114,8 @@ class DatasetRef(_message.Message):
     test_path: str
     validation_fraction: float
     test_fraction: float
-    def __init__(self, builtin: _Optional[str] = ..., path: _Optional[str] = ..., upload_id: _Optional[str] = ..., label_column: _Optional[str] = ..., text_column: _Optional[str] = ..., validation_path: _Optional[str] = ..., test_path: _Optional[str] = ..., validation_fraction: _Optional[float] = ..., test_fraction: _Optional[float] = ...) -> None: ...
+    split_column: str
+    def __init__(self, builtin: _Optional[str] = ..., path: _Optional[str] = ..., upload_id: _Optional[str] = ..., label_column: _Optional[str] = ..., text_column: _Optional[str] = ..., validation_path: _Optional[str] = ..., test_path: _Optional[str] = ..., validation_fraction: _Optional[float] = ..., test_fraction: _Optional[float] = ..., split_column: _Optional[str] = ...) -> None: ...
 
 class StudentConfig(_message.Message):
     __slots__ = ("mlp", "cnn", "transformer")

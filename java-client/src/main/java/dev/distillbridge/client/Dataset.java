@@ -23,6 +23,7 @@ public final class Dataset {
     private final String testPath;
     private final Double validationFraction;
     private final Double testFraction;
+    private final String splitColumn;
 
     /** No source yet: what the factories start from. */
     private static final Dataset NONE = new Dataset(new Builder());
@@ -38,6 +39,7 @@ public final class Dataset {
         this.testPath = b.testPath;
         this.validationFraction = b.validationFraction;
         this.testFraction = b.testFraction;
+        this.splitColumn = b.splitColumn;
     }
 
     /** A built-in dataset by name, e.g. {@code "german-credit"} (see {@code listDatasets()}). */
@@ -105,6 +107,20 @@ public final class Dataset {
         return with(b -> b.testFraction = test);
     }
 
+    /**
+     * A copy whose rows go where this column of the CSV / JSONL file says: {@code train},
+     * {@code validation} (or {@code val}, {@code valid}, {@code dev}) or {@code test},
+     * case-insensitive. The column is not a feature. Rows marked validation or test are used
+     * whole; where the column marks none, that share is cut from the train rows (see
+     * {@link #withValidationFraction}). The server refuses any other value (naming the row), a
+     * split column beside {@link #withValidationPath} / {@link #withTestPath}, and one on a
+     * built-in dataset or an NPZ file.
+     */
+    public Dataset withSplitColumn(String column) {
+        String value = requireText(column, "column");
+        return with(b -> b.splitColumn = value);
+    }
+
     /** A copy of this dataset with one change. */
     private Dataset with(Consumer<Builder> change) {
         Builder b = new Builder();
@@ -118,6 +134,7 @@ public final class Dataset {
         b.testPath = testPath;
         b.validationFraction = validationFraction;
         b.testFraction = testFraction;
+        b.splitColumn = splitColumn;
         change.accept(b);
         return new Dataset(b);
     }
@@ -134,6 +151,7 @@ public final class Dataset {
         private String testPath;
         private Double validationFraction;
         private Double testFraction;
+        private String splitColumn;
     }
 
     /** The local file to upload, when this is one. */
@@ -180,6 +198,11 @@ public final class Dataset {
         return testFraction == null ? OptionalDouble.empty() : OptionalDouble.of(testFraction);
     }
 
+    /** The column named with {@link #withSplitColumn(String)}, when one was. */
+    public Optional<String> splitColumn() {
+        return Optional.ofNullable(splitColumn);
+    }
+
     dev.distillbridge.proto.v1.DatasetRef toProto() {
         var builder = dev.distillbridge.proto.v1.DatasetRef.newBuilder();
         if (builtin != null) {
@@ -195,6 +218,7 @@ public final class Dataset {
         testPath().ifPresent(builder::setTestPath);
         validationFraction().ifPresent(builder::setValidationFraction);
         testFraction().ifPresent(builder::setTestFraction);
+        splitColumn().ifPresent(builder::setSplitColumn);
         return builder.build();
     }
 
@@ -210,13 +234,14 @@ public final class Dataset {
                 && Objects.equals(validationPath, d.validationPath)
                 && Objects.equals(testPath, d.testPath)
                 && Objects.equals(validationFraction, d.validationFraction)
-                && Objects.equals(testFraction, d.testFraction);
+                && Objects.equals(testFraction, d.testFraction)
+                && Objects.equals(splitColumn, d.splitColumn);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(builtin, path, uploadId, localFile, labelColumn, textColumn, validationPath, testPath,
-                validationFraction, testFraction);
+                validationFraction, testFraction, splitColumn);
     }
 
     @Override
@@ -230,7 +255,8 @@ public final class Dataset {
                 + (validationPath != null ? ", validationPath=" + validationPath : "")
                 + (testPath != null ? ", testPath=" + testPath : "")
                 + (validationFraction != null ? ", validationFraction=" + validationFraction : "")
-                + (testFraction != null ? ", testFraction=" + testFraction : "") + "}";
+                + (testFraction != null ? ", testFraction=" + testFraction : "")
+                + (splitColumn != null ? ", splitColumn=" + splitColumn : "") + "}";
     }
 
     private static String requireText(String value, String what) {

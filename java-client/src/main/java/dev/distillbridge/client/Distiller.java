@@ -63,7 +63,8 @@ public final class Distiller {
 
     /**
      * The teacher, including one to upload: {@code setTeacherModel(Teacher.upload(Path.of("bert/")))}
-     * sends the local file or directory to the server when the job is submitted.
+     * sends the local file or directory to the server when the job is submitted;
+     * {@code Teacher.of("model.onnx").withOutput("probabilities")} names an ONNX teacher's class output.
      */
     public Distiller setTeacherModel(Teacher teacher) {
         this.teacher = teacher;
@@ -241,6 +242,7 @@ public final class Distiller {
             TeacherRef.Builder ref = TeacherRef.newBuilder();
             teacher.reference().ifPresent(ref::setReference);
             teacher.uploadId().ifPresent(ref::setUploadId);
+            teacher.output().ifPresent(ref::setOutput);
             // a local file gets its upload id when the job is submitted
             if (teacherPreparation != null) {
                 ref.setPreparation(teacherPreparation.toProto(problems));

@@ -3,6 +3,7 @@ package dev.distillbridge.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -193,6 +194,54 @@ class DistillerTest {
         assertFalse(file.getTraining().hasHiddenWeight());
         assertFalse(file.getTraining().hasAttentionWeight());
         assertEquals(0, file.getTraining().getLayerMapCount());
+    }
+
+    @Test
+    void aNamedTeacherOutputAndASplitColumnReachTheSpec(@TempDir Path dir) throws IOException {
+        Teacher named = Teacher.of("models/logreg.onnx").withOutput("probabilities");
+        validDistiller().setTeacherModel(named)
+                .distill(Dataset.fromPath("data/rows.csv").withSplitColumn("split"), null);
+        Path local = Files.write(dir.resolve("lgbm.onnx"), new byte[] {1, 2, 3});
+        validDistiller().setTeacherModel(Teacher.upload(local).withOutput("output_probability"))
+                .distill(Dataset.uploaded("upl-data").withSplitColumn("fold").withTestFraction(0.2), null);
+        validDistiller().distill(Dataset.fromPath("data/rows.csv"), null);
+
+        DistillSpec spec = fake.service.submitted.get(0);
+        assertEquals("models/logreg.onnx", spec.getTeacher().getReference());
+        assertEquals("probabilities", spec.getTeacher().getOutput());
+        assertEquals("split", spec.getDataset().getSplitColumn());
+        DistillSpec uploaded = fake.service.submitted.get(1);
+        assertEquals("upl-1", uploaded.getTeacher().getUploadId(), "the upload keeps the named output");
+        assertEquals("output_probability", uploaded.getTeacher().getOutput());
+        assertEquals("fold", uploaded.getDataset().getSplitColumn());
+        assertEquals(0.2, uploaded.getDataset().getTestFraction());
+        DistillSpec plain = fake.service.submitted.get(2);
+        assertEquals("", plain.getTeacher().getOutput(), "unset: the server chooses by type and shape");
+        assertEquals("", plain.getDataset().getSplitColumn());
+    }
+
+    @Test
+    void withOutputAndWithSplitColumnAreImmutableValues() {
+        Teacher plain = Teacher.of("m.onnx");
+        Teacher named = plain.withOutput("probabilities");
+        assertTrue(plain.output().isEmpty(), "withOutput returns a copy");
+        assertEquals("probabilities", named.output().orElseThrow());
+        assertEquals("m.onnx", named.reference().orElseThrow());
+        assertEquals(named, Teacher.of("m.onnx").withOutput("probabilities"));
+        assertEquals(named.hashCode(), Teacher.of("m.onnx").withOutput("probabilities").hashCode());
+        assertNotEquals(plain, named);
+        assertEquals("Teacher{m.onnx, output=probabilities}", named.toString());
+        assertThrows(IllegalArgumentException.class, () -> plain.withOutput(" "));
+        assertThrows(NullPointerException.class, () -> plain.withOutput(null));
+
+        Dataset file = Dataset.fromPath("d.csv");
+        Dataset marked = file.withSplitColumn("split");
+        assertTrue(file.splitColumn().isEmpty(), "withSplitColumn returns a copy");
+        assertEquals("split", marked.splitColumn().orElseThrow());
+        assertEquals(marked, Dataset.fromPath("d.csv").withSplitColumn("split"));
+        assertNotEquals(file, marked);
+        assertTrue(marked.toString().contains("splitColumn=split"), marked.toString());
+        assertThrows(IllegalArgumentException.class, () -> file.withSplitColumn(""));
     }
 
     @Test

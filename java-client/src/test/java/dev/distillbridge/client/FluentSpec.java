@@ -29,6 +29,7 @@ final class FluentSpec {
             "distillbridge.v1.TeacherRef.reference",
             "distillbridge.v1.TeacherRef.upload_id",
             "distillbridge.v1.TeacherRef.preparation",
+            "distillbridge.v1.TeacherRef.output",
             "distillbridge.v1.TeacherPreparation.fine_tune_encoder",
             "distillbridge.v1.TeacherPreparation.epochs",
             "distillbridge.v1.TeacherPreparation.learning_rate",
@@ -57,6 +58,7 @@ final class FluentSpec {
             "distillbridge.v1.DatasetRef.test_path",
             "distillbridge.v1.DatasetRef.validation_fraction",
             "distillbridge.v1.DatasetRef.test_fraction",
+            "distillbridge.v1.DatasetRef.split_column",
             "distillbridge.v1.DistillSpec.training",
             "distillbridge.v1.TrainingParams.epochs",
             "distillbridge.v1.TrainingParams.batch_size",
@@ -157,14 +159,24 @@ final class FluentSpec {
     }
 
     private static void teacher(TeacherRef ref, Distiller distiller, Map<String, Path> localFiles) {
+        Teacher teacher = null;
         if (!ref.getUploadId().isEmpty()) {
             if (!ref.getReference().isEmpty()) {
                 throw new Unexpressible("teacher (reference and upload_id both)", ref);
             }
             Path local = localFiles.get(ref.getUploadId());
-            distiller.setTeacherModel(local != null ? Teacher.upload(local) : Teacher.uploaded(ref.getUploadId()));
+            teacher = local != null ? Teacher.upload(local) : Teacher.uploaded(ref.getUploadId());
         } else if (!ref.getReference().isEmpty()) {
-            distiller.setTeacherModel(ref.getReference());
+            teacher = Teacher.of(ref.getReference());
+        }
+        if (!ref.getOutput().isEmpty()) {
+            if (teacher == null) {
+                throw new Unexpressible("teacher.output (without a teacher)", ref.getOutput());
+            }
+            teacher = teacher.withOutput(ref.getOutput());
+        }
+        if (teacher != null) {
+            distiller.setTeacherModel(teacher);
         }
         if (ref.hasPreparation()) {
             var proto = ref.getPreparation();
@@ -229,6 +241,9 @@ final class FluentSpec {
         }
         if (ref.hasTestFraction()) {
             dataset = dataset.withTestFraction(ref.getTestFraction());
+        }
+        if (!ref.getSplitColumn().isEmpty()) {
+            dataset = dataset.withSplitColumn(ref.getSplitColumn());
         }
         return dataset;
     }
