@@ -47,6 +47,7 @@ from bridge.distill.losses import kd_loss  # noqa: E402
 VAL_ROWS = 5_000  # held out of the 60k training images, for (b)'s early stopping only
 SMALL_SHARE = 0.05  # (b): 5% of the 60k training images
 PAPER = {"teacher": 67, "student_alone": 146, "distilled": 74}
+GAP_GOAL = 0.6  # share of the gap soft targets close in (b) (issue 13; the paper: 87%)
 PAPER_SPEECH = {"hard_3pct": 44.5, "soft_3pct": 57.0, "all_data": 58.9}
 
 
@@ -345,7 +346,7 @@ def report(result: dict, plots: Path) -> str:
     r, b, acc = result["runs"], result["budget"], result["test_accuracy"]
     errs = {k: r[k]["test_errors"] for k in r}
     jit = f", ±{b['jitter']} px jitter" if b["jitter"] else ""
-    gap_met = (result["gap_closed"] or 0) >= 0.5
+    gap_met = (result["gap_closed"] or 0) >= GAP_GOAL
     lines = [
         "## Hinton et al. 2015 on Fashion-MNIST",
         "",
@@ -421,12 +422,57 @@ def report(result: dict, plots: Path) -> str:
         "the same 2x800 trained on all the data with hard labels, as in the paper (whose "
         f"figure is {(57.0 - 44.5) / (58.9 - 44.5):.0%}). Here: **{result['gap_closed']:.0%}**"
         f" (against the teacher instead: {result['gap_closed_vs_teacher']:.0%}). Goal: soft "
-        f"targets close >= 50% of the gap. **{'Met' if gap_met else 'Missed'}.** The teacher "
+        f"targets close >= {GAP_GOAL:.0%} of the gap. **{'Met' if gap_met else 'Missed'}.** "
+        "The teacher "
         f"here is {acc['teacher'] - acc['student_alone']:+.4f} above the all-data 2x800, much as "
         "in the paper, where the soft targets came from the all-data model; T and the soft "
         "weight were taken from (a), not tuned for (b).",
     ]
+    if result.get("bridge_small"):
+        lines += ["", *_bridge_report(result, acc["student_alone"])]
     return "\n".join(lines) + "\n"
+
+
+def _bridge_report(result: dict, all_data: float) -> list[str]:
+    runs, gap = result["bridge_small"], result["bridge_gap_closed"]
+    b = result["budget"]
+
+    def cell(method: str) -> str:
+        values = [r["test_accuracy"] for r in runs[method]]
+        se = np.std(values, ddof=1) / math.sqrt(len(values)) if len(values) > 1 else math.nan
+        return f"{np.mean(values):.4f} +- {se:.4f}"
+
+    chosen = "; ".join(
+        f"seed {r['seed']}: {r['chosen']['schedule']}, T {r['chosen']['temperature']:.2g}, "
+        f"alpha {r['chosen']['alpha']:.2f} ({r['pruned']:.0f} of {r['trials']:.0f} pruned)"
+        for r in runs["auto"]
+    )
+    seconds = {m: np.mean([r["train_seconds"] for r in runs[m]]) for m in runs}
+    low = gap["mean"] - 2 * gap["se"]
+    met = low >= GAP_GOAL
+    return [
+        '### (b) through the bridge: `schedule="auto"`',
+        "",
+        f"The same {result['small_rows']:,} images as an NPZ file, the 5,000 hold-out images as "
+        "its validation file and the 10,000 test images as its test file, the teacher above as "
+        f"TorchScript, student `MlpConfig((800, 800))`, {b['small']} epochs, batch {b['batch']}, "
+        f"learning rate {BRIDGE_LR:g} (AdamW, the bridge's schedule), best validation epoch kept. "
+        f"{len(runs['auto'])} seeds; test accuracy of the fp32 ONNX student, mean +- SE.",
+        "",
+        "| 2x800 on the subset, by the bridge | test accuracy | training s (mean) |",
+        "|---|---|---|",
+        f"| no teacher (constant, alpha 0) | {cell('no_teacher')} | {seconds['no_teacher']:.0f} |",
+        f'| `schedule="auto"` | {cell("auto")} | {seconds["auto"]:.0f} |',
+        f"| all {result['rows']['train']:,} images, hard labels (the (a) loop) | "
+        f"{all_data:.4f} | |",
+        "",
+        f"Chosen: {chosen}.",
+        "",
+        "Share of the gap to the all-data 2x800 closed by `auto` over the bridge's own "
+        "no-teacher student, paired per seed: "
+        f"**{gap['mean']:.0%} +- {gap['se']:.0%}** (mean - 2 SE: {low:.0%}). Goal: >= "
+        f"{GAP_GOAL:.0%}. **{'Met' if met else 'Missed'}.**",
+    ]
 
 
 if __name__ == "__main__":
