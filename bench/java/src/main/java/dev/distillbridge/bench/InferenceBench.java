@@ -2,8 +2,8 @@ package dev.distillbridge.bench;
 
 import ai.onnxruntime.OrtEnvironment;
 import com.google.gson.GsonBuilder;
-import dev.distillbridge.client.TokenizedBatch;
-import dev.distillbridge.client.WordPieceTokenizer;
+import dev.distillbridge.tokenizer.TokenizedBatch;
+import dev.distillbridge.tokenizer.WordPieceTokenizer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,7 +1,7 @@
 package dev.distillbridge.bench;
 
-import dev.distillbridge.client.TokenizedBatch;
-import dev.distillbridge.client.WordPieceTokenizer;
+import dev.distillbridge.tokenizer.TokenizedBatch;
+import dev.distillbridge.tokenizer.WordPieceTokenizer;
 import java.util.Arrays;
 import java.util.List;
 
