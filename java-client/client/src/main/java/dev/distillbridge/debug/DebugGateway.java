@@ -3,7 +3,7 @@ package dev.distillbridge.debug;
 /**
  * The Python side of a debug connection, as Py4J proxies it: {@code bridge.gateway.DebugEntryPoint}
  * in the {@code distill-bridge debug-server} process. Internal to the client (public only because
- * Py4J builds a dynamic proxy of it); use {@link DistillBridge#debug(int, String)}.
+ * Py4J builds a dynamic proxy of it); use {@link dev.distillbridge.client.DistillBridge#debug(int, String)}.
  */
 public interface DebugGateway {
     /** "" when the serialized DistillSpec is acceptable, else "STATUS_CODE\tfield: message". */

@@ -25,8 +25,9 @@ import org.springframework.lang.Nullable;
  * <ul>
  *   <li>{@code GET /actuator/distillbridge}: the model being served;</li>
  *   <li>{@code POST /actuator/distillbridge} with {@code {"teacher": ..., "dataset": ...,
- *       "hiddenSizes": [..], "int8": .., "epochs": .., "batchSize": .., "learningRate": ..,
- *       "seed": ..}}: distills a new model and swaps it in once it passes (202 with the update);</li>
+ *       "hiddenSizes": "64,32", "int8": .., "epochs": .., "batchSize": .., "learningRate": ..,
+ *       "seed": ..}}: distills a new model and swaps it in once it passes (202 with the update).
+ *       The actuator reads a body of flat values, so a list is comma-separated text;</li>
  *   <li>{@code GET /actuator/distillbridge/{jobId}}: where that update stands.</li>
  * </ul>
  */
@@ -68,17 +69,30 @@ public class DistillBridgeEndpoint {
      * refusal as 4xx/5xx with its reason otherwise.
      */
     @WriteOperation
-    public WebEndpointResponse<Object> distill(String teacher, String dataset, @Nullable List<Integer> hiddenSizes,
+    public WebEndpointResponse<Object> distill(String teacher, String dataset, @Nullable String hiddenSizes,
             @Nullable Boolean int8, @Nullable Integer epochs, @Nullable Integer batchSize,
             @Nullable Double learningRate, @Nullable Long seed) {
-        DistillRequest request = new DistillRequest(teacher, dataset, hiddenSizes, Boolean.TRUE.equals(int8), epochs,
-                batchSize, learningRate, seed);
         try {
+            DistillRequest request = new DistillRequest(teacher, dataset, widths(hiddenSizes),
+                    Boolean.TRUE.equals(int8), epochs, batchSize, learningRate, seed);
             return new WebEndpointResponse<>(updater.start(request), 202);
         } catch (DistillException e) {
             return refusal(e);
         } catch (IllegalArgumentException | IllegalStateException e) {
             return new WebEndpointResponse<>(Map.of("status", 400, "detail", String.valueOf(e.getMessage())), 400);
+        }
+    }
+
+    /** "64,32" -> [64, 32]; null or blank -> none. */
+    private static List<Integer> widths(String hiddenSizes) {
+        if (hiddenSizes == null || hiddenSizes.isBlank()) {
+            return List.of();
+        }
+        try {
+            return Arrays.stream(hiddenSizes.split(",")).map(String::strip).map(Integer::valueOf).toList();
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("hiddenSizes: expected comma-separated integers, got '" + hiddenSizes
+                    + "'", e);
         }
     }
 

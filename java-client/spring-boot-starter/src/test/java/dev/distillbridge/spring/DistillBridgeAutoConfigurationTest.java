@@ -156,6 +156,12 @@ class DistillBridgeAutoConfigurationTest {
             DistillBridgeEndpoint endpoint = context.getBean(DistillBridgeEndpoint.class);
             assertThat(endpoint.model()).containsEntry("modelId", "fixture-tiny").containsEntry("precision", "INT8");
             assertThat(endpoint.update("no-such-job").getStatus()).isEqualTo(404);
+            assertThat(endpoint.distill("digits-mlp", "digits", "16,x", null, null, null, null, null).getStatus())
+                    .isEqualTo(400);
+            // Nothing listens on localhost:1: the server's refusal comes back as its HTTP status.
+            var refused = endpoint.distill("digits-mlp", "digits", "16", null, 1, null, null, null);
+            assertThat(refused.getStatus()).isEqualTo(503);
+            assertThat(refused.getBody()).asString().contains("grpcStatus=UNAVAILABLE");
         });
     }
 

@@ -107,7 +107,7 @@ class AdminHotSwapTest {
         }
 
         ResponseEntity<Map> started = http.postForEntity(admin(""), Map.of("teacher", "digits-mlp",
-                "dataset", "digits", "hiddenSizes", List.of(24), "epochs", 2, "batchSize", 64,
+                "dataset", "digits", "hiddenSizes", "24", "epochs", 2, "batchSize", 64,
                 "learningRate", 0.01, "seed", 11), Map.class);
         assertThat(started.getStatusCode()).isEqualTo(HttpStatus.ACCEPTED);
         String jobId = (String) started.getBody().get("jobId");
@@ -141,7 +141,7 @@ class AdminHotSwapTest {
     void anUnknownTeacherIsRefusedAtOnceAndTheModelStays() {
         Object before = predict().getBody().get("modelId");
         ResponseEntity<Map> refused = http.postForEntity(admin(""), Map.of("teacher", "no-such-teacher",
-                "dataset", "digits", "hiddenSizes", List.of(8), "epochs", 1), Map.class);
+                "dataset", "digits", "hiddenSizes", "8", "epochs", 1), Map.class);
         assertThat(refused.getStatusCode()).isEqualTo(HttpStatus.NOT_FOUND);
         assertThat(refused.getBody().get("grpcStatus")).isEqualTo("NOT_FOUND");
         assertThat((String) refused.getBody().get("detail")).contains("no-such-teacher");
@@ -151,7 +151,7 @@ class AdminHotSwapTest {
     @Test
     void aBadDescriptionIsRefusedNamingTheField() {
         ResponseEntity<Map> refused = http.postForEntity(admin(""), Map.of("teacher", "digits-mlp",
-                "dataset", "digits", "hiddenSizes", List.of(8), "epochs", 0), Map.class);
+                "dataset", "digits", "hiddenSizes", "8", "epochs", 0), Map.class);
         assertThat(refused.getStatusCode()).isEqualTo(HttpStatus.BAD_REQUEST);
         assertThat((String) refused.getBody().get("detail")).contains("training.epochs: must be > 0");
     }

@@ -3,6 +3,7 @@ package dev.distillbridge.examples.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.distillbridge.inference.DistilledModel;
+import dev.distillbridge.inference.Precision;
 import dev.distillbridge.inference.Prediction;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
