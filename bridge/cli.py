@@ -185,7 +185,7 @@ def _add_java_classpath(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--java-classpath",
         help="java-client jar and its dependencies, ':'-joined, for the in-JVM artifact check "
-        "(default: $DISTILL_BRIDGE_JAVA_CLASSPATH, else java-client/target in a checkout); "
+        "(default: $DISTILL_BRIDGE_JAVA_CLASSPATH, else java-client/client/target in a checkout); "
         "'' disables the check (reported as skipped)",
     )
 

@@ -62,7 +62,7 @@ class _Job:
 
 
 class DebugEntryPoint:
-    """What a JVM caller sees (the Java interface `dev.distillbridge.client.DebugGateway`).
+    """What a JVM caller sees (the Java interface `dev.distillbridge.debug.DebugGateway`).
     Method names are Java's: Py4J calls them by name."""
 
     def __init__(self, home: Path) -> None:

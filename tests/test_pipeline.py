@@ -170,7 +170,8 @@ def test_verification_records_preflight_and_every_gate(mlp_run):
 
 
 def test_the_java_clients_own_loader_verified_the_artifact_in_a_jvm(mlp_run):
-    """`make setup` builds java-client/target/classpath.txt, so a JVM check really runs here."""
+    """`make setup` builds java-client/client/target/classpath.txt, so a JVM check really runs
+    here."""
     result, _ = mlp_run
     jvm = result.manifest["verification"]["jvm"]
     assert jvm["status"] == "passed", jvm["reason"]

@@ -237,7 +237,7 @@ def test_jvm_check_fails_on_a_tampered_golden_vector_with_javas_message(artifact
     write_manifest(copy, manifest)
     check = verify_in_jvm(copy)
     assert check.status == FAILED
-    assert check.reason.startswith("model.int8.onnx: DATA_LOSS: golden vector mismatch")
+    assert check.reason.startswith("model.int8.onnx: GOLDEN_MISMATCH: golden vector mismatch")
     assert "max abs diff 0.5" in check.reason
 
 
@@ -260,7 +260,8 @@ def test_a_failed_jvm_check_fails_the_job(home, tmp_path, monkeypatch):
 
     monkeypatch.setattr(pipeline, "verify_in_jvm", tamper_then_check)
     spec = digits_spec(quantization=QuantType.NONE)
-    with pytest.raises(DistillError, match="verification in the JVM failed: model.onnx: DATA_LOSS"):
+    failed = "verification in the JVM failed: model.onnx: GOLDEN_MISMATCH"
+    with pytest.raises(DistillError, match=failed):
         run(spec, tmp_path / "o", RunContext(home))
     assert not (tmp_path / "o").exists()
 

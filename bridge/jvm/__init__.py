@@ -1,21 +1,25 @@
 """Verification of an artifact inside a JVM (JPype), with the Java client's own code.
 
 After export, the pipeline calls `verify_in_jvm(artifact_dir)`: it starts a JVM in this process
-(once; JPype cannot restart one) with the java-client jar and its dependencies (ONNX Runtime
-Java, gson, gRPC) on the classpath, and for every model of the artifact calls
+(once; JPype cannot restart one) with the Java client's jars (distill-bridge-client and
+distill-bridge-inference, ONNX Runtime Java, gson, gRPC) on the classpath, and for every model of
+the artifact calls
 `DistilledModel.load(dir, precision)` -- hash checks and golden-vector replay, the exact code
 path a Java service runs -- then `selfCheck()`. No JVM or no classpath means `skipped` with the
 reason, never `passed`.
 
 Classpath, first match wins:
 1. `$DISTILL_BRIDGE_JAVA_CLASSPATH` (entries joined with ':'; empty = the check is disabled);
-2. auto-detection when running from the repository: `java-client/target/classpath.txt`
-   (written by `make setup`) plus the client jar (or `target/classes`).
+2. auto-detection when running from the repository: `java-client/client/target/classpath.txt`
+   (written by `make setup`: the client module's runtime dependencies, the inference module's
+   jar among them) plus the client jar; a module's `target/classes` stands in for its jar when
+   a later `mvn compile` made them newer (a developer's loop).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,7 +28,10 @@ from pathlib import Path
 from bridge.export import manifest as mf
 
 ENV_CLASSPATH = "DISTILL_BRIDGE_JAVA_CLASSPATH"
-REPO_CLIENT = Path(__file__).resolve().parents[2] / "java-client"
+REPO_JAVA = Path(__file__).resolve().parents[2] / "java-client"
+REPO_CLIENT = REPO_JAVA / "client"
+MODEL_CLASS = "dev.distillbridge.inference.DistilledModel"
+PRECISION_CLASS = "dev.distillbridge.inference.Precision"
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -80,21 +87,33 @@ def _repo_classpath(client: Path) -> JavaClasspath:
             f"no Java classpath configured: set {ENV_CLASSPATH}, or run `make setup` "
             f"to build {deps}"
         )
-    own = _newest_client_build(client / "target")
+    own = _newest_build(client / "target", "distill-bridge-client")
     if own is None:
         raise JvmUnavailable(f"the Java client is not built: no jar or classes in {deps.parent}")
-    entries = (str(own), *(e for e in deps.read_text().strip().split(os.pathsep) if e))
+    listed = (e for e in deps.read_text().strip().split(os.pathsep) if e)
+    entries = (str(own), *(_fresh(Path(e)) for e in listed))
     return JavaClasspath(entries, f"auto-detected {client}/target")
 
 
-def _newest_client_build(target: Path) -> Path | None:
-    """The client jar, or target/classes when a later `mvn compile`/`mvn test` made them newer
-    than the jar (a developer's loop); None when neither exists."""
-    jars = sorted(target.glob("distill-bridge-client-*.jar"), key=lambda p: p.stat().st_mtime)
-    marker = target / "classes" / "dev" / "distillbridge" / "client" / "DistilledModel.class"
-    if marker.is_file() and (not jars or marker.stat().st_mtime > jars[-1].stat().st_mtime):
-        return target / "classes"
+def _newest_build(target: Path, artifact_id: str) -> Path | None:
+    """A module's jar, or its target/classes when a later `mvn compile`/`mvn test` made them
+    newer than the jar (a developer's loop); None when neither exists."""
+    jars = sorted(target.glob(f"{artifact_id}-*.jar"), key=lambda p: p.stat().st_mtime)
+    classes = target / "classes"
+    newest = max((p.stat().st_mtime for p in classes.rglob("*.class")), default=None)
+    if newest is not None and (not jars or newest > jars[-1].stat().st_mtime):
+        return classes
     return jars[-1] if jars else None
+
+
+def _fresh(entry: Path) -> str:
+    """A classpath entry; a sibling module's jar (distill-bridge-inference) becomes its
+    target/classes when those are newer, as for the client itself."""
+    in_repo = entry.parent.name == "target" and entry.parent.parent.parent == REPO_JAVA
+    if entry.suffix == ".jar" and in_repo:
+        artifact_id = re.sub(r"-\d.*$", "", entry.stem)  # distill-bridge-inference-0.2.0-SNAPSHOT
+        return str(_newest_build(entry.parent, artifact_id) or entry)
+    return str(entry)
 
 
 _jvm_lock = threading.Lock()
@@ -116,11 +135,9 @@ def _start_jvm(classpath: JavaClasspath) -> None:
             # convertStrings=False: java.lang.String stays a Java object (JPype's advice).
             jpype.startJVM(jvm, "-Xmx512m", classpath=list(classpath.entries), convertStrings=False)
     try:
-        model = jpype.JClass("dev.distillbridge.client.DistilledModel")
+        model = jpype.JClass(MODEL_CLASS)
     except Exception as e:
-        raise JvmUnavailable(
-            f"the JVM in this process cannot load dev.distillbridge.client.DistilledModel: {e}"
-        ) from e
+        raise JvmUnavailable(f"the JVM in this process cannot load {MODEL_CLASS}: {e}") from e
     if not hasattr(model, "selfCheck"):
         raise JvmUnavailable(
             "the Java client on the classpath predates DistilledModel.selfCheck(); rebuild it "
@@ -160,8 +177,8 @@ def _detach_worker_thread() -> None:
 def _check_models(artifact_dir: Path, classpath: JavaClasspath) -> JvmCheck:
     import jpype
 
-    DistilledModel = jpype.JClass("dev.distillbridge.client.DistilledModel")  # noqa: N806
-    Precision = jpype.JClass("dev.distillbridge.client.Precision")  # noqa: N806
+    DistilledModel = jpype.JClass(MODEL_CLASS)  # noqa: N806
+    Precision = jpype.JClass(PRECISION_CLASS)  # noqa: N806
     JPath = jpype.JClass("java.nio.file.Path")  # noqa: N806
     models = mf.read_manifest(artifact_dir)["models"]
     directory = JPath.of(str(artifact_dir.resolve()), [])
@@ -200,7 +217,7 @@ def _versions(classpath: JavaClasspath) -> dict[str, str]:
 
     system = jpype.JClass("java.lang.System")
     runtime = jpype.JClass("ai.onnxruntime.OrtEnvironment").getEnvironment()
-    client = jpype.JClass("dev.distillbridge.client.DistilledModel").clientVersion()
+    client = jpype.JClass(MODEL_CLASS).clientVersion()
     return {
         "java_version": str(system.getProperty("java.version")),
         "java_vm": f"{system.getProperty('java.vm.name')} {system.getProperty('java.vm.version')}",

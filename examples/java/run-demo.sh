@@ -4,7 +4,7 @@
 # INT8 student, then stop the server.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-PY="$ROOT/.venv/bin/python"
+PY="${PY:-$ROOT/.venv/bin/python}"  # make passes its $(VENV)'s
 DATA_DIR="$ROOT/distill-data"      # keeps the trained zoo teacher between demos
 MAIN="${1:-dev.distillbridge.examples.Quickstart}"
 OUT="$ROOT/demo-artifact"

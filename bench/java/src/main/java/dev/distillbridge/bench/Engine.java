@@ -4,12 +4,13 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.distillbridge.client.ArtifactManifest;
-import dev.distillbridge.client.DistilledModel;
-import dev.distillbridge.client.Precision;
-import dev.distillbridge.client.TokenizedBatch;
-import dev.distillbridge.client.TokenizerSpec;
-import dev.distillbridge.client.WordPieceTokenizer;
+import dev.distillbridge.inference.ArtifactManifest;
+import dev.distillbridge.inference.DistilledModel;
+import dev.distillbridge.inference.Precision;
+import dev.distillbridge.inference.TokenizerSpec;
+import dev.distillbridge.tokenizer.TokenizedBatch;
+import dev.distillbridge.tokenizer.Tokenizer;
+import dev.distillbridge.tokenizer.WordPieceTokenizer;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
@@ -56,10 +57,10 @@ public sealed interface Engine extends AutoCloseable {
     }
 
     /** The tokenizer whose ids requests must carry; null when calls take floats or raw texts. */
-    WordPieceTokenizer requestTokenizer();
+    Tokenizer requestTokenizer();
 
     /** The tokenizer this engine's text calls use (inside or before the call); null for numeric models. */
-    WordPieceTokenizer tokenizer();
+    Tokenizer tokenizer();
 
     /** One prediction call; returns a value of the output so the work cannot be optimised away. */
     float call(Request request);
@@ -71,7 +72,7 @@ public sealed interface Engine extends AutoCloseable {
         if (spec.kind().equals(WRAPPER)) {
             return new Wrapper(DistilledModel.load(spec.model()));
         }
-        WordPieceTokenizer tokenizer = spec.tokenizer() == null ? null
+        Tokenizer tokenizer = spec.tokenizer() == null ? null
                 : WordPieceTokenizer.load(spec.tokenizer(), spec.maxLength());
         return new Raw(spec.model(), tokenizer, spec.kind().equals(RAW_TOKENIZE));
     }
@@ -85,12 +86,12 @@ public sealed interface Engine extends AutoCloseable {
         }
 
         @Override
-        public WordPieceTokenizer requestTokenizer() {
+        public Tokenizer requestTokenizer() {
             return null;
         }
 
         @Override
-        public WordPieceTokenizer tokenizer() {
+        public Tokenizer tokenizer() {
             return model.tokenizer().orElse(null);
         }
 
@@ -111,10 +112,10 @@ public sealed interface Engine extends AutoCloseable {
         private final OrtEnvironment env = OrtEnvironment.getEnvironment();
         private final OrtSession session;
         private final String firstInput;
-        private final WordPieceTokenizer tokenizer;
+        private final Tokenizer tokenizer;
         private final boolean tokenizeInCall;
 
-        Raw(Path model, WordPieceTokenizer tokenizer, boolean tokenizeInCall) {
+        Raw(Path model, Tokenizer tokenizer, boolean tokenizeInCall) {
             try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
                 this.session = env.createSession(model.toString(), options);
                 this.firstInput = session.getInputNames().iterator().next();
@@ -126,12 +127,12 @@ public sealed interface Engine extends AutoCloseable {
         }
 
         @Override
-        public WordPieceTokenizer requestTokenizer() {
+        public Tokenizer requestTokenizer() {
             return tokenizeInCall ? null : tokenizer;
         }
 
         @Override
-        public WordPieceTokenizer tokenizer() {
+        public Tokenizer tokenizer() {
             return tokenizer;
         }
 

@@ -2,8 +2,8 @@ package dev.distillbridge.bench;
 
 import ai.onnxruntime.OrtEnvironment;
 import com.google.gson.GsonBuilder;
-import dev.distillbridge.client.TokenizedBatch;
-import dev.distillbridge.client.WordPieceTokenizer;
+import dev.distillbridge.tokenizer.TokenizedBatch;
+import dev.distillbridge.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -176,7 +176,7 @@ public final class InferenceBench {
      * 32), each as rows, width, ids in little-endian int64: Python computes the same digest over
      * its ids, so equal digests mean both sides fed identical token ids.
      */
-    static String idsDigest(WordPieceTokenizer tokenizer, Inputs inputs) throws NoSuchAlgorithmException {
+    static String idsDigest(Tokenizer tokenizer, Inputs inputs) throws NoSuchAlgorithmException {
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         for (int b : BATCHES) {
             for (int start = 0; start + b <= inputs.size(); start += b) {

@@ -1,7 +1,7 @@
 package dev.distillbridge.bench;
 
-import dev.distillbridge.client.TokenizedBatch;
-import dev.distillbridge.client.WordPieceTokenizer;
+import dev.distillbridge.tokenizer.TokenizedBatch;
+import dev.distillbridge.tokenizer.Tokenizer;
 import java.util.Arrays;
 import java.util.List;
 
@@ -13,7 +13,7 @@ import java.util.List;
 public record Request(int rows, float[][] floats, float[] flat, long[] shape, List<String> texts,
         long[] ids, long[] mask) {
 
-    public static Request of(Inputs in, int start, int size, WordPieceTokenizer tokenizer) {
+    public static Request of(Inputs in, int start, int size, Tokenizer tokenizer) {
         if (in.isText()) {
             List<String> texts = List.copyOf(in.texts().subList(start, start + size));
             if (tokenizer == null) {
@@ -32,7 +32,7 @@ public record Request(int rows, float[][] floats, float[] flat, long[] shape, Li
     }
 
     /** The requests for batches of {@code size} over the inputs (the tail that does not fill one is left out). */
-    public static Request[] batches(Inputs in, int size, WordPieceTokenizer tokenizer) {
+    public static Request[] batches(Inputs in, int size, Tokenizer tokenizer) {
         Request[] out = new Request[in.size() / size];
         for (int i = 0; i < out.length; i++) {
             out[i] = of(in, i * size, size, tokenizer);

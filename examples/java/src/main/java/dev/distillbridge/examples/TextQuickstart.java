@@ -1,15 +1,15 @@
 package dev.distillbridge.examples;
 
-import dev.distillbridge.client.Dataset;
 import dev.distillbridge.client.DistillBridge;
 import dev.distillbridge.client.DistillException;
 import dev.distillbridge.client.DistillationResult;
-import dev.distillbridge.client.DistilledModel;
-import dev.distillbridge.client.Prediction;
-import dev.distillbridge.client.QuantType;
-import dev.distillbridge.client.TeacherPreparation;
-import dev.distillbridge.client.TrainingParams;
-import dev.distillbridge.client.TransformerConfig;
+import dev.distillbridge.inference.DistilledModel;
+import dev.distillbridge.inference.Prediction;
+import dev.distillbridge.spec.Dataset;
+import dev.distillbridge.spec.QuantType;
+import dev.distillbridge.spec.TeacherPreparation;
+import dev.distillbridge.spec.TrainingParams;
+import dev.distillbridge.spec.TransformerConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;

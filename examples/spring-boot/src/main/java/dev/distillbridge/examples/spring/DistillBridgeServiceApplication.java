@@ -2,16 +2,15 @@ package dev.distillbridge.examples.spring;
 
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
-import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 
 /**
- * A Spring Boot service that serves a model distilled by Distill Bridge: {@code POST /predict},
- * a health indicator backed by {@code DistilledModel.selfCheck()}, and (when
- * {@code distillbridge.admin.enabled}) {@code POST /admin/distill}, which distills a new model
- * through a Distill Bridge server and hot-swaps it in once it passes.
+ * A Spring Boot service that serves a model distilled by Distill Bridge. The starter
+ * ({@code distill-bridge-spring-boot-starter}) does the wiring from {@code application.yml}: the
+ * verified, hot-swappable model bean, the {@code distilledModel} health component, prediction
+ * metrics, and the actuator endpoint {@code distillbridge} that distills a new model and swaps it
+ * in (off unless turned on). This application adds only {@code POST /predict}.
  */
 @SpringBootApplication
-@ConfigurationPropertiesScan
 public class DistillBridgeServiceApplication {
     /** Starts the service. */
     public static void main(String[] args) {

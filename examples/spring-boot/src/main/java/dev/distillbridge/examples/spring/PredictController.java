@@ -1,7 +1,8 @@
 package dev.distillbridge.examples.spring;
 
-import dev.distillbridge.client.DistilledModel;
-import dev.distillbridge.client.Prediction;
+import dev.distillbridge.inference.DistilledModel;
+import dev.distillbridge.inference.Prediction;
+import dev.distillbridge.spring.LiveModel;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,7 +54,7 @@ public class PredictController {
             throw new IllegalArgumentException("give exactly one of \"features\" (tabular and image models) "
                     + "or \"text\" (text models)");
         }
-        return model.apply(m -> respond(m, request.text() != null ? m.predict(request.text())
+        return model.predict(m -> respond(m, request.text() != null ? m.predict(request.text())
                 : m.predict(request.features())));
     }
 

@@ -2,11 +2,11 @@ package dev.distillbridge.examples.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.distillbridge.client.Dataset;
 import dev.distillbridge.client.DistillBridge;
 import dev.distillbridge.client.DistillationResult;
-import dev.distillbridge.client.MlpConfig;
-import dev.distillbridge.client.TrainingParams;
+import dev.distillbridge.spec.Dataset;
+import dev.distillbridge.spec.MlpConfig;
+import dev.distillbridge.spec.TrainingParams;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,6 +24,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.client.TestRestTemplate;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
@@ -32,9 +33,9 @@ import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.util.FileSystemUtils;
 
 /**
- * The admin endpoint against the real Python server: the service starts with one distilled
- * digits model, distills another through {@code POST /admin/distill}, and swaps it in while
- * requests keep arriving; none of them fails.
+ * The starter's hot-swap endpoint against the real Python server: the service starts with one
+ * distilled digits model, distills another through {@code POST /actuator/distillbridge} (on the
+ * management port), and swaps it in while requests keep arriving; none of them fails.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class AdminHotSwapTest {
@@ -47,6 +48,9 @@ class AdminHotSwapTest {
 
     @Autowired
     TestRestTemplate http;
+
+    @LocalManagementPort
+    int managementPort;
 
     @BeforeAll
     static void startServerAndDistillTheFirstModel() throws IOException {
@@ -75,7 +79,9 @@ class AdminHotSwapTest {
     static void properties(DynamicPropertyRegistry registry) {
         registry.add("distillbridge.model.path", () -> initialArtifact.toString());
         registry.add("distillbridge.server.target", () -> server.target());
-        registry.add("distillbridge.admin.enabled", () -> "true");
+        registry.add("management.endpoint.distillbridge.access", () -> "unrestricted");
+        registry.add("management.endpoints.web.exposure.include", () -> "health,distillbridge");
+        registry.add("management.server.port", () -> "0");
         registry.add("distillbridge.admin.work-dir", () -> WORK.resolve("updates").toString());
         registry.add("distillbridge.admin.job-timeout", () -> JOB_TIMEOUT.toString());
     }
@@ -100,8 +106,8 @@ class AdminHotSwapTest {
             }));
         }
 
-        ResponseEntity<Map> started = http.postForEntity("/admin/distill", Map.of("teacher", "digits-mlp",
-                "dataset", "digits", "hiddenSizes", List.of(24), "epochs", 2, "batchSize", 64,
+        ResponseEntity<Map> started = http.postForEntity(admin(""), Map.of("teacher", "digits-mlp",
+                "dataset", "digits", "hiddenSizes", "24", "epochs", 2, "batchSize", 64,
                 "learningRate", 0.01, "seed", 11), Map.class);
         assertThat(started.getStatusCode()).isEqualTo(HttpStatus.ACCEPTED);
         String jobId = (String) started.getBody().get("jobId");
@@ -126,7 +132,7 @@ class AdminHotSwapTest {
         assertThat(all).as("no request failed during the swap").allMatch(id -> !id.startsWith("HTTP"));
         assertThat(all).contains(initialJobId);
 
-        Map<?, ?> health = http.getForObject("/actuator/health", Map.class);
+        Map<?, ?> health = http.getForObject(management("/actuator/health"), Map.class);
         assertThat(health.get("status")).isEqualTo("UP");
         assertThat(health.toString()).contains("jobId=" + jobId);
     }
@@ -134,8 +140,8 @@ class AdminHotSwapTest {
     @Test
     void anUnknownTeacherIsRefusedAtOnceAndTheModelStays() {
         Object before = predict().getBody().get("modelId");
-        ResponseEntity<Map> refused = http.postForEntity("/admin/distill", Map.of("teacher", "no-such-teacher",
-                "dataset", "digits", "hiddenSizes", List.of(8), "epochs", 1), Map.class);
+        ResponseEntity<Map> refused = http.postForEntity(admin(""), Map.of("teacher", "no-such-teacher",
+                "dataset", "digits", "hiddenSizes", "8", "epochs", 1), Map.class);
         assertThat(refused.getStatusCode()).isEqualTo(HttpStatus.NOT_FOUND);
         assertThat(refused.getBody().get("grpcStatus")).isEqualTo("NOT_FOUND");
         assertThat((String) refused.getBody().get("detail")).contains("no-such-teacher");
@@ -144,10 +150,19 @@ class AdminHotSwapTest {
 
     @Test
     void aBadDescriptionIsRefusedNamingTheField() {
-        ResponseEntity<Map> refused = http.postForEntity("/admin/distill", Map.of("teacher", "digits-mlp",
-                "dataset", "digits", "hiddenSizes", List.of(8), "epochs", 0), Map.class);
+        ResponseEntity<Map> refused = http.postForEntity(admin(""), Map.of("teacher", "digits-mlp",
+                "dataset", "digits", "hiddenSizes", "8", "epochs", 0), Map.class);
         assertThat(refused.getStatusCode()).isEqualTo(HttpStatus.BAD_REQUEST);
         assertThat((String) refused.getBody().get("detail")).contains("training.epochs: must be > 0");
+    }
+
+    /** The hot-swap endpoint, on the management port. */
+    private String admin(String path) {
+        return management("/actuator/distillbridge" + path);
+    }
+
+    private String management(String path) {
+        return "http://localhost:" + managementPort + path;
     }
 
     private ResponseEntity<Map> predict() {
@@ -161,7 +176,7 @@ class AdminHotSwapTest {
     private Map<?, ?> awaitUpdate(String jobId) throws InterruptedException {
         long deadline = System.nanoTime() + JOB_TIMEOUT.toNanos();
         while (true) {
-            Map<?, ?> update = http.getForObject("/admin/updates/" + jobId, Map.class);
+            Map<?, ?> update = http.getForObject(admin("/" + jobId), Map.class);
             if (!"RUNNING".equals(update.get("state")) || System.nanoTime() > deadline) {
                 return update;
             }

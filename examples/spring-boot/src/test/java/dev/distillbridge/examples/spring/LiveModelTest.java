@@ -3,8 +3,10 @@ package dev.distillbridge.examples.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.distillbridge.client.DistilledModel;
-import dev.distillbridge.client.Precision;
+import dev.distillbridge.inference.DistilledModel;
+import dev.distillbridge.inference.Precision;
+import dev.distillbridge.spring.LiveModel;
+import dev.distillbridge.spring.ModelUpdater;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

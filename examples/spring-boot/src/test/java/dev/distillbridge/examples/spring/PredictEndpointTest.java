@@ -2,8 +2,8 @@ package dev.distillbridge.examples.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.distillbridge.client.DistilledModel;
-import dev.distillbridge.client.Prediction;
+import dev.distillbridge.inference.DistilledModel;
+import dev.distillbridge.inference.Prediction;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -71,7 +71,8 @@ class PredictEndpointTest {
 
     @Test
     void theAdminEndpointIsOffUnlessEnabled() {
-        ResponseEntity<String> response = http.postForEntity("/admin/distill", Map.of("teacher", "x"), String.class);
+        ResponseEntity<String> response = http.postForEntity("/actuator/distillbridge", Map.of("teacher", "x"),
+                String.class);
         assertThat(response.getStatusCode()).isEqualTo(HttpStatus.NOT_FOUND);
     }
 

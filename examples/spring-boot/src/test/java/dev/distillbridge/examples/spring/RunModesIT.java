@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.distillbridge.client.DistilledModel;
-import dev.distillbridge.client.Prediction;
+import dev.distillbridge.inference.DistilledModel;
+import dev.distillbridge.inference.Prediction;
 import java.io.File;
 import java.io.IOException;
 import java.net.ConnectException;

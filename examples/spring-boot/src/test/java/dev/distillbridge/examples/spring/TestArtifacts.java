@@ -51,7 +51,7 @@ final class TestArtifacts {
     private static synchronized Path make(String script, String name) {
         return MADE.computeIfAbsent(script, s -> {
             Path out = Path.of("target", "test-artifacts", name).toAbsolutePath();
-            Path source = repoRoot().resolve("java-client/src/test/resources/fixtures").resolve(s);
+            Path source = repoRoot().resolve("java-client/inference/src/test/resources/fixtures").resolve(s);
             Path log = out.resolveSibling(name + ".log");
             try {
                 Files.createDirectories(out.getParent());

@@ -2,8 +2,9 @@ package dev.distillbridge.examples.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.distillbridge.client.DistilledModel;
-import dev.distillbridge.client.Prediction;
+import dev.distillbridge.inference.DistilledModel;
+import dev.distillbridge.inference.Precision;
+import dev.distillbridge.inference.Prediction;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -30,7 +31,7 @@ class TextPredictEndpointTest {
     void rawTextIsClassifiedAsTheModelDoesInTheJvm() {
         String text = "@united 3 hours on the tarmac, no update";
         Prediction expected;
-        try (DistilledModel model = DistilledModel.load(TestArtifacts.text(), dev.distillbridge.client.Precision.FP32)) {
+        try (DistilledModel model = DistilledModel.load(TestArtifacts.text(), Precision.FP32)) {
             expected = model.predict(text);
         }
         ResponseEntity<Map> response = http.postForEntity("/predict", Map.of("text", text), Map.class);

@@ -1,0 +1,112 @@
+package dev.distillbridge.inference;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * Checks of an artifact's files against its manifest: safe names, sizes and SHA-256. The one
+ * place for them: {@link DistilledModel} uses them when it loads, the client's download when it
+ * fetches.
+ */
+public final class ArtifactFiles {
+    private ArtifactFiles() {
+    }
+
+    /**
+     * Resolves an artifact file name inside dir, refusing names that would escape it. A name is
+     * a relative path with '/' between its parts ({@code report/report.md}); no part may be
+     * empty, {@code .} or {@code ..}, and backslashes are refused.
+     */
+    public static Path resolve(Path dir, String name) {
+        if (name.isEmpty() || name.contains("\\") || name.indexOf('\0') >= 0) {
+            throw unsafe(name);
+        }
+        Path out = dir;
+        for (String part : name.split("/", -1)) {
+            if (part.isEmpty() || part.equals(".") || part.equals("..")) {
+                throw unsafe(name);
+            }
+            out = out.resolve(part);
+        }
+        return out;
+    }
+
+    private static ModelException unsafe(String name) {
+        return new ModelException(ModelException.Code.UNSAFE_FILE_NAME, name, "unsafe artifact file name '" + name + "'");
+    }
+
+    /** Lower-case hex SHA-256 of a file's content. */
+    public static String sha256(Path file) {
+        MessageDigest digest = newDigest();
+        byte[] buffer = new byte[1 << 16];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+                digest.update(buffer, 0, n);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    /**
+     * Checks that {@code file} has the expected size and SHA-256.
+     *
+     * @throws ModelException ({@code FILE_MISSING}, {@code SIZE_MISMATCH}, {@code HASH_MISMATCH}) naming the file and both values on a mismatch
+     */
+    public static void verify(Path file, ArtifactFile expected) {
+        verifyPresence(file, expected);
+        String name = expected.name();
+        String actual = sha256(file);
+        if (!actual.equalsIgnoreCase(expected.sha256())) {
+            throw new ModelException(ModelException.Code.HASH_MISMATCH, name,
+                    "sha256 mismatch for " + name + ": expected " + expected.sha256() + ", got " + actual);
+        }
+    }
+
+    /** Checks that the file exists with the manifest's size (cheap: no hashing). */
+    public static void verifyPresence(Path file, ArtifactFile expected) {
+        String name = expected.name();
+        if (!Files.isRegularFile(file)) {
+            throw new ModelException(ModelException.Code.FILE_MISSING, name, "missing artifact file " + name + " (expected at " + file + ")");
+        }
+        long size = size(file);
+        if (size != expected.sizeBytes()) {
+            throw new ModelException(ModelException.Code.SIZE_MISMATCH, name,
+                    "size mismatch for " + name + ": expected " + expected.sizeBytes() + " bytes, got " + size);
+        }
+    }
+
+    /** True when file exists and passes {@link #verify}. */
+    public static boolean matches(Path file, ArtifactFile expected) {
+        try {
+            verify(file, expected);
+            return true;
+        } catch (ModelException e) {
+            return false;
+        }
+    }
+
+    /** Size of a file, 0 when it does not exist. */
+    public static long size(Path file) {
+        try {
+            return Files.exists(file) ? Files.size(file) : 0;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot stat " + file, e);
+        }
+    }
+
+    private static MessageDigest newDigest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every JVM", e);
+        }
+    }
+}

@@ -1,0 +1,219 @@
+package dev.distillbridge.tokenizer;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads the parts of a Hugging Face {@code tokenizer.json} that a BERT WordPiece tokenizer
+ * needs, refusing (with {@link IllegalArgumentException} naming the key) anything it would
+ * silently get wrong. The file's own {@code truncation} and {@code padding} blocks are not
+ * read: the artifact manifest decides those.
+ */
+final class TokenizerJson {
+    private static final String FILE = "tokenizer.json";
+
+    /** A token matched verbatim in the raw text before normalization (e.g. {@code [CLS]}). */
+    record AddedToken(String content, int id) {
+    }
+
+    /** Everything {@link WordPieceTokenizer} is built from. */
+    record Parts(Map<String, Integer> vocab, BertNormalizer normalizer, String unkToken, String continuingPrefix,
+            int maxInputCharsPerWord, List<AddedToken> addedTokens, int[] prefixIds, int[] suffixIds,
+            Integer padId) {
+    }
+
+    private TokenizerJson() {
+    }
+
+    /**
+     * @throws IllegalArgumentException when the JSON is malformed or describes a tokenizer other
+     *     than BERT WordPiece
+     */
+    static Parts parse(String json) {
+        try {
+            return parts(root(json));
+        } catch (ClassCastException | IllegalStateException | UnsupportedOperationException
+                | NullPointerException | NumberFormatException e) {
+            throw new IllegalArgumentException(FILE + " is malformed: " + e, e);
+        }
+    }
+
+    private static Parts parts(JsonObject root) {
+        JsonObject model = object(root, "model");
+        requireType(model, "model", "WordPiece");
+        requirePreTokenizer(root);
+        Map<String, Integer> vocab = vocab(model);
+        int[][] specials = postProcessor(root.get("post_processor"));
+        return new Parts(vocab, normalizer(root.get("normalizer")), string(model, "unk_token", "model.unk_token"),
+                optionalString(model, "continuing_subword_prefix", "##"),
+                optionalInt(model, "max_input_chars_per_word", 100), addedTokens(root), specials[0], specials[1],
+                padId(root));
+    }
+
+    private static JsonObject root(String json) {
+        try {
+            JsonElement root = JsonParser.parseString(json);
+            if (!root.isJsonObject()) {
+                throw invalid(FILE + " is not a JSON object");
+            }
+            return root.getAsJsonObject();
+        } catch (JsonParseException e) {
+            throw new IllegalArgumentException(FILE + " is not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    private static BertNormalizer normalizer(JsonElement element) {
+        if (element == null || element.isJsonNull()) {
+            return BertNormalizer.NONE;
+        }
+        JsonObject n = element.getAsJsonObject();
+        requireType(n, "normalizer", "BertNormalizer");
+        boolean lowercase = bool(n, "lowercase", true);
+        JsonElement strip = n.get("strip_accents");
+        boolean stripAccents = strip == null || strip.isJsonNull() ? lowercase : strip.getAsBoolean();
+        return new BertNormalizer(bool(n, "clean_text", true), bool(n, "handle_chinese_chars", true), stripAccents,
+                lowercase);
+    }
+
+    private static void requirePreTokenizer(JsonObject root) {
+        JsonElement pre = root.get("pre_tokenizer");
+        if (pre == null || !pre.isJsonObject()) {
+            throw invalid(FILE + ": 'pre_tokenizer' is missing; only BertPreTokenizer is supported");
+        }
+        requireType(pre.getAsJsonObject(), "pre_tokenizer", "BertPreTokenizer");
+    }
+
+    private static Map<String, Integer> vocab(JsonObject model) {
+        JsonObject vocab = object(model, "vocab");
+        Map<String, Integer> out = new HashMap<>(vocab.size() * 2);
+        for (Map.Entry<String, JsonElement> e : vocab.entrySet()) {
+            out.put(e.getKey(), e.getValue().getAsInt());
+        }
+        return Map.copyOf(out);
+    }
+
+    /** Added tokens, longest first, so the leftmost-longest match is the first one found. */
+    private static List<AddedToken> addedTokens(JsonObject root) {
+        JsonElement added = root.get("added_tokens");
+        List<AddedToken> out = new ArrayList<>();
+        if (added == null || added.isJsonNull()) {
+            return out;
+        }
+        for (JsonElement e : added.getAsJsonArray()) {
+            JsonObject token = e.getAsJsonObject();
+            String content = string(token, "content", "added_tokens[].content");
+            for (String flag : List.of("normalized", "single_word", "lstrip", "rstrip")) {
+                if (bool(token, flag, false)) {
+                    throw invalid(FILE + ": added token '" + content + "' sets " + flag
+                            + "=true, which this tokenizer does not support");
+                }
+            }
+            out.add(new AddedToken(content, token.get("id").getAsInt()));
+        }
+        out.sort(Comparator.comparingInt((AddedToken t) -> t.content().length()).reversed());
+        return List.copyOf(out);
+    }
+
+    /** The ids before and after the text: {@code [CLS]} and {@code [SEP]} for BERT. */
+    private static int[][] postProcessor(JsonElement element) {
+        if (element == null || element.isJsonNull()) {
+            return new int[][] {new int[0], new int[0]};
+        }
+        JsonObject p = element.getAsJsonObject();
+        String type = optionalString(p, "type", "");
+        return switch (type) {
+            case "TemplateProcessing" -> template(p);
+            case "BertProcessing" -> new int[][] {
+                {p.getAsJsonArray("cls").get(1).getAsInt()}, {p.getAsJsonArray("sep").get(1).getAsInt()}};
+            default -> throw invalid(FILE + ": post_processor type '" + type
+                    + "' is not supported (TemplateProcessing or BertProcessing)");
+        };
+    }
+
+    private static int[][] template(JsonObject p) {
+        JsonObject specials = object(p, "special_tokens");
+        List<Integer> before = new ArrayList<>();
+        List<Integer> after = new ArrayList<>();
+        boolean seenSequence = false;
+        for (JsonElement item : p.getAsJsonArray("single")) {
+            JsonObject piece = item.getAsJsonObject();
+            if (piece.has("Sequence")) {
+                if (seenSequence) {
+                    throw invalid(FILE + ": post_processor.single has more than one Sequence");
+                }
+                seenSequence = true;
+            } else {
+                String id = piece.getAsJsonObject("SpecialToken").get("id").getAsString();
+                JsonArray ids = object(specials, id).getAsJsonArray("ids");
+                List<Integer> side = seenSequence ? after : before;
+                ids.forEach(v -> side.add(v.getAsInt()));
+            }
+        }
+        if (!seenSequence) {
+            throw invalid(FILE + ": post_processor.single has no Sequence");
+        }
+        return new int[][] {toArray(before), toArray(after)};
+    }
+
+    private static Integer padId(JsonObject root) {
+        JsonElement padding = root.get("padding");
+        if (padding != null && padding.isJsonObject() && padding.getAsJsonObject().has("pad_id")) {
+            return padding.getAsJsonObject().get("pad_id").getAsInt();
+        }
+        return null;
+    }
+
+    private static void requireType(JsonObject o, String key, String expected) {
+        String type = optionalString(o, "type", null);
+        if (!expected.equals(type)) {
+            throw invalid(FILE + ": " + key + " type '" + type + "' is not supported; only " + expected);
+        }
+    }
+
+    private static JsonObject object(JsonObject parent, String key) {
+        JsonElement e = parent.get(key);
+        if (e == null || !e.isJsonObject()) {
+            throw invalid(FILE + ": '" + key + "' is missing or not an object");
+        }
+        return e.getAsJsonObject();
+    }
+
+    private static String string(JsonObject parent, String key, String path) {
+        String value = optionalString(parent, key, null);
+        if (value == null) {
+            throw invalid(FILE + ": '" + path + "' is missing or not a string");
+        }
+        return value;
+    }
+
+    private static String optionalString(JsonObject parent, String key, String fallback) {
+        JsonElement e = parent.get(key);
+        return e == null || e.isJsonNull() ? fallback : e.getAsString();
+    }
+
+    private static int optionalInt(JsonObject parent, String key, int fallback) {
+        JsonElement e = parent.get(key);
+        return e == null || e.isJsonNull() ? fallback : e.getAsInt();
+    }
+
+    private static boolean bool(JsonObject parent, String key, boolean fallback) {
+        JsonElement e = parent.get(key);
+        return e == null || e.isJsonNull() ? fallback : e.getAsBoolean();
+    }
+
+    private static int[] toArray(List<Integer> values) {
+        return values.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private static IllegalArgumentException invalid(String message) {
+        return new IllegalArgumentException(message);
+    }
+}
