@@ -4,7 +4,7 @@ training split's tokens (the default) — retention and compression over seeds, 
 student without a teacher, the same student with the whole vocabulary, and TF-IDF + logistic
 regression.
 
-    PYTHONPATH=. .venv/bin/python bench/text_students.py [run ...]   # runs: kd no_kd full_vocab
+    PYTHONPATH=. .venv/bin/python bench/text_students.py [run ...]   # runs: see RUNS
 
 Each (run, seed) is its own process and is saved in results/text_students.json as it finishes;
 saved ones are skipped (`--fresh` redoes the named runs). The first run prepares the teacher
@@ -42,6 +42,12 @@ RUNS = {
     # levers for retention, one seed each first
     "kd_lr3e-4": Run("KD, learning rate 3e-4", (0,), {"learning_rate": 3e-4}),
     "kd_6ep": Run("KD, 6 epochs", (0,), {"epochs": 6}),
+    "kd_lr5e-5": Run("KD, learning rate 5e-5", (0,), {"learning_rate": 5e-5}),
+    "kd_logits": Run(
+        "KD, logits only (hidden, attention weights 0)",
+        (0,),
+        {"hidden_weight": 0.0, "attention_weight": 0.0},
+    ),
 }
 GOAL_RETENTION, GOAL_COMPRESSION = 98.5, 10.0
 RESULT = c.RESULTS / "text_students.json"
