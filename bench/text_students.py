@@ -45,7 +45,7 @@ RUNS = {
     "kd_lr5e-5": Run("KD, learning rate 5e-5", (0,), {"learning_rate": 5e-5}),
     "kd_logits": Run(
         "KD, logits only (hidden, attention weights 0)",
-        (0,),
+        (0, 1, 2),
         {"hidden_weight": 0.0, "attention_weight": 0.0},
     ),
 }
