@@ -55,9 +55,6 @@ class SearchTrial:
     epochs: int  # trained (fewer than asked when pruned)
     seconds: float
 
-    def describe(self) -> str:
-        return f"{self.schedule}, temperature {self.temperature:g}, alpha {self.alpha:.3g}"
-
 
 @dataclass
 class SearchResult:
