@@ -1,9 +1,11 @@
 package dev.distillbridge.client;
 
+import dev.distillbridge.client.internal.BearerTokenCredentials;
 import dev.distillbridge.client.internal.GrpcJobRunner;
 import dev.distillbridge.client.internal.Problems;
 import dev.distillbridge.client.internal.RetryPolicy;
 import dev.distillbridge.client.internal.Rpc;
+import dev.distillbridge.client.internal.TlsFailureHints;
 import dev.distillbridge.client.internal.Uploader;
 import dev.distillbridge.debug.DebugConnection;
 import dev.distillbridge.proto.v1.CancelJobRequest;
@@ -11,17 +13,20 @@ import dev.distillbridge.proto.v1.GetJobRequest;
 import dev.distillbridge.proto.v1.ListDatasetsRequest;
 import dev.distillbridge.proto.v1.ListJobsRequest;
 import dev.distillbridge.proto.v1.ListTeachersRequest;
+import io.grpc.CallCredentials;
+import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ChannelCredentials;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ClientInterceptors;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
-import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.TlsChannelCredentials;
-import io.grpc.stub.MetadataUtils;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,13 +46,14 @@ import java.util.function.Consumer;
  * A connection to a Distill Bridge server: the entry point of the client.
  *
  * <pre>{@code
- * try (DistillBridge bridge = DistillBridge.connect("localhost:50051")) {
+ * try (DistillBridge bridge = DistillBridge.connect("models.internal:50051")) {   // TLS, system CAs
  *     bridge.listTeachers().forEach(System.out::println);
  *     DistillationResult result = bridge.newDistiller()...distill(dataset, params);
  * }
  * }</pre>
  *
- * <p>A server with a token and TLS:
+ * <p>Connections use TLS unless the caller says {@link Builder#usePlaintext()}. A server with a
+ * token, a private CA and client certificates:
  *
  * <pre>{@code
  * DistillBridge bridge = DistillBridge.builder("models.internal:50051")
@@ -56,6 +62,12 @@ import java.util.function.Consumer;
  *     .clientCertificate(Path.of("client.pem"), Path.of("client.key"))   // when the server asks
  *     .callTimeout(Duration.ofSeconds(30))
  *     .build();
+ * }</pre>
+ *
+ * <p>A local server started without {@code --tls-cert} (development, tests):
+ *
+ * <pre>{@code
+ * DistillBridge bridge = DistillBridge.builder("localhost:50051").usePlaintext().build();
  * }</pre>
  *
  * <p>Thread-safe; create one per server and share it. {@link #connect(String)} and
@@ -104,13 +116,19 @@ public final class DistillBridge implements AutoCloseable {
         this.asyncExecutor = Executors.newCachedThreadPool(daemonThreads());
     }
 
-    /** Connects in plaintext to {@code target} (e.g. {@code "localhost:50051"}). */
+    /**
+     * Connects to {@code target} (e.g. {@code "models.internal:50051"}) over TLS, trusting the
+     * JVM's default certificate authorities. A server without {@code --tls-cert} is not reachable
+     * this way (calls fail {@code UNAVAILABLE}, naming {@link Builder#usePlaintext()}); use
+     * {@code builder(target).usePlaintext().build()} for one, and {@link #builder(String)} for a
+     * token, a private CA or client certificates.
+     */
     public static DistillBridge connect(String target) {
         return connect(target, DEFAULT_CALL_TIMEOUT);
     }
 
     /**
-     * Connects in plaintext to {@code target}.
+     * Connects to {@code target} over TLS with the system's CAs, like {@link #connect(String)}.
      *
      * @param callTimeout timeout of each unary call; long-running calls (watching a job,
      *     downloading) are bounded by {@link Distiller#setTimeout(Duration)} instead
@@ -119,7 +137,10 @@ public final class DistillBridge implements AutoCloseable {
         return builder(target).callTimeout(callTimeout).build();
     }
 
-    /** Options for a connection: bearer token, TLS, client certificate, call timeout. */
+    /**
+     * Options for a connection: TLS (the default) or {@link Builder#usePlaintext()}, a private CA,
+     * a client certificate, a bearer token, timeouts, keepalive and retries.
+     */
     public static Builder builder(String target) {
         return new Builder(target);
     }
@@ -297,13 +318,15 @@ public final class DistillBridge implements AutoCloseable {
     }
 
     /**
-     * Configures a {@link DistillBridge}. Plaintext unless a TLS option is set; each option is
-     * checked (files readable, pairs complete) when {@link #build()} is called.
+     * Configures a {@link DistillBridge}. TLS with the JVM's default CAs unless
+     * {@link #usePlaintext()} is called; each option is checked (files readable, pairs complete,
+     * no contradiction) when {@link #build()} is called.
      */
     public static final class Builder {
         private final String target;
         private String bearerToken;
-        private boolean tls;
+        private boolean allowInsecureBearerToken;
+        private boolean plaintext;
         private Path trustCertificate;
         private Path clientCertificate;
         private Path clientKey;
@@ -318,30 +341,48 @@ public final class DistillBridge implements AutoCloseable {
             this.target = Objects.requireNonNull(target, "target");
         }
 
-        /** Sends {@code authorization: Bearer <token>} with every call (the server's --auth-token-file). */
+        /**
+         * Sends {@code authorization: Bearer <token>} with every call (the server's
+         * {@code --auth-token-file}), as gRPC call credentials: over a connection without TLS
+         * each call fails {@code UNAUTHENTICATED} before the token leaves the JVM, unless
+         * {@link #allowInsecureBearerToken()} was called.
+         */
         public Builder bearerToken(String token) {
             this.bearerToken = Objects.requireNonNull(token, "token");
             return this;
         }
 
-        /** Uses TLS, trusting the JVM's default certificate authorities. */
-        public Builder useTls() {
-            this.tls = true;
+        /**
+         * Lets {@link #bearerToken(String)} be sent over a plaintext connection
+         * ({@link #usePlaintext()}), where anyone on the path can read it. For loopback and
+         * tests; never across a network.
+         */
+        public Builder allowInsecureBearerToken() {
+            this.allowInsecureBearerToken = true;
             return this;
         }
 
-        /** Uses TLS, trusting the CA (or self-signed certificate) in this PEM file. */
+        /**
+         * Talks plaintext HTTP/2 instead of TLS: for a server started without {@code --tls-cert},
+         * e.g. on localhost. Cannot be combined with {@link #trustCertificate(Path)} or
+         * {@link #clientCertificate(Path, Path)}; a bearer token is then refused unless
+         * {@link #allowInsecureBearerToken()} is called too.
+         */
+        public Builder usePlaintext() {
+            this.plaintext = true;
+            return this;
+        }
+
+        /** Trusts the CA (or self-signed certificate) in this PEM file instead of the JVM's default CAs. */
         public Builder trustCertificate(Path pemFile) {
             this.trustCertificate = Objects.requireNonNull(pemFile, "pemFile");
-            this.tls = true;
             return this;
         }
 
-        /** Presents this client certificate (PEM chain and PKCS#8 PEM key); implies TLS. */
+        /** Presents this client certificate (PEM chain and PKCS#8 PEM key) when the server asks for one. */
         public Builder clientCertificate(Path certificateChain, Path privateKey) {
             this.clientCertificate = Objects.requireNonNull(certificateChain, "certificateChain");
             this.clientKey = Objects.requireNonNull(privateKey, "privateKey");
-            this.tls = true;
             return this;
         }
 
@@ -378,8 +419,9 @@ public final class DistillBridge implements AutoCloseable {
          * Opens the channel.
          *
          * @throws IllegalArgumentException naming the option: a non-positive timeout, a
-         *     keepalive under {@link #MIN_KEEPALIVE_TIME}, bad retry settings, a blank token or
-         *     an unreadable certificate or key file
+         *     keepalive under {@link #MIN_KEEPALIVE_TIME}, bad retry settings, a blank token,
+         *     {@link #usePlaintext()} with a certificate, or a certificate or key file that
+         *     cannot be read
          */
         public DistillBridge build() {
             Problems problems = new Problems();
@@ -392,9 +434,19 @@ public final class DistillBridge implements AutoCloseable {
             if (bearerToken != null && bearerToken.isBlank()) {
                 problems.add("bearerToken", "must not be blank");
             }
+            if (plaintext && (trustCertificate != null || clientCertificate != null)) {
+                problems.add("usePlaintext", "cannot be combined with trustCertificate or clientCertificate"
+                        + " (both are TLS); drop one");
+            }
+            for (Path file : new Path[] {trustCertificate, clientCertificate, clientKey}) {
+                if (file != null && !Files.isReadable(file)) {
+                    problems.add(file == trustCertificate ? "trustCertificate" : "clientCertificate",
+                            "cannot read " + file);
+                }
+            }
             problems.throwIfAny(IllegalArgumentException::new);
             Map<String, ?> serviceConfig = serviceConfig(maxAttempts, initialBackoff, maxBackoff);
-            ManagedChannelBuilder<?> builder = Grpc.newChannelBuilder(target, credentials())
+            ManagedChannelBuilder<?> builder = Grpc.newChannelBuilder(target, channelCredentials())
                     .maxInboundMessageSize(Rpc.MAX_INBOUND_MESSAGE_BYTES)
                     .defaultServiceConfig(serviceConfig)
                     .keepAliveTime(keepAliveTime.toNanos(), TimeUnit.NANOSECONDS)
@@ -404,39 +456,46 @@ public final class DistillBridge implements AutoCloseable {
             } else {
                 builder.disableRetry();
             }
-            if (bearerToken != null) {
-                Metadata headers = new Metadata();
-                headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + bearerToken);
-                builder.intercept(MetadataUtils.newAttachHeadersInterceptor(headers));
+            if (!plaintext) {
+                builder.intercept(new TlsFailureHints());
             }
             ManagedChannel channel = builder.build();
-            return new DistillBridge(channel, channel, callTimeout, RetryPolicy.DEFAULT);
+            Channel calls = bearerToken == null ? channel
+                    : withCallCredentials(channel, new BearerTokenCredentials(bearerToken, allowInsecureBearerToken));
+            return new DistillBridge(calls, channel, callTimeout, RetryPolicy.DEFAULT);
         }
 
-        private ChannelCredentials credentials() {
-            if (!tls) {
+        private ChannelCredentials channelCredentials() {
+            if (plaintext) {
                 return InsecureChannelCredentials.create();
             }
             TlsChannelCredentials.Builder creds = TlsChannelCredentials.newBuilder();
             try {
                 if (trustCertificate != null) {
-                    creds.trustManager(readable(trustCertificate).toFile());
+                    creds.trustManager(trustCertificate.toFile());
                 }
                 if (clientCertificate != null) {
-                    creds.keyManager(readable(clientCertificate).toFile(), readable(clientKey).toFile());
+                    creds.keyManager(clientCertificate.toFile(), clientKey.toFile());
                 }
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot load TLS material", e);
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalArgumentException("cannot load the TLS certificate or key ("
+                        + (trustCertificate == null ? "" : "trustCertificate " + trustCertificate + " ")
+                        + (clientCertificate == null ? "" : "clientCertificate " + clientCertificate + " " + clientKey)
+                        + "): " + e.getMessage(), e);
             }
             return creds.build();
         }
+    }
 
-        private static Path readable(Path file) {
-            if (!Files.isReadable(file)) {
-                throw new IllegalArgumentException("cannot read " + file);
+    /** Every call on {@code channel} carries {@code credentials}. */
+    private static Channel withCallCredentials(Channel channel, CallCredentials credentials) {
+        return ClientInterceptors.intercept(channel, new ClientInterceptor() {
+            @Override
+            public <ReqT, RespT> ClientCall<ReqT, RespT> interceptCall(MethodDescriptor<ReqT, RespT> method,
+                    CallOptions callOptions, Channel next) {
+                return next.newCall(method, callOptions.withCallCredentials(credentials));
             }
-            return file;
-        }
+        });
     }
 
     private static void requirePositive(Problems problems, String field, Duration value) {

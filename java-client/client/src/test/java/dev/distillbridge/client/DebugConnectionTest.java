@@ -84,7 +84,7 @@ class DebugConnectionTest {
         DistillationResult viaPy4j;
         Path grpcDir = tmp.resolve("grpc-artifact");
         Path debugDir = tmp.resolve("py4j-artifact");
-        try (DistillBridge bridge = DistillBridge.connect(grpcServer.target())) {
+        try (DistillBridge bridge = DistillBridge.builder(grpcServer.target()).usePlaintext().build()) {
             viaGrpc = distillDigits(bridge.newDistiller(), grpcEvents);
             viaGrpc.download(grpcDir);
         }

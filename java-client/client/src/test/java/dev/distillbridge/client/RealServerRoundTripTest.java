@@ -66,7 +66,7 @@ class RealServerRoundTripTest {
         Path repoRoot = Path.of(System.getProperty("distillbridge.repoRoot", "..")).toAbsolutePath().normalize();
         Path dataDir = Files.createDirectories(tmp.resolve("server-data"));
         server = PythonServer.start(python, repoRoot, dataDir, Path.of("target", "real-server.log"), STARTUP);
-        bridge = DistillBridge.connect(server.target());
+        bridge = DistillBridge.builder(server.target()).usePlaintext().build();
     }
 
     @AfterAll
@@ -188,6 +188,17 @@ class RealServerRoundTripTest {
                 .distill(Dataset.builtin("digits"), new TrainingParams().setEpochs(1)));
         assertEquals(Status.Code.NOT_FOUND, e.getStatusCode(), e.getMessage());
         assertTrue(e.getMessage().contains("teacher"), e.getMessage());
+    }
+
+    @Test
+    @Order(3)
+    void theDefaultConnectionIsTlsSoThisPlaintextServerIsRefusedNamingUsePlaintext() {
+        try (DistillBridge tls = DistillBridge.builder(server.target()).callTimeout(Duration.ofSeconds(20))
+                .retry(1, Duration.ofMillis(1), Duration.ofMillis(1)).build()) {
+            DistillException e = assertThrows(DistillException.class, tls::listTeachers);
+            assertEquals(Status.Code.UNAVAILABLE, e.getStatusCode(), e.getMessage());
+            assertTrue(e.getMessage().contains("usePlaintext()"), e.getMessage());
+        }
     }
 
     @Test

@@ -120,7 +120,7 @@ class SpecConformanceTest {
         if (bridge == null) {
             grpcServer = PythonServer.start(python, repoRoot, Files.createDirectories(tmp.resolve("data")),
                     Path.of("target", "spec-conformance-grpc.log"), STARTUP, "--data-root", casesDir.toString());
-            bridge = DistillBridge.connect(grpcServer.target());
+            bridge = DistillBridge.builder(grpcServer.target()).usePlaintext().build();
         }
         return bridge;
     }
