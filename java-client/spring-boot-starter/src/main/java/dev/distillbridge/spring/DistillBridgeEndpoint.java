@@ -18,9 +18,11 @@ import org.springframework.lang.Nullable;
 /**
  * The admin hot-swap as actuator endpoint {@code distillbridge}, off by default. Turn it on
  * with {@code management.endpoint.distillbridge.access=unrestricted} and
- * {@code management.endpoints.web.exposure.include=health,distillbridge}; it is then served
- * where the actuator is, so give the actuator its own port ({@code management.server.port})
- * and keep that port internal.
+ * {@code management.endpoints.web.exposure.include=health,distillbridge}, and give the actuator
+ * its own port ({@code management.server.port}): without one the application refuses to start
+ * (unless {@code distillbridge.admin.allow-application-port=true}). Keep that port internal and
+ * protect the endpoint, e.g. with a Spring Security {@code SecurityFilterChain} for
+ * {@code EndpointRequest.to(DistillBridgeEndpoint.class)} (the Spring Boot example has one).
  *
  * <ul>
  *   <li>{@code GET /actuator/distillbridge}: the model being served;</li>

@@ -11,7 +11,9 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * <pre>
  * distillbridge:
  *   model.path: /models/german-credit        # the artifact served, verified at start-up
- *   server.target: distill-bridge:50051      # a DistillBridge client bean (needs distill-bridge-client)
+ *   server.target: distill-bridge:50051      # a DistillBridge client bean (needs distill-bridge-client), TLS
+ *   server.trust-certificate: /etc/distill/ca.pem   # a private CA; unset = the JVM's CAs
+ *   server.plaintext: true                   # only for a server without --tls-cert (loopback)
  *   admin.work-dir: /var/lib/distilled       # where the admin endpoint downloads new artifacts
  * </pre>
  */
@@ -83,8 +85,33 @@ public class DistillBridgeProperties {
         /** host:port of the Distill Bridge server; set = a DistillBridge client bean. */
         private String target;
 
-        /** Bearer token, when the server was started with --auth-token-file. */
+        /**
+         * Bearer token, when the server was started with --auth-token-file. Sent only over TLS
+         * unless allow-insecure-token is set.
+         */
         private String token;
+
+        /**
+         * Talk plaintext HTTP/2 instead of TLS, to a server started without --tls-cert (e.g. on
+         * localhost). TLS is the default.
+         */
+        private boolean plaintext;
+
+        /**
+         * Send the token over a plaintext connection too, where anyone on the path can read it.
+         * For loopback only; without it a token with plaintext=true stops the application
+         * from starting.
+         */
+        private boolean allowInsecureToken;
+
+        /** PEM file of the CA (or self-signed certificate) to trust; unset = the JVM's default CAs. */
+        private Path trustCertificate;
+
+        /** PEM certificate chain to present when the server asks for a client certificate (with client-key). */
+        private Path clientCertificate;
+
+        /** PKCS#8 PEM private key of client-certificate. */
+        private Path clientKey;
 
         /** Timeout of each unary call to the server. */
         private Duration callTimeout = Duration.ofSeconds(60);
@@ -112,11 +139,52 @@ public class DistillBridgeProperties {
         public void setCallTimeout(Duration callTimeout) {
             this.callTimeout = callTimeout;
         }
+
+        public boolean isPlaintext() {
+            return plaintext;
+        }
+
+        public void setPlaintext(boolean plaintext) {
+            this.plaintext = plaintext;
+        }
+
+        public boolean isAllowInsecureToken() {
+            return allowInsecureToken;
+        }
+
+        public void setAllowInsecureToken(boolean allowInsecureToken) {
+            this.allowInsecureToken = allowInsecureToken;
+        }
+
+        public Path getTrustCertificate() {
+            return trustCertificate;
+        }
+
+        public void setTrustCertificate(Path trustCertificate) {
+            this.trustCertificate = trustCertificate;
+        }
+
+        public Path getClientCertificate() {
+            return clientCertificate;
+        }
+
+        public void setClientCertificate(Path clientCertificate) {
+            this.clientCertificate = clientCertificate;
+        }
+
+        public Path getClientKey() {
+            return clientKey;
+        }
+
+        public void setClientKey(Path clientKey) {
+            this.clientKey = clientKey;
+        }
     }
 
     /**
      * {@code distillbridge.admin.*}: the actuator endpoint {@code distillbridge}, off unless
-     * {@code management.endpoint.distillbridge.access=unrestricted} and exposed over the web.
+     * {@code management.endpoint.distillbridge.access=unrestricted} and exposed over the web,
+     * and then only on a management port of its own ({@code management.server.port}).
      */
     public static class Admin {
         /** Where each new artifact is downloaded ({@code <work-dir>/<jobId>}). */
@@ -124,6 +192,14 @@ public class DistillBridgeProperties {
 
         /** Bounds one distillation, submit to result. */
         private Duration jobTimeout = Duration.ofMinutes(30);
+
+        /**
+         * Serve the endpoint on the application's own port. Off: turning the endpoint on
+         * without a separate management.server.port stops the application from starting, since
+         * the endpoint starts distillations and swaps the served model. Set it only when that
+         * port is protected (e.g. by Spring Security).
+         */
+        private boolean allowApplicationPort;
 
         public Path getWorkDir() {
             return workDir;
@@ -139,6 +215,14 @@ public class DistillBridgeProperties {
 
         public void setJobTimeout(Duration jobTimeout) {
             this.jobTimeout = jobTimeout;
+        }
+
+        public boolean isAllowApplicationPort() {
+            return allowApplicationPort;
+        }
+
+        public void setAllowApplicationPort(boolean allowApplicationPort) {
+            this.allowApplicationPort = allowApplicationPort;
         }
     }
 }

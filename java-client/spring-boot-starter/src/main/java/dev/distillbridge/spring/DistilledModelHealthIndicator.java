@@ -16,6 +16,11 @@ import org.springframework.boot.actuate.health.HealthIndicator;
  * unless the model was swapped. Add it to the readiness group so traffic only reaches a model
  * that still matches its artifact:
  * {@code management.endpoint.health.group.readiness.include=readinessState,distilledModel}.
+ *
+ * <p>The details (model file, SHA-256 of each file, Java and ONNX Runtime versions, the problem
+ * when DOWN) describe the deployment, so show them only to authorized callers:
+ * {@code management.endpoint.health.show-details=when-authorized} (Spring Boot's default is
+ * {@code never}); the status alone is what probes need.
  */
 public class DistilledModelHealthIndicator implements HealthIndicator {
     private final LiveModel model;

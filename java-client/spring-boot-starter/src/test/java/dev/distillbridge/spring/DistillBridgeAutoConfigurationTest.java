@@ -2,7 +2,19 @@ package dev.distillbridge.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
 import dev.distillbridge.client.DistillBridge;
+import dev.distillbridge.client.DistillException;
+import dev.distillbridge.proto.v1.DistillerServiceGrpc;
+import io.grpc.Grpc;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
 import dev.distillbridge.inference.DistilledModel;
 import dev.distillbridge.inference.Precision;
 import dev.distillbridge.inference.Prediction;
@@ -14,6 +26,8 @@ import io.micrometer.observation.ObservationRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -152,7 +166,8 @@ class DistillBridgeAutoConfigurationTest {
             assertThat(context).hasSingleBean(ModelUpdater.class);
             assertThat(context).doesNotHaveBean(DistillBridgeEndpoint.class);
         });
-        both.withPropertyValues("management.endpoint.distillbridge.access=unrestricted").run(context -> {
+        both.withPropertyValues("management.endpoint.distillbridge.access=unrestricted",
+                "management.server.port=0").run(context -> {
             DistillBridgeEndpoint endpoint = context.getBean(DistillBridgeEndpoint.class);
             assertThat(endpoint.model()).containsEntry("modelId", "fixture-tiny").containsEntry("precision", "INT8");
             assertThat(endpoint.update("no-such-job").getStatus()).isEqualTo(404);
@@ -163,6 +178,70 @@ class DistillBridgeAutoConfigurationTest {
             assertThat(refused.getStatus()).isEqualTo(503);
             assertThat(refused.getBody()).asString().contains("grpcStatus=UNAVAILABLE");
         });
+    }
+
+    @Test
+    void theAdminEndpointOnTheApplicationPortStopsStartUpUnlessExplicitlyAllowed() {
+        ApplicationContextRunner granted = runner.withPropertyValues("distillbridge.model.path=" + TINY,
+                "distillbridge.server.target=localhost:1", "management.endpoints.web.exposure.include=*",
+                "management.endpoint.distillbridge.access=unrestricted");
+        granted.run(context -> assertThat(context).getFailure().rootCause()
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("shares the application's port")
+                .hasMessageContaining("management.server.port")
+                .hasMessageContaining("distillbridge.admin.allow-application-port=true"));
+        granted.withPropertyValues("management.server.port=8080", "server.port=8080")
+                .run(context -> assertThat(context).hasFailed());
+        granted.withPropertyValues("management.server.port=9091", "server.port=8080")
+                .run(context -> assertThat(context).hasSingleBean(DistillBridgeEndpoint.class));
+        granted.withPropertyValues("distillbridge.admin.allow-application-port=true")
+                .run(context -> assertThat(context).hasSingleBean(DistillBridgeEndpoint.class));
+    }
+
+    @Test
+    void theClientIsTlsByDefaultAndATokenOverPlaintextStopsStartUpUnlessExplicitlyAllowed() throws Exception {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        Metadata.Key<String> authorization = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+        Server server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
+                .addService(ServerInterceptors.intercept(new DistillerServiceGrpc.DistillerServiceImplBase() { },
+                        new ServerInterceptor() {
+                            @Override
+                            public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+                                    ServerCallHandler<Q, R> next) {
+                                seen.add(String.valueOf(headers.get(authorization)));
+                                return next.startCall(call, headers);
+                            }
+                        }))
+                .build().start();
+        try {
+            runner.withPropertyValues("distillbridge.server.target=127.0.0.1:" + server.getPort()).run(context -> {
+                DistillException e = assertThrows(DistillException.class,
+                        context.getBean(DistillBridge.class)::listTeachers);
+                assertThat(e.getStatusCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+                assertThat(e.getMessage()).contains("distillbridge.server.plaintext=true");
+            });
+            assertThat(seen).isEmpty();
+            ApplicationContextRunner plaintext = runner.withPropertyValues(
+                    "distillbridge.server.target=127.0.0.1:" + server.getPort(), "distillbridge.server.plaintext=true",
+                    "distillbridge.server.token=starter-token");
+            plaintext.run(context -> assertThat(context).getFailure().rootCause()
+                    .hasMessageContaining("distillbridge.server.allow-insecure-token=true"));
+            plaintext.withPropertyValues("distillbridge.server.allow-insecure-token=true").run(context -> {
+                DistillException e = assertThrows(DistillException.class,
+                        context.getBean(DistillBridge.class)::listTeachers);
+                assertThat(e.getStatusCode()).isEqualTo(io.grpc.Status.Code.UNIMPLEMENTED); // it got there
+            });
+            assertThat(seen).containsExactly("Bearer starter-token");
+        } finally {
+            server.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aClientCertificateNeedsItsKey() {
+        runner.withPropertyValues("distillbridge.server.target=localhost:1",
+                "distillbridge.server.client-certificate=/x.pem").run(context -> assertThat(context)
+                .getFailure().rootCause().hasMessageContaining("client-certificate and distillbridge.server.client-key"));
     }
 
     @Test

@@ -19,9 +19,11 @@ import javax.net.ssl.SSLException;
  */
 public final class TlsFailureHints implements ClientInterceptor {
     static final String PLAINTEXT_HINT = "TLS with the server failed; if it runs without --tls-cert (plaintext),"
-            + " connect with DistillBridge.builder(target).usePlaintext()";
+            + " connect with DistillBridge.builder(target).usePlaintext() (Spring Boot starter:"
+            + " distillbridge.server.plaintext=true)";
     static final String TRUST_HINT = "the server's TLS certificate is not trusted; pass its CA (or the self-signed"
-            + " certificate) with DistillBridge.builder(target).trustCertificate(pemFile)";
+            + " certificate) with DistillBridge.builder(target).trustCertificate(pemFile) (Spring Boot starter:"
+            + " distillbridge.server.trust-certificate)";
 
     @Override
     public <ReqT, RespT> ClientCall<ReqT, RespT> interceptCall(MethodDescriptor<ReqT, RespT> method,
