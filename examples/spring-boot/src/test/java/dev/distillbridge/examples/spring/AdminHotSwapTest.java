@@ -57,7 +57,7 @@ class AdminHotSwapTest {
         FileSystemUtils.deleteRecursively(WORK);
         server = PythonServerProcess.start(WORK.resolve("server-data"), WORK.resolve("server.log"),
                 Duration.ofMinutes(2));
-        try (DistillBridge bridge = DistillBridge.connect(server.target())) {
+        try (DistillBridge bridge = DistillBridge.builder(server.target()).usePlaintext().build()) {
             DistillationResult result = bridge.newDistiller()
                     .setTeacherModel("digits-mlp")
                     .setStudentConfig(new MlpConfig().setHiddenSizes(16))
@@ -79,6 +79,8 @@ class AdminHotSwapTest {
     static void properties(DynamicPropertyRegistry registry) {
         registry.add("distillbridge.model.path", () -> initialArtifact.toString());
         registry.add("distillbridge.server.target", () -> server.target());
+        registry.add("distillbridge.server.plaintext", () -> "true"); // the test server runs without --tls-cert
+        Operator.register(registry);
         registry.add("management.endpoint.distillbridge.access", () -> "unrestricted");
         registry.add("management.endpoints.web.exposure.include", () -> "health,distillbridge");
         registry.add("management.server.port", () -> "0");
@@ -106,7 +108,7 @@ class AdminHotSwapTest {
             }));
         }
 
-        ResponseEntity<Map> started = http.postForEntity(admin(""), Map.of("teacher", "digits-mlp",
+        ResponseEntity<Map> started = Operator.as(http).postForEntity(admin(""), Map.of("teacher", "digits-mlp",
                 "dataset", "digits", "hiddenSizes", "24", "epochs", 2, "batchSize", 64,
                 "learningRate", 0.01, "seed", 11), Map.class);
         assertThat(started.getStatusCode()).isEqualTo(HttpStatus.ACCEPTED);
@@ -132,7 +134,7 @@ class AdminHotSwapTest {
         assertThat(all).as("no request failed during the swap").allMatch(id -> !id.startsWith("HTTP"));
         assertThat(all).contains(initialJobId);
 
-        Map<?, ?> health = http.getForObject(management("/actuator/health"), Map.class);
+        Map<?, ?> health = Operator.as(http).getForObject(management("/actuator/health"), Map.class);
         assertThat(health.get("status")).isEqualTo("UP");
         assertThat(health.toString()).contains("jobId=" + jobId);
     }
@@ -140,7 +142,7 @@ class AdminHotSwapTest {
     @Test
     void anUnknownTeacherIsRefusedAtOnceAndTheModelStays() {
         Object before = predict().getBody().get("modelId");
-        ResponseEntity<Map> refused = http.postForEntity(admin(""), Map.of("teacher", "no-such-teacher",
+        ResponseEntity<Map> refused = Operator.as(http).postForEntity(admin(""), Map.of("teacher", "no-such-teacher",
                 "dataset", "digits", "hiddenSizes", "8", "epochs", 1), Map.class);
         assertThat(refused.getStatusCode()).isEqualTo(HttpStatus.NOT_FOUND);
         assertThat(refused.getBody().get("grpcStatus")).isEqualTo("NOT_FOUND");
@@ -150,7 +152,7 @@ class AdminHotSwapTest {
 
     @Test
     void aBadDescriptionIsRefusedNamingTheField() {
-        ResponseEntity<Map> refused = http.postForEntity(admin(""), Map.of("teacher", "digits-mlp",
+        ResponseEntity<Map> refused = Operator.as(http).postForEntity(admin(""), Map.of("teacher", "digits-mlp",
                 "dataset", "digits", "hiddenSizes", "8", "epochs", 0), Map.class);
         assertThat(refused.getStatusCode()).isEqualTo(HttpStatus.BAD_REQUEST);
         assertThat((String) refused.getBody().get("detail")).contains("training.epochs: must be > 0");
@@ -176,7 +178,7 @@ class AdminHotSwapTest {
     private Map<?, ?> awaitUpdate(String jobId) throws InterruptedException {
         long deadline = System.nanoTime() + JOB_TIMEOUT.toNanos();
         while (true) {
-            Map<?, ?> update = http.getForObject(admin("/" + jobId), Map.class);
+            Map<?, ?> update = Operator.as(http).getForObject(admin("/" + jobId), Map.class);
             if (!"RUNNING".equals(update.get("state")) || System.nanoTime() > deadline) {
                 return update;
             }

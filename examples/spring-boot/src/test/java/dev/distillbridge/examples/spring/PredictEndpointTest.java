@@ -29,6 +29,7 @@ class PredictEndpointTest {
     static void artifact(DynamicPropertyRegistry registry) {
         registry.add("distillbridge.model.path", () -> TestArtifacts.tabular().toString());
         registry.add("distillbridge.model.self-check-cache-ttl", () -> "0s");
+        Operator.register(registry);
     }
 
     @Test
@@ -78,7 +79,8 @@ class PredictEndpointTest {
 
     @Test
     void healthIsUpWithTheSelfCheckAndDownWhenAFileChanges() throws Exception {
-        Map<?, ?> up = http.getForObject("/actuator/health", Map.class);
+        // the details are the operator's (show-details: when-authorized); ActuatorSecurityTest has the rest
+        Map<?, ?> up = Operator.as(http).getForObject("/actuator/health", Map.class);
         assertThat(up.get("status")).isEqualTo("UP");
         Map<?, ?> details = details(up);
         assertThat(details.get("jobId")).isEqualTo("fixture-tiny");
@@ -93,7 +95,7 @@ class PredictEndpointTest {
             byte[] tampered = original.clone();
             tampered[tampered.length / 2] ^= 1;
             Files.write(file, tampered);
-            ResponseEntity<Map> down = http.getForEntity("/actuator/health", Map.class);
+            ResponseEntity<Map> down = Operator.as(http).getForEntity("/actuator/health", Map.class);
             assertThat(down.getStatusCode()).isEqualTo(HttpStatus.SERVICE_UNAVAILABLE);
             assertThat(down.getBody().get("status")).isEqualTo("DOWN");
             assertThat(details(down.getBody()).get("problem").toString()).contains("model.onnx");
