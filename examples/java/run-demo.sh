@@ -28,4 +28,5 @@ TARGET=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["target"
 echo "server listening on $TARGET (log: $LOG)"
 
 cd "$ROOT/examples/java"
-mvn -B -ntp -q compile exec:java -Dexec.mainClass="$MAIN" -Dexec.args="$TARGET $OUT"
+# plaintext=true: this loopback server runs without --tls-cert (the client's default is TLS)
+mvn -B -ntp -q compile exec:java -Dexec.mainClass="$MAIN" -Dexec.args="$TARGET $OUT plaintext=true"

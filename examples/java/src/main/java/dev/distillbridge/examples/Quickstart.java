@@ -30,10 +30,14 @@ import java.util.Set;
  * smaller.
  *
  * <pre>
- * mvn -q compile exec:java -Dexec.args="localhost:50051 /tmp/out"
- * mvn -q compile exec:java -Dexec.args="localhost:50051 /tmp/out epochs=5 lr=0.01 hidden=32"
- * mvn -q compile exec:java -Dexec.args="localhost:50051 /tmp/out teacher=german-credit-mlp dataset=german-credit hidden=16 epochs=60 batch=64 lr=0.001"
+ * mvn -q compile exec:java -Dexec.args="models.internal:50051 /tmp/out ca=/etc/distill/ca.pem"
+ * mvn -q compile exec:java -Dexec.args="localhost:50051 /tmp/out plaintext=true epochs=5 lr=0.01 hidden=32"
+ * mvn -q compile exec:java -Dexec.args="localhost:50051 /tmp/out plaintext=true teacher=german-credit-mlp dataset=german-credit hidden=16 epochs=60 batch=64 lr=0.001"
  * </pre>
+ *
+ * The connection is TLS (the JVM's CAs, or {@code ca=PEM} for a private CA); {@code plaintext=true}
+ * is for a local server started without {@code --tls-cert}, as {@code make demo} starts one. The
+ * token in {@code $DISTILL_BRIDGE_TOKEN}, when set, is sent (over TLS only).
  *
  * Overrides (key=value): teacher, dataset, hidden, epochs, batch, lr, seed. (German Credit has
  * only 150 test rows, 70% of them "good": there a one-row change moves accuracy by 0.67 points
@@ -63,7 +67,7 @@ public final class Quickstart {
     }
 
     private static void run(String target, Path outDir, Map<String, String> opts) {
-        try (DistillBridge bridge = DistillBridge.connect(target)) {
+        try (DistillBridge bridge = connect(target, opts)) {
             System.out.println("Teachers on " + target + ":");
             for (TeacherInfo t : bridge.listTeachers()) {
                 System.out.printf(Locale.ROOT, "  %-24s %-12s %-16s %,10d params%s%n", t.name(), t.architecture(),
@@ -181,6 +185,22 @@ public final class Quickstart {
             return String.format(Locale.ROOT, "%.3e", value);
         }
         return String.format(Locale.ROOT, "%.4f", value);
+    }
+
+    /** TLS unless {@code plaintext=true}; {@code ca=PEM} trusts a private CA; the token from the environment. */
+    static DistillBridge connect(String target, Map<String, String> opts) {
+        DistillBridge.Builder builder = DistillBridge.builder(target);
+        if (Boolean.parseBoolean(opts.getOrDefault("plaintext", "false"))) {
+            builder.usePlaintext();
+        }
+        if (opts.containsKey("ca")) {
+            builder.trustCertificate(Path.of(opts.get("ca")));
+        }
+        String token = System.getenv("DISTILL_BRIDGE_TOKEN");
+        if (token != null && !token.isBlank()) {
+            builder.bearerToken(token);
+        }
+        return builder.build();
     }
 
     /** The key=value arguments after the first {@code skip}. */

@@ -24,14 +24,15 @@ import java.util.Map;
  *
  * <pre>
  * mvn -q compile exec:java -Dexec.mainClass=dev.distillbridge.examples.TextQuickstart \
- *     -Dexec.args="localhost:50051 /tmp/text-out layers=2 epochs=2"
+ *     -Dexec.args="localhost:50051 /tmp/text-out plaintext=true layers=2 epochs=2"
  * mvn -q compile exec:java -Dexec.mainClass=dev.distillbridge.examples.TextQuickstart \
  *     -Dexec.args="--artifact /tmp/text-out 'my bag is lost again'"
  * </pre>
  *
  * Overrides (key=value): layers, hidden, heads, intermediate, max-len, epochs, alpha, batch, lr,
- * prep-epochs, fine-tune, seed. {@code --artifact DIR [texts...]} skips the distillation and
- * only loads and runs an artifact.
+ * prep-epochs, fine-tune, seed; the connection options are {@link Quickstart}'s ({@code plaintext=true}
+ * for a local server without TLS, {@code ca=PEM}). {@code --artifact DIR [texts...]} skips the
+ * distillation and only loads and runs an artifact.
  */
 public final class TextQuickstart {
     private static final List<String> SAMPLES = List.of(
@@ -63,7 +64,7 @@ public final class TextQuickstart {
     }
 
     private static void distill(String target, Path outDir, Map<String, String> opts) {
-        try (DistillBridge bridge = DistillBridge.connect(target)) {
+        try (DistillBridge bridge = Quickstart.connect(target, opts)) {
             System.out.println("Distilling minilm-l6 on airline-sentiment ...");
             DistillationResult result = bridge.newDistiller()
                     .setTeacherModel("minilm-l6")
