@@ -126,11 +126,13 @@ class Distiller:
         tls_root_cert: str | Path | None = None,
         tls_client_cert: str | Path | None = None,
         tls_client_key: str | Path | None = None,
+        allow_insecure_token: bool = False,
     ) -> Distiller:
         """A Distiller whose jobs run on the server at `target` (e.g. "localhost:50051").
 
-        `token`: the server's bearer token. `tls_root_cert`: a PEM file to trust (turns TLS
-        on); `tls_client_cert` / `tls_client_key`: a client certificate, when asked for."""
+        `token`: the server's bearer token, sent only over TLS unless `allow_insecure_token`.
+        `tls_root_cert`: a PEM file to trust (turns TLS on); `tls_client_cert` /
+        `tls_client_key`: a client certificate, when asked for."""
         distiller = cls()
         distiller._client = RemoteClient(
             target,
@@ -139,6 +141,7 @@ class Distiller:
             tls_root_cert=tls_root_cert,
             tls_client_cert=tls_client_cert,
             tls_client_key=tls_client_key,
+            allow_insecure_token=allow_insecure_token,
         )
         return distiller
 

@@ -44,7 +44,9 @@ class RemoteClient:
     `token` is sent as `authorization: Bearer <token>` on every call. Any `tls_*` argument
     switches to TLS: `tls_root_cert` is the PEM CA (or self-signed certificate) to trust
     (default: the system roots); `tls_client_cert` + `tls_client_key` present a client
-    certificate to a server that asks for one."""
+    certificate to a server that asks for one. A token on a channel without TLS is refused
+    (`ValueError`) unless `allow_insecure_token=True` (loopback only: anyone on the path can
+    read it), as the Java client's `allowInsecureBearerToken()`."""
 
     def __init__(
         self,
@@ -56,7 +58,15 @@ class RemoteClient:
         tls_root_cert: str | Path | None = None,
         tls_client_cert: str | Path | None = None,
         tls_client_key: str | Path | None = None,
+        allow_insecure_token: bool = False,
     ) -> None:
+        plaintext = channel is None and tls_root_cert is tls_client_cert is tls_client_key is None
+        if token and plaintext and not allow_insecure_token:
+            raise ValueError(
+                f"refusing to send the token to {target} without TLS: pass tls_root_cert= (the CA"
+                " of the server's --tls-cert), or allow_insecure_token=True to send it in the"
+                " clear (loopback only)"
+            )
         self._owns_channel = channel is None
         if channel is None:
             channel = _open_channel(target, tls_root_cert, tls_client_cert, tls_client_key)
@@ -255,7 +265,7 @@ class _BearerToken(
     grpc.StreamUnaryClientInterceptor,
     grpc.StreamStreamClientInterceptor,
 ):
-    """Adds `authorization: Bearer <token>` to every call (plaintext or TLS alike)."""
+    """Adds `authorization: Bearer <token>` to every call (over plaintext only when allowed)."""
 
     def __init__(self, token: str) -> None:
         self._header = ("authorization", f"Bearer {token}")

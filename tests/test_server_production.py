@@ -183,10 +183,13 @@ def test_auth_on_refuses_calls_without_the_token_but_not_health(zoo_ready, home,
             health = health_pb2_grpc.HealthStub(channel)
             status = health.Check(health_pb2.HealthCheckRequest(), timeout=10).status
             assert status == health_pb2.HealthCheckResponse.SERVING
-        with RemoteClient(srv.target, token="s3cret-token") as client:
+        with pytest.raises(ValueError, match="allow_insecure_token=True"):
+            RemoteClient(srv.target, token="s3cret-token")  # plaintext: refused before any call
+        loopback = dict(allow_insecure_token=True)
+        with RemoteClient(srv.target, token="s3cret-token", **loopback) as client:
             assert any(t.name == "digits-mlp" for t in client.list_teachers())
         with (
-            RemoteClient(srv.target, token="nope") as client,
+            RemoteClient(srv.target, token="nope", **loopback) as client,
             pytest.raises(DistillError) as error,
         ):
             client.list_jobs()

@@ -71,6 +71,9 @@ public final class Uploader {
             if (e.getCause() instanceof StatusRuntimeException sre) {
                 throw DistillException.fromRpc(sre, null);
             }
+            if (e.getCause() instanceof UncheckedIOException local) {
+                throw local; // the file, not the server: as when it cannot be read before the call
+            }
             throw new DistillException(Status.fromThrowable(e.getCause()), null, e.getCause());
         }
     }
