@@ -57,8 +57,10 @@ class RunModesIT {
     void mvnSpringBootRunServes() throws Exception {
         // Offline: this build has already resolved every plugin and dependency the run needs.
         // The classes are compiled already: do not rebuild them under the running tests.
+        // The same local repository as this build's (-Dmaven.repo.local), or offline resolution fails.
         assertServes("spring-boot-run", List.of(mvn(), "-B", "-ntp", "-q", "-o", "-Dmaven.main.skip=true",
-                "-Dmaven.test.skip=true", "spring-boot:run"));
+                "-Dmaven.test.skip=true", "-Dmaven.repo.local=" + System.getProperty("maven.repo.local"),
+                "spring-boot:run"));
     }
 
     /** Starts {@code command} in the project directory on a free port, waits for it, then checks it. */
