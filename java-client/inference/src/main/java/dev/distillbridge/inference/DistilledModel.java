@@ -21,6 +21,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
@@ -186,20 +188,30 @@ public final class DistilledModel implements AutoCloseable {
         // Every file must be there at its size; the files this session reads are hashed (an
         // INT8 load skips hashing the fp32 model; selfCheck() hashes everything), the model
         // itself as the one read whose bytes ONNX Runtime then parses.
-        Map<String, ArtifactFile> used = manifest.filesUsedBy(file);
-        manifest.files().values().forEach(f -> {
-            Path path = ArtifactFiles.resolve(dir, f.name());
-            if (f.name().equals(file)) {
-                ArtifactFiles.verifyPresence(path, f);
-            } else if (used.containsKey(f.name())) {
-                ArtifactFiles.verify(path, f);
-            } else {
-                ArtifactFiles.verifyPresence(path, f);
-            }
-        });
-        byte[] model = ArtifactFiles.readVerified(modelPath, listed);
+        // A text model's tokenizer is read, hashed and parsed on its own thread meanwhile.
         if (manifest.isText()) {
             TextArtifact.checkInputs(manifest);
+        }
+        CompletableFuture<Tokenizer> tokenizer = manifest.isText()
+                ? CompletableFuture.supplyAsync(() -> TextArtifact.tokenizer(dir, manifest), DistilledModel::startDaemon)
+                : CompletableFuture.completedFuture(null);
+        String tokenizerFile = manifest.tokenizer().map(TokenizerSpec::file).orElse(null);
+        Map<String, ArtifactFile> used = manifest.filesUsedBy(file);
+        byte[] model;
+        try {
+            manifest.files().values().forEach(f -> {
+                Path path = ArtifactFiles.resolve(dir, f.name());
+                boolean readElsewhere = f.name().equals(file) || f.name().equals(tokenizerFile);
+                if (used.containsKey(f.name()) && !readElsewhere) {
+                    ArtifactFiles.verify(path, f);
+                } else {
+                    ArtifactFiles.verifyPresence(path, f);
+                }
+            });
+            model = ArtifactFiles.readVerified(modelPath, listed);
+        } catch (RuntimeException e) {
+            tokenizer.cancel(false);
+            throw e;
         }
         long t1 = System.nanoTime();
         OrtRuntime.Started runtime = OrtRuntime.started();
@@ -207,14 +219,14 @@ public final class DistilledModel implements AutoCloseable {
         OrtSession session = createSession(model, file, options);
         long t3 = System.nanoTime();
         try {
-            Tokenizer tokenizer = manifest.isText() ? TextArtifact.tokenizer(dir, manifest) : null;
-            double diff = tokenizer == null ? replay(session, manifest, golden)
-                    : replayText(session, manifest, tokenizer, golden);
+            Tokenizer loaded = join(tokenizer);
+            double diff = loaded == null ? replay(session, manifest, golden)
+                    : replayText(session, manifest, loaded, golden);
             long t4 = System.nanoTime();
             LoadTimings timings = new LoadTimings(Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1),
                     Duration.ofNanos(t3 - t2), Duration.ofNanos(t4 - t3), Duration.ofNanos(t4 - t0),
                     startsRuntime ? runtime.took() : Duration.ZERO);
-            return new DistilledModel(dir, manifest, precision, modelPath, session, tokenizer, diff, timings);
+            return new DistilledModel(dir, manifest, precision, modelPath, session, loaded, diff, timings);
         } catch (RuntimeException e) {
             closeQuietly(session);
             throw e;
@@ -610,6 +622,27 @@ public final class DistilledModel implements AutoCloseable {
             float[] values = new float[buffer.remaining()];
             buffer.get(values);
             return new Outputs(values, out.getInfo().getShape());
+        }
+    }
+
+    private static void startDaemon(Runnable task) {
+        Thread thread = new Thread(task, "distill-bridge-tokenizer-load");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** The future's value; its own exception (a ModelException) as it was thrown. */
+    private static <T> T join(CompletableFuture<T> future) {
+        try {
+            return future.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException cause) {
+                throw cause;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw e;
         }
     }
 

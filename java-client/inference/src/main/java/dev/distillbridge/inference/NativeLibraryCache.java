@@ -7,16 +7,19 @@ import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.lang.System.Logger.Level;
-import java.net.JarURLConnection;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.URL;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -24,27 +27,31 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.Set;
-import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
 import java.util.zip.CRC32;
 
 /**
- * ONNX Runtime's native libraries, extracted once into a private per-version directory and
- * reused, instead of ONNX Runtime copying ~28 MB out of its jar into a fresh temp directory on
- * every JVM start (most of a cold start; see DESIGN.md).
+ * ONNX Runtime's native libraries, extracted once into a private per-jar directory and reused,
+ * instead of ONNX Runtime copying ~28 MB out of its jar into a fresh temp directory on every JVM
+ * start (most of a cold start; see DESIGN.md).
  *
- * <p>How it stays safe: the directory is named by the ORT version, platform and the jar entries'
- * sizes and CRC-32s, so another ORT jar never reuses it; it is filled in a private temp directory
- * and renamed into place atomically, so no JVM sees half a library; the SHA-256 of each library
- * is computed from the jar's bytes while extracting and recorded with the file's identity
- * (size, inode, change time). A later start loads a library only when its identity is the one
- * recorded (any write or replacement changes the change time or inode) or, when it is not,
- * after re-hashing it against the recorded SHA-256. Directories group- or world-writable, or
- * anything that fails a check, are not used: ONNX Runtime then extracts its libraries itself,
- * as it would without this class.
+ * <p>How it stays safe: the directory is named after the ORT jar (file name, and a checksum of
+ * its path, size and modification time, all recorded again inside), so another jar never reuses
+ * it; it is filled in a private temp directory and renamed into place atomically, so no JVM sees
+ * half a library; each library's size and CRC-32 are checked against the jar entry while it is
+ * copied, and its SHA-256 is recorded with the file's identity (device, inode, size, change
+ * time). A later start uses a library only when its identity is the one recorded (any write or
+ * replacement changes the change time or the inode, and the change time cannot be set back) or,
+ * where it is not (or the file system has no such identity), after re-hashing it against the
+ * recorded SHA-256. A directory or file that is group- or world-writable or owned by another
+ * user is not used. When anything does not check out, ONNX Runtime extracts its libraries
+ * itself, as it would without this class. The fast path reads no library bytes, opens no jar and
+ * starts neither logging nor regular expressions: it is on every cold start.
  *
  * <p>Opt out with {@code -Ddistillbridge.onnxruntime.cache=off}; choose the place with
  * {@code -Ddistillbridge.onnxruntime.cache=DIR} (default {@code $XDG_CACHE_HOME} or
@@ -57,14 +64,18 @@ final class NativeLibraryCache {
     /** Where the cache lives, or "off". */
     static final String CACHE_PROPERTY = "distillbridge.onnxruntime.cache";
     private static final String STAMP = "distill-bridge-verified.properties";
+    private static final String JAR_KEY = "jar";
     private static final List<String> LIBRARIES = List.of("onnxruntime", "onnxruntime4j_jni");
-    private static final System.Logger LOG = System.getLogger(NativeLibraryCache.class.getName());
+    private static final String UNIX_ATTRIBUTES = "unix:size,dev,ino,ctime,mode,owner";
 
     private NativeLibraryCache() {
     }
 
-    /** One library as the ORT jar holds it. */
-    private record JarLibrary(String fileName, URL url, long size, long crc, String jarVersion) {
+    /** The ORT jar on the classpath and where in it this platform's libraries are. */
+    private record OrtJar(Path path, String identity, String platformDir) {
+        String entry(String fileName) {
+            return platformDir + "/" + fileName;
+        }
     }
 
     /**
@@ -83,26 +94,31 @@ final class NativeLibraryCache {
             dir.ifPresent(d -> System.setProperty(ORT_NATIVE_PATH, d.toString()));
             return dir;
         } catch (IOException | UncheckedIOException | SecurityException | IllegalStateException e) {
-            LOG.log(Level.WARNING, "not using the ONNX Runtime native-library cache ({0}); ONNX Runtime extracts its "
-                    + "libraries itself", e.toString());
+            warn("not using the ONNX Runtime native-library cache ({0}); ONNX Runtime extracts its libraries itself",
+                    e.toString());
             return Optional.empty();
         }
     }
 
-    /** The verified directory under {@code base}, extracting it first when it is not there. */
+    /**
+     * The verified directory under {@code base}, extracting it first when it is not there; empty
+     * when ORT's libraries are not in a jar.
+     *
+     * @throws IllegalStateException when the directory is there but does not check out
+     */
     static Optional<Path> prepare(Path base) throws IOException {
-        Optional<List<JarLibrary>> found = jarLibraries();
+        Optional<OrtJar> found = ortJar();
         if (found.isEmpty()) {
             return Optional.empty();
         }
-        List<JarLibrary> libraries = found.get();
-        Path dir = base.resolve(directoryName(libraries));
+        OrtJar jar = found.get();
+        Path dir = base.resolve(directoryName(jar));
         if (!Files.isDirectory(dir)) {
             createPrivateDirectories(base);
-            extract(libraries, base, dir);
+            extract(jar, base, dir);
         }
-        if (!verify(dir, libraries)) {
-            throw new IllegalStateException(dir + " does not match the ONNX Runtime jar");
+        if (!verify(dir, jar)) {
+            throw new IllegalStateException(dir + " does not match the ONNX Runtime jar " + jar.path());
         }
         return Optional.of(dir);
     }
@@ -116,9 +132,9 @@ final class NativeLibraryCache {
         if (!Files.isReadable(maps)) {
             return true;
         }
-        String library = System.mapLibraryName(LIBRARIES.get(0));
+        String library = "/" + System.mapLibraryName(LIBRARIES.get(0));
         try (var lines = Files.lines(maps)) {
-            return lines.filter(l -> l.endsWith("/" + library))
+            return lines.filter(l -> l.endsWith(library))
                     .map(l -> Path.of(l.substring(l.indexOf('/'))))
                     .anyMatch(p -> p.startsWith(dir));
         } catch (IOException | UncheckedIOException e) {
@@ -126,76 +142,98 @@ final class NativeLibraryCache {
         }
     }
 
-    /** The platform's libraries in the ORT jar on the classpath; empty when they are not in a jar. */
-    private static Optional<List<JarLibrary>> jarLibraries() throws IOException {
-        String platform = platform();
-        List<JarLibrary> out = new ArrayList<>();
-        for (String library : LIBRARIES) {
-            String fileName = System.mapLibraryName(library);
-            URL url = NativeLibraryCache.class.getClassLoader()
-                    .getResource("ai/onnxruntime/native/" + platform + "/" + fileName);
-            if (url == null || !(url.openConnection() instanceof JarURLConnection jar)) {
-                return Optional.empty();
-            }
-            JarEntry entry = jar.getJarEntry();
-            if (entry.getSize() < 0 || entry.getCrc() < 0) {
-                return Optional.empty();
-            }
-            String v = jar.getMainAttributes() == null ? null : jar.getMainAttributes().getValue("Implementation-Version");
-            out.add(new JarLibrary(fileName, url, entry.getSize(), entry.getCrc(), v));
+    /** The ORT jar holding this platform's core library; empty when it is not in a jar (e.g. unpacked classes). */
+    private static Optional<OrtJar> ortJar() throws IOException {
+        String platformDir = "ai/onnxruntime/native/" + platform();
+        URL url = NativeLibraryCache.class.getClassLoader()
+                .getResource(platformDir + "/" + System.mapLibraryName(LIBRARIES.get(0)));
+        if (url == null || !"jar".equals(url.getProtocol())) {
+            return Optional.empty();
         }
-        return Optional.of(out);
+        String spec = url.getPath(); // file:/.../onnxruntime-1.29.0.jar!/ai/onnxruntime/...
+        int bang = spec.indexOf("!/");
+        if (bang < 0 || !spec.startsWith("file:")) {
+            return Optional.empty();
+        }
+        Path path;
+        try {
+            path = Path.of(new URI(spec.substring(0, bang)));
+        } catch (URISyntaxException | IllegalArgumentException e) {
+            return Optional.empty();
+        }
+        BasicFileAttributes attrs = Files.readAttributes(path, BasicFileAttributes.class);
+        String identity = path.toAbsolutePath() + "|" + attrs.size() + "|" + attrs.lastModifiedTime().to(TimeUnit.NANOSECONDS);
+        return Optional.of(new OrtJar(path, identity, platformDir));
     }
 
-    /** {@code <version>-<platform>-<crc>}: another jar (even of the same version) gets another directory. */
-    private static String directoryName(List<JarLibrary> libraries) {
+    /** {@code <jar file name>-<platform>-<CRC-32 of the jar's path, size and mtime>}. */
+    private static String directoryName(OrtJar jar) {
         CRC32 key = new CRC32();
-        for (JarLibrary l : libraries) {
-            key.update((l.fileName() + ":" + l.size() + ":" + l.crc() + ";").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        key.update(jar.identity().getBytes(StandardCharsets.UTF_8));
+        String name = jar.path().getFileName().toString();
+        name = name.endsWith(".jar") ? name.substring(0, name.length() - 4) : name;
+        return safe(name) + "-" + platform() + "-" + Long.toHexString(key.getValue());
+    }
+
+    /** {@code text} with anything but ASCII letters, digits, '.', '_' and '-' as '_'. */
+    private static String safe(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (char c : text.toCharArray()) {
+            boolean plain = c < 128 && (Character.isLetterOrDigit(c) || c == '.' || c == '_' || c == '-');
+            out.append(plain ? c : '_');
         }
-        String version = libraries.get(0).jarVersion();
-        String safeVersion = version == null ? "unknown" : version.replaceAll("[^A-Za-z0-9._-]", "_");
-        return safeVersion + "-" + platform() + "-" + String.format(Locale.ROOT, "%08x", key.getValue());
+        return out.toString();
     }
 
     /** Extracts into a private temp directory next to {@code dir}, then renames it into place. */
-    private static void extract(List<JarLibrary> libraries, Path base, Path dir) throws IOException {
+    private static void extract(OrtJar jar, Path base, Path dir) throws IOException {
         Path tmp = Files.createTempDirectory(base, "." + dir.getFileName() + ".tmp-");
         try {
             Properties stamp = new Properties();
-            for (JarLibrary l : libraries) {
-                Path file = tmp.resolve(l.fileName());
-                stamp.setProperty(l.fileName() + ".sha256", copyHashing(l, file));
+            stamp.setProperty(JAR_KEY, jar.identity());
+            try (JarFile file = new JarFile(jar.path().toFile(), false)) {
+                for (String library : LIBRARIES) {
+                    String name = System.mapLibraryName(library);
+                    JarEntry entry = file.getJarEntry(jar.entry(name));
+                    if (entry == null) {
+                        throw new IOException(jar.path() + " has no " + jar.entry(name));
+                    }
+                    stamp.setProperty(name + ".sha256", copyChecked(file, entry, tmp.resolve(name)));
+                }
             }
-            for (JarLibrary l : libraries) { // identities last: the rename below keeps them
-                stamp.putAll(identity(tmp.resolve(l.fileName()), l.fileName()));
+            for (String library : LIBRARIES) { // identities last: the rename below keeps them
+                String name = System.mapLibraryName(library);
+                identity(tmp.resolve(name)).ifPresent(id -> stamp.setProperty(name + ".identity", id));
             }
             try (Writer out = Files.newBufferedWriter(tmp.resolve(STAMP))) {
-                stamp.store(out, "SHA-256 of each library as extracted from the ONNX Runtime jar, and its file identity");
+                stamp.store(out, "SHA-256 and file identity of each library as extracted from the ONNX Runtime jar");
             }
-            try {
-                Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new IOException("cannot rename " + tmp + " atomically", e);
-            } catch (FileSystemException e) {
-                if (!Files.isDirectory(dir)) {
-                    throw e;
-                }
-                // another JVM won the race: its directory is verified like any other
-            }
+            moveIntoPlace(tmp, dir);
         } finally {
             deleteTree(tmp);
         }
     }
 
-    /** Copies a library out of the jar, checking size and CRC-32; returns the SHA-256 of the bytes written. */
-    private static String copyHashing(JarLibrary library, Path file) throws IOException {
+    private static void moveIntoPlace(Path tmp, Path dir) throws IOException {
+        try {
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("cannot rename " + tmp + " atomically", e);
+        } catch (FileSystemException e) {
+            if (!Files.isDirectory(dir)) {
+                throw e;
+            }
+            // another JVM won the race: its directory is verified like any other
+        }
+    }
+
+    /** Copies a jar entry, checking its size and CRC-32; returns the SHA-256 of the bytes written. */
+    private static String copyChecked(JarFile jar, JarEntry entry, Path file) throws IOException {
         MessageDigest sha = sha256();
         CRC32 crc = new CRC32();
         long size = 0;
-        JarURLConnection connection = (JarURLConnection) library.url().openConnection();
         byte[] buffer = new byte[1 << 16];
-        try (InputStream in = new DigestInputStream(connection.getInputStream(), sha);
+        try (InputStream in = new DigestInputStream(jar.getInputStream(entry), sha);
                 OutputStream out = Files.newOutputStream(file)) {
             for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
                 crc.update(buffer, 0, n);
@@ -203,75 +241,70 @@ final class NativeLibraryCache {
                 size += n;
             }
         }
-        if (size != library.size() || crc.getValue() != library.crc()) {
-            throw new IOException("extracting " + library.fileName() + " gave " + size + " bytes with CRC-32 "
-                    + Long.toHexString(crc.getValue()) + ", the jar says " + library.size() + " and "
-                    + Long.toHexString(library.crc()));
+        if (size != entry.getSize() || crc.getValue() != entry.getCrc()) {
+            throw new IOException("extracting " + entry.getName() + " gave " + size + " bytes with CRC-32 "
+                    + Long.toHexString(crc.getValue()) + ", the jar says " + entry.getSize() + " and "
+                    + Long.toHexString(entry.getCrc()));
         }
         return HexFormat.of().formatHex(sha.digest());
     }
 
     /**
-     * True when every library in {@code dir} is the one whose SHA-256 was recorded: the same file
-     * identity (cheap), or else the same SHA-256 (read in full).
+     * True when {@code dir} was extracted from this jar and every library in it is the one whose
+     * SHA-256 was recorded: the same file identity (cheap), or else the same SHA-256 (read in full).
      */
-    private static boolean verify(Path dir, List<JarLibrary> libraries) throws IOException {
-        if (!isPrivate(dir)) {
-            LOG.log(Level.WARNING, "{0} is writable by others or not owned by this user", dir);
+    private static boolean verify(Path dir, OrtJar jar) throws IOException {
+        Path stampFile = dir.resolve(STAMP);
+        if (!isPrivate(dir) || !Files.isRegularFile(stampFile)) {
+            warn("{0} is writable by others, owned by another user, or has no {1}", dir, STAMP);
             return false;
         }
         Properties stamp = new Properties();
-        try (Reader in = Files.newBufferedReader(dir.resolve(STAMP))) {
+        try (Reader in = Files.newBufferedReader(stampFile)) {
             stamp.load(in);
         }
-        for (JarLibrary l : libraries) {
-            Path file = dir.resolve(l.fileName());
-            String sha = stamp.getProperty(l.fileName() + ".sha256");
-            if (sha == null || !Files.isRegularFile(file) || Files.size(file) != l.size() || !isPrivate(file)) {
+        if (!jar.identity().equals(stamp.getProperty(JAR_KEY))) {
+            return false;
+        }
+        for (String library : LIBRARIES) {
+            String name = System.mapLibraryName(library);
+            Path file = dir.resolve(name);
+            String sha = stamp.getProperty(name + ".sha256");
+            if (sha == null || !Files.isRegularFile(file) || !isPrivate(file)) {
                 return false;
             }
-            if (!identity(file, l.fileName()).equals(identityOf(stamp, l.fileName()))
-                    && !sha.equals(ArtifactFiles.sha256(file))) {
-                LOG.log(Level.WARNING, "{0} has changed since it was extracted (SHA-256 differs)", file);
+            Optional<String> identity = identity(file);
+            boolean same = identity.isPresent() && identity.get().equals(stamp.getProperty(name + ".identity"));
+            if (!same && !sha.equals(ArtifactFiles.sha256(file))) {
+                warn("{0} has changed since it was extracted (its SHA-256 differs)", file);
                 return false;
             }
         }
         return true;
     }
 
-    /** Size, inode and change time: a write or a replacement changes at least one (ctime cannot be set back). */
-    private static Properties identity(Path file, String name) throws IOException {
-        Properties p = new Properties();
-        BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class);
-        p.setProperty(name + ".size", Long.toString(attrs.size()));
-        p.setProperty(name + ".key", String.valueOf(attrs.fileKey()));
+    /** Device, inode, size and change time (ns), from one stat; empty where there is no unix view. */
+    private static Optional<String> identity(Path file) throws IOException {
+        Map<String, Object> a;
         try {
-            p.setProperty(name + ".ctime", String.valueOf(Files.getAttribute(file, "unix:ctime")));
+            a = Files.readAttributes(file, UNIX_ATTRIBUTES);
         } catch (UnsupportedOperationException | IllegalArgumentException e) {
-            p.setProperty(name + ".ctime", "none: always re-hashed"); // never equal to a live reading below
-            p.setProperty(name + ".nonce", UUID.randomUUID().toString());
+            return Optional.empty();
         }
-        return p;
+        return Optional.of(a.get("dev") + ":" + a.get("ino") + ":" + a.get("size") + ":"
+                + ((FileTime) a.get("ctime")).to(TimeUnit.NANOSECONDS));
     }
 
-    private static Properties identityOf(Properties stamp, String name) {
-        Properties p = new Properties();
-        for (String field : List.of("size", "key", "ctime", "nonce")) {
-            String value = stamp.getProperty(name + "." + field);
-            if (value != null) {
-                p.setProperty(name + "." + field, value);
-            }
-        }
-        return p;
-    }
-
+    /** Not group- or world-writable, and owned by this user (where the file system says). */
     private static boolean isPrivate(Path path) throws IOException {
-        if (!Files.getFileStore(path).supportsFileAttributeView("posix")) {
-            return true;
+        Map<String, Object> a;
+        try {
+            a = Files.readAttributes(path, UNIX_ATTRIBUTES);
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            return true; // no owner or mode to check (e.g. Windows); the SHA-256 check still applies
         }
-        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(path);
-        return !perms.contains(PosixFilePermission.GROUP_WRITE) && !perms.contains(PosixFilePermission.OTHERS_WRITE)
-                && Files.getOwner(path).getName().equals(System.getProperty("user.name"));
+        int mode = (Integer) a.get("mode");
+        return (mode & 0022) == 0 && ((UserPrincipal) a.get("owner")).getName().equals(System.getProperty("user.name"));
     }
 
     private static void createPrivateDirectories(Path base) throws IOException {
@@ -302,14 +335,23 @@ final class NativeLibraryCache {
         return o + "-" + a;
     }
 
+    /** Created on the first warning only: the logging system costs tens of ms to start. */
+    private static void warn(String format, Object... args) {
+        System.getLogger(NativeLibraryCache.class.getName()).log(Level.WARNING, format, args);
+    }
+
     private static void deleteTree(Path dir) {
         if (!Files.exists(dir)) {
             return;
         }
-        try (var paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            // a leftover temp directory is harmless: never used, named .tmp-
+        List<Path> paths = new ArrayList<>();
+        try (var walk = Files.walk(dir)) {
+            walk.forEach(paths::add);
+        } catch (IOException | UncheckedIOException e) {
+            return; // a leftover .tmp- directory is harmless: never used
+        }
+        for (int i = paths.size() - 1; i >= 0; i--) {
+            paths.get(i).toFile().delete();
         }
     }
 

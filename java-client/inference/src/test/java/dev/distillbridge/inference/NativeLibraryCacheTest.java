@@ -32,7 +32,7 @@ class NativeLibraryCacheTest {
     void extractsOnceIntoAPrivateDirectoryAndReusesIt() throws IOException {
         Path dir = NativeLibraryCache.prepare(base).orElseThrow();
         assertEquals(base, dir.getParent());
-        assertTrue(dir.getFileName().toString().startsWith("1."), "named by the ORT version: " + dir);
+        assertTrue(dir.getFileName().toString().startsWith("onnxruntime-1."), "named by the ORT jar: " + dir);
         Object before = Files.readAttributes(dir.resolve(CORE), BasicFileAttributes.class).fileKey();
         assertTrue(Files.size(dir.resolve(CORE)) > 1_000_000);
 
