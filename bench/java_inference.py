@@ -39,6 +39,8 @@ THREADS = (1, 2)
 TEXT, TABULAR = "airline-sentiment", "german-credit"
 TASKS = (TEXT, TABULAR)
 MAX_LENGTH = 64  # the text student's max_seq_len (acceptance.py) and its tokenizer's max_length
+# issue 14's cold-start goals: JVM up, load (with its checks) + first prediction
+COLD_GOAL_MS = {TABULAR: 100, TEXT: 150}
 
 
 @dataclass(frozen=True)
@@ -645,10 +647,10 @@ def goals(result: dict) -> list[Goal]:
         out.append(
             Goal(
                 f"{name}: Java cold start of the student (ORT native init + DistilledModel.load "
-                "+ first prediction, JVM already up) < 100 ms",
+                f"+ first prediction, JVM already up) < {COLD_GOAL_MS.get(name, 100)} ms",
                 f"{r['cold_start_ms']:.0f} ms ({c['env']:.0f} init + {c['load']:.0f} load + "
                 f"{c['first']:.0f} first); a 2nd load in that JVM {r['reload_ms']:.0f} ms",
-                r["cold_start_ms"] < 100,
+                r["cold_start_ms"] < COLD_GOAL_MS.get(name, 100),
             )
         )
     for name, t in tasks.items():
@@ -733,14 +735,16 @@ def _notes(result: dict) -> list[str]:
         w, r = t["runs"]["student_java_wrapper"], t["runs"]["student_java_raw"]
         py = t["runs"]["student_python_ort"]
         lines.append(
-            f"- {name} cold start: ORT Java's one-time native init took "
-            f"{w['cold_ms']['env']:.0f} ms (Python's `import onnxruntime`: "
-            f"{py['cold_ms']['env']:.0f} ms). DistilledModel.load took "
-            f"{w['cold_ms']['load']:.0f} ms against {r['cold_ms']['load']:.0f} ms for a raw "
-            "OrtSession: it parses the manifest, verifies the artifact's files "
-            f"({_size(t['artifact'].get('artifact_bytes', 0))} in all; see bench/README for what "
-            f"is hashed), and replays the golden vectors. A second load in the same JVM took "
-            f"{w['reload_ms']:.0f} ms in all. Python ORT loaded in {py['cold_ms']['load']:.0f} ms."
+            f"- {name} cold start: with a raw OrtSession, ORT Java's one-time native init (its "
+            f"libraries unpacked from the jar) took {r['cold_ms']['env']:.0f} ms (Python's "
+            f"`import onnxruntime`: {py['cold_ms']['env']:.0f} ms). DistilledModel starts ORT "
+            "from its verified native-library cache on a thread of its own while it reads and "
+            f"hashes the artifact; its load waited {w['cold_ms']['env']:.0f} ms for that start "
+            f"and spent {w['cold_ms']['load']:.0f} ms on the rest (manifest, the files the "
+            "session reads hashed, the session created from the hashed bytes, golden vectors "
+            f"replayed), against {r['cold_ms']['load']:.0f} ms for a raw OrtSession's load. A "
+            f"second load in the same JVM took {w['reload_ms']:.0f} ms in all. Python ORT loaded "
+            f"in {py['cold_ms']['load']:.0f} ms. bench/cold_start.py has the phases."
         )
     return lines
 
