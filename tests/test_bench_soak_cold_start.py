@@ -89,7 +89,7 @@ def test_cold_start_goals_differ_by_task(tmp_path):
     assert verdicts == {ji.TEXT: True, ji.TABULAR: False}
     result["goals"] = cold_start.goals(result)
     text = cold_start.report(result, tmp_path)
-    assert "| cached | 120 | 118 | 1.0 | 1.0 | 1.0 | 1.0 | 1.0 | 60 |" in text
+    assert "| cached | 120 | 118 | 1.0 | 1.0 | 1.0 | 1.0 | 1.0 | 60 | 0 / 0 |" in text
     assert "400 ms the first time" in text
 
 

@@ -91,7 +91,9 @@ final class NativeLibraryCache {
         }
         try {
             Optional<Path> dir = prepare(setting.isEmpty() ? defaultBase() : Path.of(setting));
-            dir.ifPresent(d -> System.setProperty(ORT_NATIVE_PATH, d.toString()));
+            if (dir.isPresent()) {
+                System.setProperty(ORT_NATIVE_PATH, dir.get().toString());
+            }
             return dir;
         } catch (IOException | UncheckedIOException | SecurityException | IllegalStateException e) {
             warn("not using the ONNX Runtime native-library cache ({0}); ONNX Runtime extracts its libraries itself",
@@ -123,6 +125,9 @@ final class NativeLibraryCache {
         return Optional.of(dir);
     }
 
+    // No lambdas or streams on this path: the first ones in a JVM cost tens of ms to bootstrap,
+    // and this runs on every cold start, often before anything else has used them.
+
     /**
      * Whether this process mapped ONNX Runtime's library from {@code dir} (Linux: from
      * /proc/self/maps); true where that cannot be read.
@@ -133,11 +138,14 @@ final class NativeLibraryCache {
             return true;
         }
         String library = "/" + System.mapLibraryName(LIBRARIES.get(0));
-        try (var lines = Files.lines(maps)) {
-            return lines.filter(l -> l.endsWith(library))
-                    .map(l -> Path.of(l.substring(l.indexOf('/'))))
-                    .anyMatch(p -> p.startsWith(dir));
-        } catch (IOException | UncheckedIOException e) {
+        try {
+            for (String line : Files.readAllLines(maps)) {
+                if (line.endsWith(library) && Path.of(line.substring(line.indexOf('/'))).startsWith(dir)) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
             return false;
         }
     }

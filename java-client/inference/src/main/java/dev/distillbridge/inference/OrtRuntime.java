@@ -102,7 +102,13 @@ final class OrtRuntime {
             if (start == null) {
                 start = new Start();
                 Start begun = start;
-                Thread init = new Thread(null, () -> run(begun), "distill-bridge-onnxruntime-init", INIT_STACK_BYTES);
+                Runnable task = new Runnable() { // not a lambda: see NativeLibraryCache
+                    @Override
+                    public void run() {
+                        OrtRuntime.run(begun);
+                    }
+                };
+                Thread init = new Thread(null, task, "distill-bridge-onnxruntime-init", INIT_STACK_BYTES);
                 init.setDaemon(true);
                 init.start();
             }
@@ -115,7 +121,9 @@ final class OrtRuntime {
         try {
             Optional<Path> dir = NativeLibraryCache.prepare(); // before ORT's classes load the libraries
             OrtEnvironment env = OrtEnvironment.getEnvironment();
-            dir = dir.filter(NativeLibraryCache::isLoadedFrom); // not if ORT was loaded before we set the path
+            if (dir.isPresent() && !NativeLibraryCache.isLoadedFrom(dir.get())) {
+                dir = Optional.empty(); // ORT was loaded before the path was set: not from the cache
+            }
             s.outcome.complete(new Started(env, dir, Duration.ofNanos(System.nanoTime() - t0)));
         } catch (Throwable e) { // handed to every caller
             s.outcome.completeExceptionally(e);
