@@ -86,6 +86,7 @@ def measure_task(task: str, classpath: str, runs: int) -> dict:
     model = art / manifest["models"]["int8" if manifest["models"].get("int8") else "fp32"]
     return {
         "artifact": str(art),
+        "origin": ji._origin(art),
         "model_bytes": model.stat().st_size,
         "configs": {c: summary(s) for c, s in samples.items()},
         "native_dirs": sorted({str(s.get("native_dir")) for s in samples["cached"]}),
@@ -174,7 +175,8 @@ def report(result: dict, plots: Path) -> str:
         "(libraries checked by file identity and loaded from the cache).",
     ]
     for task, t in result["tasks"].items():
-        lines += ["", f"### {task}", "", f"Model file {ji._size(t['model_bytes'])}.", ""]
+        origin = f" ({t['origin']})" if t.get("origin") else ""
+        lines += ["", f"### {task}", "", f"Model file {ji._size(t['model_bytes'])}{origin}.", ""]
         lines += [
             "| start-up | total ms | load ms | verify | runtime wait | session | golden | first "
             "| ORT start (background) ms | CPU ms: load thread / process |",

@@ -50,6 +50,7 @@ def run_soak(classpath: str, threads: int, predictions: int, swap_seconds: float
     subprocess.run(cmd, check=True)
     raw = json.loads(out.read_text())
     raw["artifact"] = str(art)
+    raw["origin"] = ji._origin(art)
     return raw
 
 
@@ -139,9 +140,11 @@ def goals(result: dict) -> list[dict]:
 
 def report(result: dict, plots: Path) -> str:
     lines = ["## Hot-swap soak", ""]
+    origin = result.get("origin", "origin not recorded")
     lines += [
         f"{result['threads']} threads each made {result['predictions_per_thread']:,} single-row "
-        "predictions of the german-credit INT8 student through one `LiveModel` (the Spring "
+        f"predictions of the german-credit INT8 student ({origin}) "
+        "through one `LiveModel` (the Spring "
         "starter's hot-swap holder) while a swapper loaded the artifact's other precision "
         f"(FP32 and INT8 alternating) and swapped it in every {result['swap_seconds']:g} s. "
         "Every answer was compared with the serving model's own answer for that row. Heap fixed "
