@@ -75,6 +75,8 @@ public final class DistilledModel implements AutoCloseable {
     private final LoadTimings loadTimings;
     /** Values per sample: product(input.shape[1:]); -1 when an axis besides the batch is dynamic. */
     private final int width;
+    /** input.shape, read once (the manifest's list is boxed); copied per call. */
+    private final long[] inputShape;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
@@ -89,6 +91,7 @@ public final class DistilledModel implements AutoCloseable {
         this.maxGoldenDiff = maxGoldenDiff;
         this.loadTimings = loadTimings;
         long[] shape = manifest.input().shapeArray();
+        this.inputShape = shape.clone();
         long product = 1;
         for (int i = 1; i < shape.length; i++) {
             product = shape[i] > 0 && product > 0 ? product * shape[i] : -1;
@@ -347,7 +350,7 @@ public final class DistilledModel implements AutoCloseable {
 
     /** The model's input shape from the manifest; -1 marks the batch axis. */
     public long[] inputShape() {
-        return manifest.input().shapeArray();
+        return inputShape.clone();
     }
 
     /** The artifact's manifest. */
@@ -476,7 +479,7 @@ public final class DistilledModel implements AutoCloseable {
             throw new UnsupportedOperationException("input shape " + input.shape()
                     + " has a dynamic axis besides the batch axis");
         }
-        long[] shape = input.shapeArray();
+        long[] shape = inputShape.clone();
         shape[0] = batchSize;
         return shape;
     }
