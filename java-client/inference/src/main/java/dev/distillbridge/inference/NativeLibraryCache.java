@@ -139,8 +139,9 @@ final class NativeLibraryCache {
         }
         String library = "/" + System.mapLibraryName(LIBRARIES.get(0));
         try {
+            Path real = dir.toRealPath(); // the maps list resolved paths (e.g. through a symlinked home)
             for (String line : Files.readAllLines(maps)) {
-                if (line.endsWith(library) && Path.of(line.substring(line.indexOf('/'))).startsWith(dir)) {
+                if (line.endsWith(library) && Path.of(line.substring(line.indexOf('/'))).startsWith(real)) {
                     return true;
                 }
             }

@@ -79,6 +79,22 @@ class NativeLibraryCacheTest {
     }
 
     @Test
+    void theLoadedDirectoryIsRecognisedThroughASymlinkAndNoOtherIs(@TempDir Path other) throws IOException {
+        try (DistilledModel model = DistilledModel.load(DistilledModelTest.FIXTURE)) {
+            Path loaded = DistilledModel.nativeLibraryDirectory().orElse(null);
+            org.junit.jupiter.api.Assumptions.assumeTrue(loaded != null, "ORT came from the cache");
+            Path link = Files.createSymbolicLink(other.resolve("link"), loaded);
+            try {
+                assertTrue(NativeLibraryCache.isLoadedFrom(link), "/proc/self/maps lists resolved paths");
+            } finally {
+                Files.delete(link); // @TempDir would warn about a link leading out of it
+            }
+            Path elsewhere = NativeLibraryCache.prepare(base).orElseThrow();
+            org.junit.jupiter.api.Assertions.assertFalse(NativeLibraryCache.isLoadedFrom(elsewhere));
+        }
+    }
+
+    @Test
     void aDirectoryOthersCanWriteIsNotUsed() throws IOException {
         Path dir = NativeLibraryCache.prepare(base).orElseThrow();
         Set<PosixFilePermission> perms = Files.getPosixFilePermissions(dir);
