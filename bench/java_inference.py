@@ -39,6 +39,8 @@ THREADS = (1, 2)
 TEXT, TABULAR = "airline-sentiment", "german-credit"
 TASKS = (TEXT, TABULAR)
 MAX_LENGTH = 64  # the text student's max_seq_len (acceptance.py) and its tokenizer's max_length
+# issue 14's cold-start goals: JVM up, load (with its checks) + first prediction
+COLD_GOAL_MS = {TABULAR: 100, TEXT: 150}
 
 
 @dataclass(frozen=True)
@@ -444,11 +446,25 @@ def build_java() -> str:
 
 # A service would cap its heap; uncapped, the JVM sizes it from the host's RAM and lets garbage
 # (and the direct buffers ORT Java copies inputs into) pile up, so RSS would measure GC laziness.
-JVM = ["java", "-Xmx256m"]
+# DistilledModel loads ONNX Runtime's libraries from its verified cache, kept under the bench's
+# home (filled once by prepare_native_cache, so every measured start finds it).
+def jvm() -> list[str]:
+    return ["java", "-Xmx256m", f"-Ddistillbridge.onnxruntime.cache={native_cache()}"]
+
+
+def native_cache() -> Path:
+    return home() / "bench-work" / "onnxruntime-native"
+
+
+def prepare_native_cache(classpath: str) -> None:
+    out = home() / "bench-work" / "prepare-runtime.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [*jvm(), "-cp", classpath, "dev.distillbridge.bench.ColdStart", "--mode", "prepare"]
+    subprocess.run([*cmd, "--out", str(out)], check=True)
 
 
 def run_java(classpath: str, args: list[str], out: Path, budget: Budget) -> dict:
-    cmd = [*JVM, "-cp", classpath, "dev.distillbridge.bench.InferenceBench", *args]
+    cmd = [*jvm(), "-cp", classpath, "dev.distillbridge.bench.InferenceBench", *args]
     subprocess.run([*cmd, "--out", str(out), *budget.args()], check=True)
     return json.loads(out.read_text())
 
@@ -459,7 +475,7 @@ def run_jmh(
     """JMH per-call time (µs) by engine and batch: sample-time mode, so besides the mean (with
     JMH's 99.9% error) there is a median, which preemption by other jobs on the shared cores
     moves far less than the mean."""
-    cmd = [*JVM, "-cp", classpath, "org.openjdk.jmh.Main", "WrapperVsRaw", "-f", "1"]
+    cmd = [*jvm(), "-cp", classpath, "org.openjdk.jmh.Main", "WrapperVsRaw", "-f", "1"]
     iteration = f"{int(budget.jmh_seconds * 1000)}ms"
     cmd += ["-wi", "3", "-w", iteration, "-i", str(budget.jmh_iters), "-r", iteration]
     cmd += ["-rf", "json"]
@@ -482,7 +498,7 @@ def run_paired(
     classpath: str, art: Path, inputs: Path, baseline: str, out: Path, budget: Budget
 ) -> dict:
     """DistilledModel vs `baseline`, call pairs interleaved in one JVM (PairedOverhead)."""
-    cmd = [*JVM, "-cp", classpath, "dev.distillbridge.bench.PairedOverhead"]
+    cmd = [*jvm(), "-cp", classpath, "dev.distillbridge.bench.PairedOverhead"]
     cmd += ["--artifact", str(art), "--inputs", str(inputs), "--baseline", baseline]
     subprocess.run([*cmd, "--out", str(out), *budget.args()], check=True)
     raw = json.loads(out.read_text())
@@ -631,10 +647,10 @@ def goals(result: dict) -> list[Goal]:
         out.append(
             Goal(
                 f"{name}: Java cold start of the student (ORT native init + DistilledModel.load "
-                "+ first prediction, JVM already up) < 100 ms",
+                f"+ first prediction, JVM already up) < {COLD_GOAL_MS.get(name, 100)} ms",
                 f"{r['cold_start_ms']:.0f} ms ({c['env']:.0f} init + {c['load']:.0f} load + "
                 f"{c['first']:.0f} first); a 2nd load in that JVM {r['reload_ms']:.0f} ms",
-                r["cold_start_ms"] < 100,
+                r["cold_start_ms"] < COLD_GOAL_MS.get(name, 100),
             )
         )
     for name, t in tasks.items():
@@ -718,15 +734,30 @@ def _notes(result: dict) -> list[str]:
     for name, t in result["tasks"].items():
         w, r = t["runs"]["student_java_wrapper"], t["runs"]["student_java_raw"]
         py = t["runs"]["student_python_ort"]
+        if not result.get("overlapped_start"):  # results from before the cache and the overlap
+            lines.append(
+                f"- {name} cold start: ORT Java's one-time native init took "
+                f"{w['cold_ms']['env']:.0f} ms (Python's `import onnxruntime`: "
+                f"{py['cold_ms']['env']:.0f} ms). DistilledModel.load took "
+                f"{w['cold_ms']['load']:.0f} ms against {r['cold_ms']['load']:.0f} ms for a raw "
+                "OrtSession: it parses the manifest, verifies the artifact's files "
+                f"({_size(t['artifact'].get('artifact_bytes', 0))} in all; see bench/README for "
+                "what is hashed), and replays the golden vectors. A second load in the same JVM "
+                f"took {w['reload_ms']:.0f} ms in all. Python ORT loaded in "
+                f"{py['cold_ms']['load']:.0f} ms."
+            )
+            continue
         lines.append(
-            f"- {name} cold start: ORT Java's one-time native init took "
-            f"{w['cold_ms']['env']:.0f} ms (Python's `import onnxruntime`: "
-            f"{py['cold_ms']['env']:.0f} ms). DistilledModel.load took "
-            f"{w['cold_ms']['load']:.0f} ms against {r['cold_ms']['load']:.0f} ms for a raw "
-            "OrtSession: it parses the manifest, verifies the artifact's files "
-            f"({_size(t['artifact'].get('artifact_bytes', 0))} in all; see bench/README for what "
-            f"is hashed), and replays the golden vectors. A second load in the same JVM took "
-            f"{w['reload_ms']:.0f} ms in all. Python ORT loaded in {py['cold_ms']['load']:.0f} ms."
+            f"- {name} cold start: with a raw OrtSession, ORT Java's one-time native init (its "
+            f"libraries unpacked from the jar) took {r['cold_ms']['env']:.0f} ms (Python's "
+            f"`import onnxruntime`: {py['cold_ms']['env']:.0f} ms). DistilledModel starts ORT "
+            "from its verified native-library cache on a thread of its own while it reads and "
+            f"hashes the artifact; its load waited {w['cold_ms']['env']:.0f} ms for that start "
+            f"and spent {w['cold_ms']['load']:.0f} ms on the rest (manifest, the files the "
+            "session reads hashed, the session created from the hashed bytes, golden vectors "
+            f"replayed), against {r['cold_ms']['load']:.0f} ms for a raw OrtSession's load. A "
+            f"second load in the same JVM took {w['reload_ms']:.0f} ms in all. Python ORT loaded "
+            f"in {py['cold_ms']['load']:.0f} ms. bench/cold_start.py has the phases."
         )
     return lines
 
@@ -826,7 +857,10 @@ def main(tasks: Sequence[str] = TASKS, budget: Budget = FULL) -> dict:
     from _common import write_result
 
     classpath = build_java()
+    prepare_native_cache(classpath)
     result = {
+        # DistilledModel starts ORT from its native-library cache, overlapping its load
+        "overlapped_start": True,
         "budget": asdict(budget),
         "tasks": {t: measure_task(t, classpath, budget) for t in tasks},
     }

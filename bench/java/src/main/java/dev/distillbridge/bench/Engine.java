@@ -85,6 +85,10 @@ public sealed interface Engine extends AutoCloseable {
             this.model = model;
         }
 
+        DistilledModel model() {
+            return model;
+        }
+
         @Override
         public Tokenizer requestTokenizer() {
             return null;
@@ -98,7 +102,7 @@ public sealed interface Engine extends AutoCloseable {
         @Override
         public float call(Request r) {
             var predictions = r.texts() != null ? model.predict(r.texts()) : model.predict(r.floats());
-            return predictions.get(0).confidence();
+            return predictions.confidence(0); // no per-row object: what a batch caller reads
         }
 
         @Override

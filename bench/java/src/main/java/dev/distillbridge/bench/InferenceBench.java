@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Measures one engine on one model in this (fresh) JVM and writes raw figures as JSON; the
  * Python orchestrator summarises them. Order: RSS before anything native, cold start (ORT
- * environment, load, first prediction), per-call latency at batch 1 and batch 32, throughput of
+ * environment, load, first prediction; DistilledModel starts the environment itself, overlapping
+ * its load), per-call latency at batch 1 and batch 32, throughput of
  * batch-1 calls from 1 and 2 threads sharing the model, RSS, then a second load in the same JVM.
  *
  * <pre>
@@ -54,13 +55,22 @@ public final class InferenceBench {
         out.put("rss_baseline_kib", Rss.current());
 
         long t0 = System.nanoTime();
-        OrtEnvironment.getEnvironment(); // loads the native library: part of a cold start
+        if (!spec.kind().equals(Engine.WRAPPER)) {
+            OrtEnvironment.getEnvironment(); // loads the native library: part of a cold start
+        }
         long t1 = System.nanoTime();
         Engine engine = Engine.open(spec);
         long t2 = System.nanoTime();
         float sink = engine.call(Request.of(inputs, 0, 1, engine.requestTokenizer()));
         long t3 = System.nanoTime();
-        out.put("cold", Map.of("env_ns", t1 - t0, "load_ns", t2 - t1, "first_ns", t3 - t2));
+        if (engine instanceof Engine.Wrapper w) {
+            // DistilledModel starts ONNX Runtime in the background while it hashes the artifact:
+            // "env" is the part of that start the load waited for
+            long wait = w.model().loadTimings().runtimeWait().toNanos();
+            out.put("cold", Map.of("env_ns", wait, "load_ns", t2 - t0 - wait, "first_ns", t3 - t2));
+        } else {
+            out.put("cold", Map.of("env_ns", t1 - t0, "load_ns", t2 - t1, "first_ns", t3 - t2));
+        }
         out.put("ort_version", OrtEnvironment.getEnvironment().getVersion());
 
         Map<Integer, Request[]> requests = new HashMap<>();

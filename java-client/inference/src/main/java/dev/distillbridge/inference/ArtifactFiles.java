@@ -70,6 +70,33 @@ public final class ArtifactFiles {
         }
     }
 
+    /**
+     * Reads {@code file} once and checks those bytes against the manifest's size and SHA-256:
+     * what the caller then uses is exactly what was hashed, even if the file changes afterwards.
+     *
+     * @throws ModelException as {@link #verify}
+     */
+    public static byte[] readVerified(Path file, ArtifactFile expected) {
+        verifyPresence(file, expected);
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+        String name = expected.name();
+        if (bytes.length != expected.sizeBytes()) {
+            throw new ModelException(ModelException.Code.SIZE_MISMATCH, name,
+                    "size mismatch for " + name + ": expected " + expected.sizeBytes() + " bytes, read " + bytes.length);
+        }
+        String actual = HexFormat.of().formatHex(newDigest().digest(bytes));
+        if (!actual.equalsIgnoreCase(expected.sha256())) {
+            throw new ModelException(ModelException.Code.HASH_MISMATCH, name,
+                    "sha256 mismatch for " + name + ": expected " + expected.sha256() + ", got " + actual);
+        }
+        return bytes;
+    }
+
     /** Checks that the file exists with the manifest's size (cheap: no hashing). */
     public static void verifyPresence(Path file, ArtifactFile expected) {
         String name = expected.name();

@@ -7,12 +7,13 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.distillbridge.tokenizer.TokenizedBatch;
 import dev.distillbridge.tokenizer.Tokenizer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
@@ -28,9 +31,18 @@ import java.util.function.Function;
  * A downloaded artifact, verified and opened with ONNX Runtime.
  *
  * <p>{@link #load(Path)} trusts nothing it has not checked: it reads manifest.json, checks the
- * size and SHA-256 of every file it lists, opens the model and replays that model's golden
- * vectors (inputs with the outputs Python's ONNX Runtime produced); any mismatch is an
- * {@link ModelException}, never a silently wrong answer.
+ * size and SHA-256 of every file it lists, opens the model from the very bytes it hashed and
+ * replays that model's golden vectors (inputs with the outputs Python's ONNX Runtime produced);
+ * any mismatch is an {@link ModelException}, never a silently wrong answer. A mistake of the
+ * caller (text for a numeric model, a sample of the wrong width) is an
+ * {@link IllegalArgumentException} naming what was expected and what was given.
+ * {@link #builder(Path)} chooses the precision and session options:
+ *
+ * <pre>{@code
+ * DistilledModel model = DistilledModel.builder(dir)
+ *         .precision(Precision.INT8).intraOpThreads(2).optimizationLevel(OptimizationLevel.ALL)
+ *         .build();
+ * }</pre>
  *
  * <pre>{@code
  * try (DistilledModel model = DistilledModel.load(dir)) {
@@ -49,6 +61,8 @@ import java.util.function.Function;
  */
 public final class DistilledModel implements AutoCloseable {
     private static final String FLOAT32 = "float32";
+    private static final int REUSED_INPUT_MAX_BYTES = 256 << 10;
+    private static final ThreadLocal<ByteBuffer> INPUT_BUFFER = new ThreadLocal<>();
 
     private final Path dir;
     private final ArtifactManifest manifest;
@@ -58,11 +72,16 @@ public final class DistilledModel implements AutoCloseable {
     /** The text model's tokenizer; null for numeric models. */
     private final Tokenizer tokenizer;
     private final double maxGoldenDiff;
+    private final LoadTimings loadTimings;
+    /** Values per sample: product(input.shape[1:]); -1 when an axis besides the batch is dynamic. */
+    private final int width;
+    /** input.shape, read once (the manifest's list is boxed); copied per call. */
+    private final long[] inputShape;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
     private DistilledModel(Path dir, ArtifactManifest manifest, Precision precision, Path modelPath,
-            OrtSession session, Tokenizer tokenizer, double maxGoldenDiff) {
+            OrtSession session, Tokenizer tokenizer, double maxGoldenDiff, LoadTimings loadTimings) {
         this.dir = dir;
         this.manifest = manifest;
         this.precision = precision;
@@ -70,11 +89,20 @@ public final class DistilledModel implements AutoCloseable {
         this.session = session;
         this.tokenizer = tokenizer;
         this.maxGoldenDiff = maxGoldenDiff;
+        this.loadTimings = loadTimings;
+        long[] shape = manifest.input().shapeArray();
+        this.inputShape = shape.clone();
+        long product = 1;
+        for (int i = 1; i < shape.length; i++) {
+            product = shape[i] > 0 && product > 0 ? product * shape[i] : -1;
+        }
+        this.width = product > Integer.MAX_VALUE ? -1 : (int) product;
     }
 
     /**
      * Verifies and opens the artifact in {@code dir}: the INT8 model when the artifact has one,
-     * else the fp32 model.
+     * else the fp32 model, with ONNX Runtime's default session options. Short for
+     * {@code builder(dir).build()}.
      *
      * @throws ModelException when a file's size or SHA-256 ({@code SIZE_MISMATCH},
      *     {@code HASH_MISMATCH}), or a golden vector (for text: the token ids too;
@@ -82,53 +110,136 @@ public final class DistilledModel implements AutoCloseable {
      *     cannot be read, or ONNX Runtime cannot load the model ({@code MODEL_LOAD_FAILED})
      */
     public static DistilledModel load(Path dir) {
-        ArtifactManifest manifest = ArtifactManifest.read(dir);
-        Precision precision = manifest.modelFile(Precision.INT8).isPresent() ? Precision.INT8 : Precision.FP32;
-        return open(dir, manifest, precision);
+        return builder(dir).build();
     }
 
     /**
-     * Verifies and opens the model of the given precision.
+     * Verifies and opens the model of the given precision; short for
+     * {@code builder(dir).precision(precision).build()}.
      *
      * @throws IllegalArgumentException when the artifact has no model of that precision
      * @throws ModelException as {@link #load(Path)}
      */
     public static DistilledModel load(Path dir, Precision precision) {
-        return open(dir, ArtifactManifest.read(dir), Objects.requireNonNull(precision, "precision"));
+        return builder(dir).precision(Objects.requireNonNull(precision, "precision")).build();
     }
 
-    private static DistilledModel open(Path dir, ArtifactManifest manifest, Precision precision) {
+    /** A builder for the artifact in {@code dir}: precision and session options, checked at {@link Builder#build()}. */
+    public static Builder builder(Path dir) {
+        return new Builder(Objects.requireNonNull(dir, "dir"));
+    }
+
+    /**
+     * How to open an artifact. Unset options keep ONNX Runtime's defaults (intra-op threads: one
+     * per core; optimization level {@link OptimizationLevel#ALL}); the precision defaults to INT8
+     * when the artifact has it, else FP32. Not thread-safe; {@link #build()} may be called again.
+     */
+    public static final class Builder {
+        private final Path dir;
+        private Precision precision;
+        private int intraOpThreads;
+        private boolean intraOpThreadsSet;
+        private OptimizationLevel optimizationLevel = OptimizationLevel.ALL;
+
+        private Builder(Path dir) {
+            this.dir = dir;
+        }
+
+        /** The model to open; the artifact must have it (checked at build). */
+        public Builder precision(Precision precision) {
+            this.precision = Objects.requireNonNull(precision, "precision");
+            return this;
+        }
+
+        /** Threads ONNX Runtime uses within one operator; 1 or more (checked at build). */
+        public Builder intraOpThreads(int threads) {
+            this.intraOpThreads = threads;
+            this.intraOpThreadsSet = true;
+            return this;
+        }
+
+        /** How much ONNX Runtime optimizes the graph when it opens it. */
+        public Builder optimizationLevel(OptimizationLevel level) {
+            this.optimizationLevel = Objects.requireNonNull(level, "optimizationLevel");
+            return this;
+        }
+
+        /**
+         * Checks the options, then verifies and opens the model as {@link DistilledModel#load(Path)}.
+         *
+         * @throws IllegalArgumentException for intra-op threads below 1, or a precision the
+         *     artifact does not have
+         * @throws ModelException as {@link DistilledModel#load(Path)}
+         */
+        public DistilledModel build() {
+            if (intraOpThreadsSet && intraOpThreads < 1) {
+                throw new IllegalArgumentException("intraOpThreads must be 1 or more, got " + intraOpThreads
+                        + " (leave it unset for ONNX Runtime's default, one per core)");
+            }
+            return open(this);
+        }
+    }
+
+    private static DistilledModel open(Builder options) {
+        long t0 = System.nanoTime();
+        boolean startsRuntime = OrtRuntime.startInBackground(); // native libraries load while we hash
+        Path dir = options.dir;
+        ArtifactManifest manifest = ArtifactManifest.read(dir);
+        Precision precision = options.precision != null ? options.precision
+                : manifest.modelFile(Precision.INT8).isPresent() ? Precision.INT8 : Precision.FP32;
         String file = manifest.modelFile(precision).orElseThrow(() -> new IllegalArgumentException(
                 "the artifact in " + dir + " has no " + precision + " model (models." + precision.manifestKey()
                         + " is absent)"));
-        if (!manifest.files().containsKey(file)) {
+        ArtifactFile listed = manifest.files().get(file);
+        if (listed == null) {
             throw new ModelException(ModelException.Code.MANIFEST_INVALID, file,
                     file + " is not listed under files in manifest.json, so its SHA-256 cannot be checked");
         }
-        // Every file must be there at its size; only the files this session reads are hashed
-        // (an INT8 load skips hashing the fp32 model; selfCheck() hashes everything).
-        Map<String, ArtifactFile> used = manifest.filesUsedBy(file);
-        manifest.files().values().forEach(f -> {
-            Path path = ArtifactFiles.resolve(dir, f.name());
-            if (used.containsKey(f.name())) {
-                ArtifactFiles.verify(path, f);
-            } else {
-                ArtifactFiles.verifyPresence(path, f);
-            }
-        });
         GoldenVector golden = manifest.goldenVector(file).orElseThrow(() -> new ModelException(ModelException.Code.MANIFEST_INVALID, file,
                 "manifest.json has no golden vectors for " + file + ", so its outputs cannot be checked"));
-        Tokenizer tokenizer = null;
+        Path modelPath = ArtifactFiles.resolve(dir, file);
+        // Every file must be there at its size; the files this session reads are hashed (an
+        // INT8 load skips hashing the fp32 model; selfCheck() hashes everything), the model
+        // itself as the one read whose bytes ONNX Runtime then parses.
+        // A text model's tokenizer is read, hashed and parsed on its own thread meanwhile.
         if (manifest.isText()) {
             TextArtifact.checkInputs(manifest);
-            tokenizer = TextArtifact.tokenizer(dir, manifest);
         }
-        Path modelPath = ArtifactFiles.resolve(dir, file);
-        OrtSession session = createSession(modelPath, file);
+        CompletableFuture<Tokenizer> tokenizer = manifest.isText()
+                ? CompletableFuture.supplyAsync(() -> TextArtifact.tokenizer(dir, manifest), DistilledModel::startDaemon)
+                : CompletableFuture.completedFuture(null);
+        String tokenizerFile = manifest.tokenizer().map(TokenizerSpec::file).orElse(null);
+        Map<String, ArtifactFile> used = manifest.filesUsedBy(file);
+        byte[] model;
         try {
-            double diff = tokenizer == null ? replay(session, manifest, golden)
-                    : replayText(session, manifest, tokenizer, golden);
-            return new DistilledModel(dir, manifest, precision, modelPath, session, tokenizer, diff);
+            manifest.files().values().forEach(f -> {
+                Path path = ArtifactFiles.resolve(dir, f.name());
+                boolean readElsewhere = f.name().equals(file) || f.name().equals(tokenizerFile);
+                if (used.containsKey(f.name()) && !readElsewhere) {
+                    ArtifactFiles.verify(path, f);
+                } else {
+                    ArtifactFiles.verifyPresence(path, f);
+                }
+            });
+            model = ArtifactFiles.readVerified(modelPath, listed);
+        } catch (RuntimeException e) {
+            tokenizer.cancel(false);
+            throw e;
+        }
+        long t1 = System.nanoTime();
+        OrtRuntime.Started runtime = OrtRuntime.started();
+        long t2 = System.nanoTime();
+        OrtSession session = createSession(model, file, options);
+        long t3 = System.nanoTime();
+        try {
+            Tokenizer loaded = join(tokenizer);
+            double diff = loaded == null ? replay(session, manifest, golden)
+                    : replayText(session, manifest, loaded, golden);
+            long t4 = System.nanoTime();
+            LoadTimings timings = new LoadTimings(Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1),
+                    Duration.ofNanos(t3 - t2), Duration.ofNanos(t4 - t3), Duration.ofNanos(t4 - t0),
+                    startsRuntime ? runtime.took() : Duration.ZERO);
+            return new DistilledModel(dir, manifest, precision, modelPath, session, loaded, diff, timings);
         } catch (RuntimeException e) {
             closeQuietly(session);
             throw e;
@@ -139,36 +250,40 @@ public final class DistilledModel implements AutoCloseable {
      * Predicts one sample: its features flattened row-major, {@code product(input.shape[1:])}
      * values (e.g. 20 for a {@code [-1, 20]} tabular model, 784 for {@code [-1, 1, 28, 28]}).
      *
-     * @throws IllegalArgumentException when the length is wrong
+     * @throws IllegalArgumentException when the length is wrong, or this is a text model
      */
     public Prediction predict(float[] sample) {
+        Objects.requireNonNull(sample, "sample");
         return predict(new float[][] {sample}).get(0);
     }
 
     /**
-     * Predicts a batch of samples in one run; see {@link #predict(float[])}.
+     * Predicts a batch of samples in one run; see {@link #predict(float[])}. The result is backed
+     * by one copy of the model's output: no per-row objects unless asked for.
      *
-     * @throws IllegalStateException for a text model (use {@link #predict(List)})
+     * @throws IllegalArgumentException when a sample's length is wrong, or this is a text model
+     *     (use {@link #predict(List)})
      */
-    public List<Prediction> predict(float[][] batch) {
+    public Predictions predict(float[][] batch) {
         Objects.requireNonNull(batch, "batch");
         if (tokenizer != null) {
-            throw new IllegalStateException("this is a text model (manifest modality \"text\"): call predict(String) "
-                    + "or predict(List<String>), not predict(float[])");
+            throw new IllegalArgumentException("this is a text model (manifest modality \"text\", inputs "
+                    + TextArtifact.INPUT_IDS + " and " + TextArtifact.ATTENTION_MASK + "): it expects text, "
+                    + "via predict(String) or predict(List<String>), but was given " + describe(batch));
         }
         if (batch.length == 0) {
-            return List.of();
+            return Predictions.empty();
         }
         long[] shape = batchShape(batch.length);
-        float[] flat = flatten(batch, shape);
-        return withSession(s -> predictions(runFloat(s, manifest, shape, flat).values(), batch.length));
+        FloatBuffer input = directInput(batch, shape);
+        return withSession(s -> predictions(runFloat(s, manifest, shape, input), batch.length));
     }
 
     /**
      * Predicts one raw text (text models): tokenized in this JVM with the artifact's tokenizer,
      * truncated to the manifest's {@code max_length} tokens.
      *
-     * @throws IllegalStateException when this is not a text model
+     * @throws IllegalArgumentException when this is not a text model
      */
     public Prediction predict(String text) {
         return predict(List.of(Objects.requireNonNull(text, "text"))).get(0);
@@ -178,20 +293,49 @@ public final class DistilledModel implements AutoCloseable {
      * Predicts a batch of raw texts in one run, padded to the longest; each row's answer is the
      * one {@link #predict(String)} gives for that text (up to floating-point rounding).
      *
-     * @throws IllegalStateException when this is not a text model
+     * @throws IllegalArgumentException when this is not a text model
      */
-    public List<Prediction> predict(List<String> texts) {
+    public Predictions predict(List<String> texts) {
         Objects.requireNonNull(texts, "texts");
         if (tokenizer == null) {
-            throw new IllegalStateException("predict(String) needs a text model, but this model's modality is \""
-                    + manifest.modality() + "\": call predict(float[]) with " + manifest.input().shape()
-                    + " features");
+            throw new IllegalArgumentException("this model's modality is \"" + manifest.modality() + "\": it expects "
+                    + width() + " float features per sample (input shape " + manifest.input().shape()
+                    + ") via predict(float[]) or predict(float[][]), but was given " + texts.size()
+                    + (texts.size() == 1 ? " text" : " texts"));
         }
         if (texts.isEmpty()) {
-            return List.of();
+            return Predictions.empty();
         }
         TokenizedBatch batch = tokenizer.encodeBatch(texts);
-        return withSession(s -> predictions(runText(s, manifest, batch).values(), batch.rows()));
+        return withSession(s -> predictions(runText(s, manifest, batch), batch.rows()));
+    }
+
+    /** Where this model's load spent its time (verification, runtime start, session, golden replay). */
+    public LoadTimings loadTimings() {
+        return loadTimings;
+    }
+
+    /**
+     * Starts ONNX Runtime now (its native libraries, from the verified cache; see the package
+     * documentation) and waits for it, so that a later {@link #load(Path)} does not pay for it,
+     * e.g. at application start. Idempotent; {@link #load(Path)} starts it anyway.
+     *
+     * @return how long the start took, or zero when it had started before
+     * @throws ModelException ({@code RUNTIME_FAILED}) when ONNX Runtime cannot start
+     */
+    public static Duration startRuntime() {
+        boolean begins = OrtRuntime.startInBackground();
+        Duration took = OrtRuntime.started().took();
+        return begins ? took : Duration.ZERO;
+    }
+
+    /**
+     * The directory ONNX Runtime loaded its native libraries from when this library's verified
+     * cache supplied them; empty when ONNX Runtime extracted them itself (cache off, or
+     * {@code onnxruntime.native.path} set by the application), or it has not started.
+     */
+    public static Optional<Path> nativeLibraryDirectory() {
+        return OrtRuntime.startedIfDone().flatMap(OrtRuntime.Started::nativeDirectory);
     }
 
     /** The text model's tokenizer. */
@@ -206,7 +350,7 @@ public final class DistilledModel implements AutoCloseable {
 
     /** The model's input shape from the manifest; -1 marks the batch axis. */
     public long[] inputShape() {
-        return manifest.input().shapeArray();
+        return inputShape.clone();
     }
 
     /** The artifact's manifest. */
@@ -324,35 +468,69 @@ public final class DistilledModel implements AutoCloseable {
         return "DistilledModel{" + modelPath + ", " + precision + ", labels=" + labels() + "}";
     }
 
+    /** [batchSize, input.shape[1:]...], checked once per call without allocating beyond it. */
     private long[] batchShape(int batchSize) {
         TensorSpec input = manifest.input();
         if (!FLOAT32.equals(input.dtype())) {
             throw new UnsupportedOperationException("input dtype " + input.dtype() + " is not supported; only "
                     + FLOAT32 + " inputs can be predicted");
         }
-        long[] shape = input.shapeArray();
-        for (int i = 1; i < shape.length; i++) {
-            if (shape[i] <= 0) {
-                throw new UnsupportedOperationException("input shape " + input.shape()
-                        + " has a dynamic axis besides the batch axis");
-            }
+        if (width < 0) {
+            throw new UnsupportedOperationException("input shape " + input.shape()
+                    + " has a dynamic axis besides the batch axis");
         }
+        long[] shape = inputShape.clone();
         shape[0] = batchSize;
         return shape;
     }
 
-    private float[] flatten(float[][] batch, long[] shape) {
-        int width = Math.toIntExact(Arrays.stream(shape, 1, shape.length).reduce(1, (a, b) -> a * b));
-        float[] flat = new float[batch.length * width];
+    private int width() {
+        return width;
+    }
+
+    /**
+     * The rows, checked, written straight into the direct buffer ONNX Runtime reads (one copy;
+     * handing ORT a heap array measured slower: it allocates and copies into a direct buffer itself).
+     */
+    private FloatBuffer directInput(float[][] batch, long[] shape) {
+        int width = width();
+        FloatBuffer flat = inputBuffer(batch.length * width);
         for (int i = 0; i < batch.length; i++) {
             float[] row = Objects.requireNonNull(batch[i], "sample " + i);
             if (row.length != width) {
                 throw new IllegalArgumentException("sample " + i + " has " + row.length + " values, expected " + width
                         + " (the product of input shape " + manifest.input().shape().subList(1, shape.length) + ")");
             }
-            System.arraycopy(row, 0, flat, i * width, width);
+            flat.put(row);
         }
-        return flat;
+        return flat.flip();
+    }
+
+    /**
+     * A direct buffer of {@code floats} values for this call's input: the calling thread's own,
+     * reused from call to call (a call is synchronous and ORT is done with the buffer when it
+     * returns), which saves allocating, zeroing and registering a cleaner per call; batches over
+     * {@link #REUSED_INPUT_MAX_BYTES} get a buffer of their own, so no thread keeps a large one.
+     */
+    private static FloatBuffer inputBuffer(int floats) {
+        int bytes = Math.multiplyExact(floats, Float.BYTES);
+        if (bytes > REUSED_INPUT_MAX_BYTES) {
+            return ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        }
+        ByteBuffer buffer = INPUT_BUFFER.get();
+        if (buffer == null || buffer.capacity() < bytes) {
+            buffer = ByteBuffer.allocateDirect(Math.max(bytes, 4096)).order(ByteOrder.nativeOrder());
+            INPUT_BUFFER.set(buffer);
+        }
+        buffer.clear().limit(bytes);
+        return buffer.asFloatBuffer();
+    }
+
+    private static String describe(float[][] batch) {
+        if (batch.length == 1 && batch[0] != null) {
+            return "a sample of " + batch[0].length + " float features";
+        }
+        return "a batch of " + batch.length + " float samples";
     }
 
     /** Runs {@code action} on the session unless the model is closed; close() waits for it. */
@@ -369,14 +547,14 @@ public final class DistilledModel implements AutoCloseable {
         }
     }
 
-    private List<Prediction> predictions(float[] logits, int rows) {
-        int classes = logits.length / rows;
-        List<Prediction> out = new ArrayList<>(rows);
-        for (int i = 0; i < rows; i++) {
-            out.add(Prediction.fromLogits(Arrays.copyOfRange(logits, i * classes, (i + 1) * classes),
-                    manifest.labels()));
+    private Predictions predictions(Outputs out, int rows) {
+        long[] shape = out.shape();
+        if (shape.length != 2 || shape[0] != rows || (long) rows * shape[1] != out.values().length) {
+            throw new ModelException(ModelException.Code.RUNTIME_FAILED, modelPath.getFileName().toString(),
+                    "output '" + manifest.output().name() + "' has shape " + Arrays.toString(shape) + ", expected ["
+                            + rows + ", classes]");
         }
-        return out;
+        return new Predictions(out.values(), rows, (int) shape[1], manifest.labels());
     }
 
     /** Replays the golden vectors; returns the largest abs diff, or throws naming file and numbers. */
@@ -386,7 +564,8 @@ public final class DistilledModel implements AutoCloseable {
             throw new UnsupportedOperationException("golden vectors of " + file + ": input dtype "
                     + manifest.input().dtype() + " is not supported; only " + FLOAT32);
         }
-        return compareOutputs(golden, runFloat(session, manifest, golden.inputShapeView(), golden.inputView()));
+        return compareOutputs(golden, runFloat(session, manifest, golden.inputShapeView(),
+                FloatBuffer.wrap(golden.inputView())));
     }
 
     /** Tokenizes the golden texts, checks the ids are Python's exactly, then replays the outputs. */
@@ -440,9 +619,8 @@ public final class DistilledModel implements AutoCloseable {
     private record Outputs(float[] values, long[] shape) {
     }
 
-    private static Outputs runFloat(OrtSession session, ArtifactManifest manifest, long[] shape, float[] data) {
-        try (OnnxTensor tensor = OnnxTensor.createTensor(OrtRuntime.environment(), FloatBuffer.wrap(data),
-                shape)) {
+    private static Outputs runFloat(OrtSession session, ArtifactManifest manifest, long[] shape, FloatBuffer data) {
+        try (OnnxTensor tensor = OnnxTensor.createTensor(OrtRuntime.environment(), data, shape)) {
             return run(session, manifest, Map.of(manifest.input().name(), tensor));
         } catch (OrtException e) {
             throw runtimeFailure("ONNX Runtime failed to run the model on input shape " + Arrays.toString(shape), e);
@@ -474,16 +652,54 @@ public final class DistilledModel implements AutoCloseable {
             if (buffer == null) {
                 throw new UnsupportedOperationException("output '" + outputName + "' is not float32");
             }
-            float[] values = new float[buffer.remaining()];
-            buffer.get(values);
-            return new Outputs(values, out.getInfo().getShape());
+            return new Outputs(ownedArray(buffer), out.getInfo().getShape());
         }
     }
 
-    private static OrtSession createSession(Path modelPath, String file) {
-        OrtEnvironment env = OrtRuntime.environment(); // first: it loads the native libraries
+    /**
+     * The buffer's values as an array this class owns: ORT Java's getFloatBuffer() already copied
+     * the output into a fresh heap buffer, so its backing array is taken as is (no second copy).
+     */
+    private static float[] ownedArray(FloatBuffer buffer) {
+        if (buffer.hasArray() && buffer.arrayOffset() == 0 && buffer.position() == 0
+                && buffer.remaining() == buffer.array().length) {
+            return buffer.array();
+        }
+        float[] values = new float[buffer.remaining()];
+        buffer.get(values);
+        return values;
+    }
+
+    private static void startDaemon(Runnable task) {
+        Thread thread = new Thread(task, "distill-bridge-tokenizer-load");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** The future's value; its own exception (a ModelException) as it was thrown. */
+    private static <T> T join(CompletableFuture<T> future) {
+        try {
+            return future.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException cause) {
+                throw cause;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw e;
+        }
+    }
+
+    /** A session on the verified bytes (not the path: the file could change after it was hashed). */
+    private static OrtSession createSession(byte[] model, String file, Builder settings) {
+        OrtEnvironment env = OrtRuntime.environment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            return env.createSession(modelPath.toString(), options);
+            options.setOptimizationLevel(settings.optimizationLevel.ort());
+            if (settings.intraOpThreadsSet) {
+                options.setIntraOpNumThreads(settings.intraOpThreads);
+            }
+            return env.createSession(model, options);
         } catch (OrtException e) {
             throw new ModelException(ModelException.Code.MODEL_LOAD_FAILED, file, "ONNX Runtime cannot load " + file + ": " + e.getMessage(), e);
         }

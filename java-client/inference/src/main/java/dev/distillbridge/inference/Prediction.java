@@ -56,24 +56,44 @@ public record Prediction(String label, int labelIndex, float[] probabilities, fl
 
     /** Builds a prediction from one row of logits: softmax for probabilities, argmax for the label. */
     static Prediction fromLogits(float[] logits, java.util.List<String> labels) {
+        return fromLogits(logits, 0, logits.length, labels);
+    }
+
+    /** As {@link #fromLogits(float[], java.util.List)} for {@code logits[from, from + classes)}. */
+    static Prediction fromLogits(float[] logits, int from, int classes, java.util.List<String> labels) {
+        int best = argmax(logits, from, classes);
+        return new Prediction(label(best, labels), best, softmax(logits, from, classes),
+                Arrays.copyOfRange(logits, from, from + classes));
+    }
+
+    /** The index (relative to {@code from}) of the largest of {@code logits[from, from + n)}; 0 when empty. */
+    static int argmax(float[] logits, int from, int n) {
         int best = 0;
-        for (int i = 1; i < logits.length; i++) {
-            if (logits[i] > logits[best]) {
+        for (int i = 1; i < n; i++) {
+            if (logits[from + i] > logits[from + best]) {
                 best = i;
             }
         }
-        double max = logits.length == 0 ? 0 : logits[best];
-        double[] exp = new double[logits.length];
+        return best;
+    }
+
+    /** Softmax of {@code logits[from, from + n)}, computed in double. */
+    static float[] softmax(float[] logits, int from, int n) {
+        double max = n == 0 ? 0 : logits[from + argmax(logits, from, n)];
+        double[] exp = new double[n];
         double sum = 0;
-        for (int i = 0; i < logits.length; i++) {
-            exp[i] = Math.exp(logits[i] - max);
+        for (int i = 0; i < n; i++) {
+            exp[i] = Math.exp(logits[from + i] - max);
             sum += exp[i];
         }
-        float[] probabilities = new float[logits.length];
-        for (int i = 0; i < logits.length; i++) {
+        float[] probabilities = new float[n];
+        for (int i = 0; i < n; i++) {
             probabilities[i] = (float) (exp[i] / sum);
         }
-        String label = best < labels.size() ? labels.get(best) : Integer.toString(best);
-        return new Prediction(label, best, probabilities, logits);
+        return probabilities;
+    }
+
+    static String label(int index, java.util.List<String> labels) {
+        return index < labels.size() ? labels.get(index) : Integer.toString(index);
     }
 }

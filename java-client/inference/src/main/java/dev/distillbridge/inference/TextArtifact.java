@@ -5,6 +5,7 @@ import dev.distillbridge.tokenizer.Tokenizer;
 import dev.distillbridge.tokenizer.WordPieceTokenizer;
 import java.io.UncheckedIOException;
 import java.nio.LongBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -35,8 +36,9 @@ final class TextArtifact {
     }
 
     /**
-     * Loads the artifact's tokenizer file (already SHA-256-checked, as every listed file) with the
-     * manifest's max length and pad id, and checks it agrees with the manifest's description.
+     * Reads the artifact's tokenizer file once, checks those bytes' size and SHA-256, and loads
+     * the tokenizer from them with the manifest's max length and pad id, checking it agrees with
+     * the manifest's description.
      */
     static Tokenizer tokenizer(Path dir, ArtifactManifest manifest) {
         TokenizerSpec spec = manifest.tokenizer().orElseThrow();
@@ -49,7 +51,9 @@ final class TextArtifact {
         }
         WordPieceTokenizer tokenizer;
         try {
-            tokenizer = WordPieceTokenizer.load(ArtifactFiles.resolve(dir, file), spec.maxLength(), spec.padId());
+            byte[] json = ArtifactFiles.readVerified(ArtifactFiles.resolve(dir, file), manifest.files().get(file));
+            tokenizer = WordPieceTokenizer.fromJson(new String(json, StandardCharsets.UTF_8), spec.maxLength(),
+                    spec.padId());
         } catch (IllegalArgumentException | UncheckedIOException e) {
             throw new ModelException(ModelException.Code.TOKENIZER_INVALID, file, "cannot load " + file + ": " + e.getMessage(), e);
         }

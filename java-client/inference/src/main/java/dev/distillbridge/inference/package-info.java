@@ -14,5 +14,22 @@
  *     System.out.println(p.label() + " " + p.confidence());
  * }
  * }</pre>
+ *
+ * <p>{@link dev.distillbridge.inference.DistilledModel#builder(java.nio.file.Path)} chooses the
+ * precision and session options (intra-op threads, {@link dev.distillbridge.inference.OptimizationLevel});
+ * a batch comes back as {@link dev.distillbridge.inference.Predictions}, one array of logits with
+ * per-row accessors. A caller's mistake (text for a numeric model, features for a text model, a
+ * sample of the wrong width) is an {@link IllegalArgumentException} naming what was expected
+ * and what was given.
+ *
+ * <p>Start-up: ONNX Runtime's native libraries are extracted once per ORT jar into a private
+ * cache ({@code ~/.cache/distill-bridge/onnxruntime}, or {@code $XDG_CACHE_HOME}), checked at
+ * each start (file identity, else SHA-256) and loaded from there; ONNX Runtime starts on a
+ * thread of its own while the first load reads and hashes the artifact, and the session is
+ * created from the very bytes that were hashed. {@code -Ddistillbridge.onnxruntime.cache=DIR}
+ * moves the cache, {@code =off} leaves extraction to ONNX Runtime, and a JVM started with ORT's
+ * own {@code -Donnxruntime.native.path} is left alone.
+ * {@link dev.distillbridge.inference.DistilledModel#loadTimings()} says where a load spent its
+ * time.
  */
 package dev.distillbridge.inference;

@@ -85,6 +85,16 @@ public final class WordPieceTokenizer implements Tokenizer {
         return new WordPieceTokenizer(TokenizerJson.parse(read(tokenizerJson)), maxLength, padId);
     }
 
+    /**
+     * As {@link #load(Path, int, long)}, from the file's content already read (e.g. bytes whose
+     * SHA-256 was just checked, so what is parsed is what was checked).
+     *
+     * @throws IllegalArgumentException as {@link #load(Path, int)}
+     */
+    public static WordPieceTokenizer fromJson(String tokenizerJson, int maxLength, long padId) {
+        return new WordPieceTokenizer(TokenizerJson.parse(tokenizerJson), maxLength, padId);
+    }
+
     /** The ids of one text: {@code [CLS]}, its tokens (truncated to fit), {@code [SEP]}; no padding. */
     @Override
     public int[] encode(String text) {

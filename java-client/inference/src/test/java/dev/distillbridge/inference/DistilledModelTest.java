@@ -290,7 +290,7 @@ class DistilledModelTest {
         return dir;
     }
 
-    private static void editManifest(Path dir, Consumer<JsonObject> edit) throws IOException {
+    static void editManifest(Path dir, Consumer<JsonObject> edit) throws IOException {
         Path file = dir.resolve("manifest.json");
         JsonObject manifest = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
         edit.accept(manifest);

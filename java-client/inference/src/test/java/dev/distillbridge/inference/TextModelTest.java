@@ -128,10 +128,14 @@ class TextModelTest {
     @Test
     void floatInputOnATextModelIsRefusedClearly() {
         try (DistilledModel model = DistilledModel.load(artifact)) {
-            IllegalStateException e = assertThrows(IllegalStateException.class,
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> model.predict(new float[] {1, 2, 3}));
             assertTrue(e.getMessage().contains("this is a text model"), e.getMessage());
-            assertTrue(e.getMessage().contains("predict(String)"), e.getMessage());
+            assertTrue(e.getMessage().contains("expects text, via predict(String)"), e.getMessage());
+            assertTrue(e.getMessage().contains("was given a sample of 3 float features"), e.getMessage());
+            IllegalArgumentException batch = assertThrows(IllegalArgumentException.class,
+                    () -> model.predict(new float[][] {{1}, {2}}));
+            assertTrue(batch.getMessage().contains("was given a batch of 2 float samples"), batch.getMessage());
         }
     }
 
@@ -140,9 +144,14 @@ class TextModelTest {
         try (DistilledModel model = DistilledModel.load(DistilledModelTest.FIXTURE)) {
             assertFalse(model.manifest().isText());
             assertTrue(model.tokenizer().isEmpty());
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> model.predict("hello"));
-            assertTrue(e.getMessage().contains("predict(String) needs a text model"), e.getMessage());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.predict("hello"));
             assertTrue(e.getMessage().contains("\"tabular\""), e.getMessage());
+            assertTrue(e.getMessage().contains("expects 4 float features per sample (input shape [-1, 4])"),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains("was given 1 text"), e.getMessage());
+            IllegalArgumentException batch = assertThrows(IllegalArgumentException.class,
+                    () -> model.predict(List.of("a", "b")));
+            assertTrue(batch.getMessage().contains("was given 2 texts"), batch.getMessage());
         }
     }
 
