@@ -17,6 +17,7 @@ import shutil
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge.errors import DistillError, JobCancelled
@@ -122,26 +123,38 @@ class Distiller:
         target: str,
         *,
         timeout: float | None = None,
-        token: str | None = None,
-        tls_root_cert: str | Path | None = None,
-        tls_client_cert: str | Path | None = None,
-        tls_client_key: str | Path | None = None,
+        plaintext: bool = False,
+        trust_certificate: str | Path | None = None,
+        client_certificate: str | Path | None = None,
+        client_key: str | Path | None = None,
+        bearer_token: str | None = None,
         allow_insecure_token: bool = False,
+        **renamed: Any,
     ) -> Distiller:
-        """A Distiller whose jobs run on the server at `target` (e.g. "localhost:50051").
+        """A Distiller whose jobs run on the server at `target` (e.g. "models.internal:50051"),
+        over TLS with gRPC's default roots unless `plaintext=True` (a server without
+        --tls-cert, e.g. on localhost). Named like the Java `DistillBridge.builder(target)`:
 
-        `token`: the server's bearer token, sent only over TLS unless `allow_insecure_token`.
-        `tls_root_cert`: a PEM file to trust (turns TLS on); `tls_client_cert` /
-        `tls_client_key`: a client certificate, when asked for."""
+        `trust_certificate`: a PEM CA (or self-signed certificate) to trust;
+        `client_certificate` + `client_key`: PEM files, for a server with --tls-client-ca;
+        `bearer_token`: the server's --auth-token-file token, sent only over TLS unless
+        `allow_insecure_token=True` (loopback only).
+
+        A bad combination or unreadable file raises `ValueError` naming the option, before
+        anything connects; TLS against a plaintext server (or the reverse) fails with a
+        `DistillError` naming `plaintext=True`. The pre-0.3 names `token`, `tls_root_cert`,
+        `tls_client_cert`, `tls_client_key` still work, with a `DeprecationWarning`."""
         distiller = cls()
         distiller._client = RemoteClient(
             target,
             timeout=timeout,
-            token=token,
-            tls_root_cert=tls_root_cert,
-            tls_client_cert=tls_client_cert,
-            tls_client_key=tls_client_key,
+            plaintext=plaintext,
+            trust_certificate=trust_certificate,
+            client_certificate=client_certificate,
+            client_key=client_key,
+            bearer_token=bearer_token,
             allow_insecure_token=allow_insecure_token,
+            **renamed,
         )
         return distiller
 

@@ -17,7 +17,13 @@ from typing import NoReturn
 
 from google.protobuf import json_format
 
-from bridge.cli_checks import check_debug_server, check_distill, check_new_output, check_serve
+from bridge.cli_checks import (
+    check_debug_server,
+    check_distill,
+    check_new_output,
+    check_serve,
+    connection_options,
+)
 from bridge.errors import DistillError
 from bridge.events import Event, LogEvent, StageEvent, ValidationEvent
 from bridge.spec import (
@@ -157,6 +163,7 @@ def _parser() -> argparse.ArgumentParser:
         '"alphaEnd": 0.5}]\'',
     )
     d.add_argument("--remote", metavar="TARGET", help="server address, e.g. localhost:50051")
+    _add_connection_flags(d)
     d.add_argument(
         "--dry-run",
         action="store_true",
@@ -179,6 +186,43 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--out", type=Path, default=Path("demo-artifact"))
     m.set_defaults(run=_demo)
     return p
+
+
+def _add_connection_flags(p: argparse.ArgumentParser) -> None:
+    """How --remote connects, named like the Python client's keywords (and the Java builder)."""
+    c = p.add_argument_group(
+        "connection (with --remote; TLS with gRPC's default roots unless --plaintext)"
+    )
+    c.add_argument(
+        "--plaintext",
+        action="store_true",
+        help="no TLS: for a server without --tls-cert (e.g. on localhost)",
+    )
+    c.add_argument(
+        "--trust-certificate",
+        type=Path,
+        metavar="PEM",
+        help="trust this CA or self-signed certificate",
+    )
+    c.add_argument(
+        "--client-certificate",
+        type=Path,
+        metavar="PEM",
+        help="present this certificate (a server with --tls-client-ca); needs --client-key",
+    )
+    c.add_argument("--client-key", type=Path, metavar="PEM", help="the key of --client-certificate")
+    c.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="send the bearer token in FILE (the server's --auth-token-file); only over TLS "
+        "unless --allow-insecure-token",
+    )
+    c.add_argument(
+        "--allow-insecure-token",
+        action="store_true",
+        help="send the token over --plaintext too, readable by anyone on the path (loopback only)",
+    )
 
 
 def _add_java_classpath(p: argparse.ArgumentParser) -> None:
@@ -255,7 +299,9 @@ def _distill(args: argparse.Namespace) -> int:
         return 0
     check_distill(args)
     spec = spec_from_proto(parse_spec_args(args))
-    distiller = Distiller.remote(args.remote) if args.remote else Distiller()
+    distiller = (
+        Distiller.remote(args.remote, **connection_options(args)) if args.remote else Distiller()
+    )
     with distiller:
         if args.dry_run:
             checked = distiller.check_spec(spec)

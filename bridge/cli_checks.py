@@ -76,6 +76,53 @@ def check_distill(args: argparse.Namespace) -> None:
         host, sep, port = args.remote.rpartition(":")
         if not sep or not host or not port.isdigit() or not 1 <= int(port) <= MAX_PORT:
             raise SpecError("--remote", f"expected HOST:PORT, got {args.remote!r}")
+    _check_connection(args)
+
+
+# The connection flags, by the client keyword each sets (bridge.remote.ConnectionOptions).
+CONNECTION_FLAGS = {
+    "plaintext": "--plaintext",
+    "trust_certificate": "--trust-certificate",
+    "client_certificate": "--client-certificate",
+    "client_key": "--client-key",
+    "bearer_token": "--token-file",
+    "allow_insecure_token": "--allow-insecure-token",
+}
+
+
+def _check_connection(args: argparse.Namespace) -> None:
+    """The client's own checks (bridge.remote), reported by flag: the same rules at each door."""
+    from bridge.remote import ConnectionOptions
+
+    given = [
+        CONNECTION_FLAGS[k]
+        for k in CONNECTION_FLAGS
+        if getattr(args, _dest(k)) not in (None, False)
+    ]
+    if args.remote is None:
+        if given:
+            raise SpecError(given[0], "configures the connection to a server: needs --remote")
+        return
+    if args.token_file is not None:
+        check_readable_file("--token-file", args.token_file)
+        if not args.token_file.read_text(errors="replace").strip():
+            raise SpecError("--token-file", f"{args.token_file} is empty")
+    options = ConnectionOptions.of(**connection_options(args))
+    for flag, message in options.problems(args.remote, CONNECTION_FLAGS):
+        raise SpecError(flag, message)
+
+
+def connection_options(args: argparse.Namespace) -> dict[str, object]:
+    """The `Distiller.remote` keywords the flags give; the token is read from --token-file
+    (never taken on the command line, where `ps` and shell history show it)."""
+    options = {k: getattr(args, _dest(k)) for k in CONNECTION_FLAGS if k != "bearer_token"}
+    token_file = args.token_file
+    options["bearer_token"] = token_file.read_text(errors="replace").strip() if token_file else None
+    return options
+
+
+def _dest(option: str) -> str:
+    return "token_file" if option == "bearer_token" else option
 
 
 def check_new_output(flag: str, path: Path) -> None:
@@ -155,9 +202,11 @@ def check_creatable_dir(flag: str, path: Path) -> None:
 
 
 __all__ = [
+    "CONNECTION_FLAGS",
     "check_debug_server",
     "check_distill",
     "check_new_output",
     "check_port",
     "check_serve",
+    "connection_options",
 ]

@@ -9,11 +9,14 @@ status name in `.code` for the rest.
 from __future__ import annotations
 
 import hashlib
+import os
+import ssl
 import tempfile
 import time
+import warnings
 import zipfile
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +44,13 @@ CHANNEL_OPTIONS = [
 class RemoteClient:
     """Owns its channel unless one is passed in. Use as a context manager or call `close()`.
 
-    `token` is sent as `authorization: Bearer <token>` on every call. Any `tls_*` argument
-    switches to TLS: `tls_root_cert` is the PEM CA (or self-signed certificate) to trust
-    (default: the system roots); `tls_client_cert` + `tls_client_key` present a client
-    certificate to a server that asks for one. A token on a channel without TLS is refused
-    (`ValueError`) unless `allow_insecure_token=True` (loopback only: anyone on the path can
-    read it), as the Java client's `allowInsecureBearerToken()`."""
+    The connection options mirror the Java `DistillBridge.builder(target)` name for name (see
+    `ConnectionOptions`): TLS unless `plaintext=True`, `trust_certificate`, `client_certificate`
+    + `client_key`, `bearer_token`, `allow_insecure_token`. A bad combination or an unreadable
+    PEM raises `ValueError` naming the option before anything connects. `channel=` brings its
+    own credentials, so it takes none of the TLS options (a `bearer_token` still applies).
+    The pre-0.3 names `token`, `tls_root_cert`, `tls_client_cert`, `tls_client_key` still work,
+    with a `DeprecationWarning`."""
 
     def __init__(
         self,
@@ -54,27 +58,37 @@ class RemoteClient:
         *,
         timeout: float | None = None,
         channel: grpc.Channel | None = None,
-        token: str | None = None,
-        tls_root_cert: str | Path | None = None,
-        tls_client_cert: str | Path | None = None,
-        tls_client_key: str | Path | None = None,
+        plaintext: bool = False,
+        trust_certificate: str | Path | None = None,
+        client_certificate: str | Path | None = None,
+        client_key: str | Path | None = None,
+        bearer_token: str | None = None,
         allow_insecure_token: bool = False,
+        **renamed: Any,
     ) -> None:
-        plaintext = channel is None and tls_root_cert is tls_client_cert is tls_client_key is None
-        if token and plaintext and not allow_insecure_token:
-            raise ValueError(
-                f"refusing to send the token to {target} without TLS: pass tls_root_cert= (the CA"
-                " of the server's --tls-cert), or allow_insecure_token=True to send it in the"
-                " clear (loopback only)"
-            )
+        options = ConnectionOptions.of(
+            plaintext=plaintext,
+            trust_certificate=trust_certificate,
+            client_certificate=client_certificate,
+            client_key=client_key,
+            bearer_token=bearer_token,
+            allow_insecure_token=allow_insecure_token,
+            **renamed,
+        )
+        problems = options.problems(target, API_NAMES, own_channel=channel is None)
+        if problems:
+            raise ValueError("; ".join(f"{name}: {message}" for name, message in problems))
+        self.options = options
         self._owns_channel = channel is None
         if channel is None:
-            channel = _open_channel(target, tls_root_cert, tls_client_cert, tls_client_key)
+            channel = options.open_channel(target)
         self._base_channel = channel
-        self.channel = grpc.intercept_channel(channel, _BearerToken(token)) if token else channel
+        self.channel = _with_token(channel, options, own_channel=self._owns_channel)
         self.stub = pb_grpc.DistillerServiceStub(self.channel)
         self.timeout = timeout
         self.target = target
+        # For the hints on failures: how this client connected (None: the caller's channel).
+        self._connection = options if self._owns_channel else None
 
     def close(self) -> None:
         if self._owns_channel:
@@ -132,8 +146,8 @@ class RemoteClient:
                 )
             except grpc.RpcError as e:
                 failures += 1
-                if e.code() != grpc.StatusCode.UNAVAILABLE or failures > RETRIES:
-                    raise translate(e) from None
+                if not retryable(e, self._connection) or failures > RETRIES:
+                    raise translate(e, self._connection) from None
                 time.sleep(RETRY_BACKOFF_SECONDS * failures)
 
     # ------------------------------------------------------------ uploads
@@ -179,8 +193,8 @@ class RemoteClient:
                 return method(_upload_chunks(meta, path), timeout=self.timeout)
             except grpc.RpcError as e:
                 failures += 1
-                if e.code() != grpc.StatusCode.UNAVAILABLE or failures > RETRIES:
-                    raise translate(e) from None
+                if not retryable(e, self._connection) or failures > RETRIES:
+                    raise translate(e, self._connection) from None
                 time.sleep(RETRY_BACKOFF_SECONDS * failures)
 
     # ------------------------------------------------------------ artifacts
@@ -219,8 +233,8 @@ class RemoteClient:
                 break
             except grpc.RpcError as e:
                 failures += 1
-                if e.code() != grpc.StatusCode.UNAVAILABLE or failures > RETRIES:
-                    raise translate(e) from None
+                if not retryable(e, self._connection) or failures > RETRIES:
+                    raise translate(e, self._connection) from None
                 time.sleep(RETRY_BACKOFF_SECONDS * failures)
         digest = hasher.hexdigest()
         if part.stat().st_size != entry.size_bytes or digest != entry.sha256:
@@ -238,25 +252,185 @@ class RemoteClient:
         try:
             return method(request, timeout=self.timeout)
         except grpc.RpcError as e:
-            raise translate(e) from None
+            raise translate(e, self._connection) from None
 
 
-def _open_channel(
-    target: str,
-    root_cert: str | Path | None,
-    client_cert: str | Path | None,
-    client_key: str | Path | None,
-) -> grpc.Channel:
-    if root_cert is None and client_cert is None and client_key is None:
-        return grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
-    if (client_cert is None) != (client_key is None):
-        raise ValueError("tls_client_cert and tls_client_key go together")
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=Path(root_cert).read_bytes() if root_cert else None,
-        private_key=Path(client_key).read_bytes() if client_key else None,
-        certificate_chain=Path(client_cert).read_bytes() if client_cert else None,
-    )
-    return grpc.secure_channel(target, credentials, options=CHANNEL_OPTIONS)
+# How each option is named in a message: Python keywords here, CLI flags in bridge.cli_checks.
+API_NAMES = {
+    "plaintext": "plaintext=True",
+    "trust_certificate": "trust_certificate",
+    "client_certificate": "client_certificate",
+    "client_key": "client_key",
+    "bearer_token": "bearer_token",
+    "allow_insecure_token": "allow_insecure_token=True",
+}
+# The pre-0.3 keywords, from when plaintext was the default and any tls_* turned TLS on: each
+# means exactly its new name under the TLS default, so old TLS callers keep working.
+RENAMED = {
+    "token": "bearer_token",
+    "tls_root_cert": "trust_certificate",
+    "tls_client_cert": "client_certificate",
+    "tls_client_key": "client_key",
+}
+_TLS_FILES = ("trust_certificate", "client_certificate", "client_key")
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """How a client reaches its server, named like the Java builder: TLS with gRPC's default
+    roots (its bundled Mozilla set, or `$GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`) unless `plaintext`
+    (`usePlaintext()`); `trust_certificate` (`trustCertificate`): a PEM CA or self-signed
+    certificate to trust instead; `client_certificate` + `client_key` (`clientCertificate`):
+    for a server started with --tls-client-ca; `bearer_token` (`bearerToken`): sent as gRPC
+    call credentials, which gRPC sends only over TLS; `allow_insecure_token`
+    (`allowInsecureBearerToken()`): send it over plaintext too (loopback only)."""
+
+    plaintext: bool = False
+    trust_certificate: Path | None = None
+    client_certificate: Path | None = None
+    client_key: Path | None = None
+    bearer_token: str | None = None
+    allow_insecure_token: bool = False
+
+    @classmethod
+    def of(cls, **values: Any) -> ConnectionOptions:
+        """From keyword arguments, taking the pre-0.3 names (with a `DeprecationWarning`)."""
+        for old in [k for k in values if k in RENAMED]:
+            new, value = RENAMED[old], values.pop(old)
+            warnings.warn(
+                f"{old}= is now {new}= (named like the Java client)", DeprecationWarning, 3
+            )
+            if value is not None and values.get(new) is not None:
+                raise TypeError(f"{old}= and {new}= are the same option; pass {new}= only")
+            if value is not None:
+                values[new] = value
+        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        if unknown:
+            raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
+        for name in _TLS_FILES:
+            values[name] = None if values.get(name) is None else Path(values[name])
+        return cls(**values)
+
+    def problems(
+        self, target: str, names: dict[str, str], *, own_channel: bool = True
+    ) -> list[tuple[str, str]]:
+        """(the option as `names` spells it, what is wrong with it), checked before connecting:
+        pairs and conflicts, the PEM files (readable, parseable, key matches certificate), and
+        a token that would go out in the clear."""
+        found: list[tuple[str, str]] = []
+        if self.bearer_token is not None and not self.bearer_token.strip():
+            found.append((names["bearer_token"], "must not be blank"))
+        tls_given = [name for name in _TLS_FILES if getattr(self, name) is not None]
+        if not own_channel:
+            for name in ["plaintext"] * self.plaintext + tls_given:
+                found.append((names[name], "not with channel=, which brings its own credentials"))
+            return found
+        if self.plaintext and tls_given:
+            other = " and ".join(names[n] for n in tls_given)
+            found.append((names["plaintext"], f"cannot be combined with {other} (TLS); drop one"))
+        elif (self.client_certificate is None) != (self.client_key is None):
+            missing = "client_key" if self.client_key is None else "client_certificate"
+            pair = f"{names['client_certificate']} and {names['client_key']}"
+            found.append((names[missing], f"missing: {pair} go together"))
+        else:
+            found += self._pem_problems(names)
+        if self.bearer_token and self.plaintext and not self.allow_insecure_token:
+            found.append(
+                (
+                    names["bearer_token"],
+                    f"refusing to send the token to {target} without TLS: drop "
+                    f"{names['plaintext']} (TLS; {names['trust_certificate']} for a private "
+                    f"CA), or pass {names['allow_insecure_token']} to send it in the clear "
+                    "(loopback only)",
+                )
+            )
+        return found
+
+    def _pem_problems(self, names: dict[str, str]) -> list[tuple[str, str]]:
+        """Loads the files with Python's ssl module: gRPC itself would only fail at the first
+        call, with "Failed to create security handshaker"."""
+        found = [
+            (names[name], _unreadable(getattr(self, name)))
+            for name in _TLS_FILES
+            if getattr(self, name) is not None and _unreadable(getattr(self, name))
+        ]
+        if found:
+            return found
+        if self.trust_certificate is not None:
+            try:
+                ssl.create_default_context(cafile=str(self.trust_certificate))
+            except ssl.SSLError as e:
+                found.append(
+                    (
+                        names["trust_certificate"],
+                        f"{self.trust_certificate}: no PEM certificate ({e.reason})",
+                    )
+                )
+        if self.client_certificate is not None and self.client_key is not None:
+            found += _client_pair_problems(self.client_certificate, self.client_key, names)
+        return found
+
+    def open_channel(self, target: str) -> grpc.Channel:
+        if self.plaintext:
+            return grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=_read(self.trust_certificate),
+            private_key=_read(self.client_key),
+            certificate_chain=_read(self.client_certificate),
+        )
+        if self.bearer_token:  # call credentials: gRPC attaches them only to a secure channel
+            token = grpc.access_token_call_credentials(self.bearer_token)
+            credentials = grpc.composite_channel_credentials(credentials, token)
+        return grpc.secure_channel(target, credentials, options=CHANNEL_OPTIONS)
+
+
+def _read(path: Path | None) -> bytes | None:
+    return path.read_bytes() if path is not None else None
+
+
+def _unreadable(path: Path) -> str:
+    """Why `path` cannot be read as a file ("" when it can)."""
+    if not path.is_file():
+        return f"no such file: {path}"
+    return "" if os.access(path, os.R_OK) else f"{path} is not readable"
+
+
+def _client_pair_problems(
+    certificate: Path, key: Path, names: dict[str, str]
+) -> list[tuple[str, str]]:
+    def encrypted() -> bytes:
+        raise _EncryptedKey
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(certificate, key, encrypted)
+    except _EncryptedKey:
+        return [(names["client_key"], f"{key} is encrypted; gRPC needs an unencrypted PEM key")]
+    except ssl.SSLError as e:
+        if "KEY_VALUES_MISMATCH" in str(e):
+            return [(names["client_key"], f"{key} is not the key of {certificate}")]
+        return [
+            (
+                names["client_certificate"],
+                f"cannot load {certificate} with {key} as PEM ({e.reason})",
+            )
+        ]
+    return []
+
+
+class _EncryptedKey(Exception):
+    """Raised by the password callback: ssl would otherwise prompt on the terminal."""
+
+
+def _with_token(channel: grpc.Channel, options: ConnectionOptions, *, own_channel: bool) -> Any:
+    """`channel` with the bearer token on every call, where the channel's credentials do not
+    already carry it (a TLS channel this client opened does)."""
+    token = options.bearer_token
+    if not token or (own_channel and not options.plaintext):
+        return channel
+    # Plaintext with allow_insecure_token: a plain header. A channel passed in: call
+    # credentials, which gRPC refuses (UNAUTHENTICATED) on one without TLS, unless allowed.
+    as_credentials = not own_channel and not options.allow_insecure_token
+    return grpc.intercept_channel(channel, _BearerToken(token, as_credentials))
 
 
 class _BearerToken(
@@ -265,18 +439,28 @@ class _BearerToken(
     grpc.StreamUnaryClientInterceptor,
     grpc.StreamStreamClientInterceptor,
 ):
-    """Adds `authorization: Bearer <token>` to every call (over plaintext only when allowed)."""
+    """Adds the token to every call: as `authorization: Bearer <token>` metadata, or as gRPC
+    call credentials (which gRPC sends only over TLS)."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, as_call_credentials: bool) -> None:
         self._header = ("authorization", f"Bearer {token}")
+        self._credentials = (
+            grpc.access_token_call_credentials(token) if as_call_credentials else None
+        )
 
     def _with_token(self, details: Any) -> Any:
-        metadata = [*(details.metadata or ()), self._header]
+        metadata, credentials = details.metadata, details.credentials
+        if self._credentials is None:
+            metadata = [*(metadata or ()), self._header]
+        elif credentials is None:
+            credentials = self._credentials
+        else:
+            credentials = grpc.composite_call_credentials(credentials, self._credentials)
         return _CallDetails(
             details.method,
             details.timeout,
             metadata,
-            details.credentials,
+            credentials,
             getattr(details, "wait_for_ready", None),
             getattr(details, "compression", None),
         )
@@ -338,9 +522,68 @@ def _check_chunk(chunk: pb.ArtifactChunk, entry: pb.ArtifactFile, position: int)
         )
 
 
-def translate(error: grpc.RpcError) -> Exception:
-    """gRPC status -> the exception a local run would raise for the same problem."""
+# What the transport's status ("UNAVAILABLE: failed to connect to all addresses ...") does not
+# say: the likely fix. Each names the Python keyword and the CLI flag, as Java's TlsFailureHints.
+PLAINTEXT_HINT = (
+    "TLS with the server failed; if it runs without --tls-cert (plaintext), connect with "
+    "plaintext=True (CLI: --plaintext)"
+)
+TRUST_HINT = (
+    "the server's TLS certificate is not trusted (or does not name this host); pass its CA (or "
+    "the self-signed certificate) with trust_certificate=PEM (CLI: --trust-certificate PEM)"
+)
+CLIENT_CERTIFICATE_HINT = (
+    "the server refused the TLS connection; if it asks for a client certificate "
+    "(--tls-client-ca), pass client_certificate= and client_key= (CLI: --client-certificate, "
+    "--client-key)"
+)
+TLS_SERVER_HINT = (
+    "the server closed the connection; if it runs with --tls-cert (TLS), drop plaintext=True "
+    "(CLI: --plaintext)"
+)
+INSECURE_TOKEN_HINT = (
+    "gRPC sends the bearer token only over TLS and this channel has none: connect with TLS, or "
+    "pass allow_insecure_token=True to send it in the clear (loopback only)"
+)
+
+
+def connection_hint(error: grpc.RpcError, options: ConnectionOptions | None) -> str | None:
+    """The fix for a failure that a TLS/plaintext mismatch or missing trust explains, else
+    None. `options`: how the client connected (None: a channel passed in, its security
+    unknown)."""
+    code, details = error.code(), (error.details() or "").lower()
+    if code == grpc.StatusCode.UNAUTHENTICATED and "security level" in details:
+        return INSECURE_TOKEN_HINT
+    if code != grpc.StatusCode.UNAVAILABLE or "failed to connect" not in details:
+        return None  # a connection that once worked and dropped is not a setup problem
+    # The peer hung up during the handshake: TLS bytes at a plaintext client's HTTP/2
+    # preface, or (TLS 1.3) a server that wanted a certificate the client did not send.
+    closed = "socket closed" in details and options is not None
+    if closed and options.plaintext:
+        return TLS_SERVER_HINT
+    if closed and options.client_certificate is None:
+        return CLIENT_CERTIFICATE_HINT
+    if "wrong_version_number" in details:  # the server answered with something not TLS
+        return PLAINTEXT_HINT
+    if "certificate_verify_failed" in details or "peer name" in details:
+        return TRUST_HINT
+    if "handshake" in details and "alert" in details:
+        return CLIENT_CERTIFICATE_HINT
+    return PLAINTEXT_HINT if "handshake" in details else None
+
+
+def retryable(error: grpc.RpcError, options: ConnectionOptions | None) -> bool:
+    """UNAVAILABLE that may pass: not a TLS setup problem, which no retry fixes."""
+    return error.code() == grpc.StatusCode.UNAVAILABLE and not connection_hint(error, options)
+
+
+def translate(error: grpc.RpcError, options: ConnectionOptions | None = None) -> Exception:
+    """gRPC status -> the exception a local run would raise for the same problem; a connection
+    failure with a likely fix (`connection_hint`) says it first."""
     code, message = error.code(), error.details() or ""
+    hint = connection_hint(error, options)
+    if hint:
+        return DistillError(f"{hint} (gRPC: {message})", code.name)
     if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND):
         field, _, _ = message.partition(": ")
         kind = "not_found" if code == grpc.StatusCode.NOT_FOUND else "invalid"
