@@ -58,7 +58,7 @@ def main() -> None:
         # '' turns the in-JVM artifact check off: it would time the JVM, not the bridge
         server = start_server(data_dir, SHARED_HOME, "--java-classpath", "")
         try:
-            with RemoteClient(server.target) as client:
+            with RemoteClient(server.target, plaintext=True) as client:  # loopback server
                 job_id, events = _run_job(client)
                 job = client.get_job(job_id)
                 downloads = _downloads(client, job, Path(tmp) / "dl")

@@ -1,6 +1,11 @@
 """The gRPC client behind `Distiller.remote(...)`: submit, watch (resuming a dropped stream),
 download (resuming from an offset, verifying SHA-256), catalogues.
 
+Connections are TLS unless `plaintext=True`, with the Java client's options in snake_case
+(`ConnectionOptions`), all checked before connecting. A failure that a TLS/plaintext mismatch,
+an untrusted certificate or a missing client certificate explains names the fix
+(`connection_hint`) and is not retried.
+
 Server errors come back as the same exceptions a local run raises: `SpecError` for
 INVALID_ARGUMENT / NOT_FOUND (the field is parsed from the message), `DistillError` with the
 status name in `.code` for the rest.
@@ -350,9 +355,9 @@ class ConnectionOptions:
         """Loads the files with Python's ssl module: gRPC itself would only fail at the first
         call, with "Failed to create security handshaker"."""
         found = [
-            (names[name], _unreadable(getattr(self, name)))
+            (names[name], why)
             for name in _TLS_FILES
-            if getattr(self, name) is not None and _unreadable(getattr(self, name))
+            if getattr(self, name) is not None and (why := _unreadable(getattr(self, name)))
         ]
         if found:
             return found

@@ -30,6 +30,7 @@ DIGITS = ["--teacher", "digits-mlp", "--dataset", "digits", "--mlp", "8"]
 def files(tmp_path_factory) -> dict[str, str]:
     d = tmp_path_factory.mktemp("bad-input")
     (d / "empty.txt").write_text("")
+    (d / "token").write_text("s3cret\n")
     (d / "not.pem").write_text("hello\n")
     (d / "pem.pem").write_text("-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----\n")
     (d / "regular").write_text("a file, not a directory")
@@ -39,6 +40,7 @@ def files(tmp_path_factory) -> dict[str, str]:
     return {
         "missing": str(d / "missing"),
         "empty": str(d / "empty.txt"),
+        "token": str(d / "token"),
         "not_pem": str(d / "not.pem"),
         "pem": str(d / "pem.pem"),
         "under_file": str(d / "regular" / "x"),
@@ -94,6 +96,7 @@ def _rows(f: dict[str, str], busy: str) -> list[tuple[list[str], str]]:
         (["distill", "--config", f["unknown_json"], "--dry-run"], "minRet"),
         (["distill", *DIGITS, "--out", f["taken"]], "--out"),
         (["distill", *DIGITS, "--remote", "no-port", "--dry-run"], "--remote"),
+        *_connection_rows(f),
         (["distill", *DIGITS], "--out"),
         (["distill", *DIGITS, "--set", "gates.bogus=1", "--dry-run"], "bogus"),
         (["distill", *DIGITS, "--set", "no-equals", "--dry-run"], "--set"),
@@ -109,6 +112,32 @@ def _rows(f: dict[str, str], busy: str) -> list[tuple[list[str], str]]:
         (["no-such-command"], "no-such-command"),
         ([], "COMMAND"),
     ]
+
+
+def _connection_rows(f: dict[str, str]) -> list[tuple[list[str], str]]:
+    """The --remote connection flags: each needs --remote; pairs, conflicts and files are
+    checked before connecting (nothing listens on port 1)."""
+    distill, remote = ["distill", *DIGITS, "--dry-run"], ["--remote", "127.0.0.1:1"]
+    alone = [
+        (["--plaintext"], "--plaintext"),
+        (["--trust-certificate", f["pem"]], "--trust-certificate"),
+        (["--client-certificate", f["pem"], "--client-key", f["pem"]], "--client-certificate"),
+        (["--client-key", f["pem"]], "--client-key"),
+        (["--token-file", f["token"]], "--token-file"),
+        (["--allow-insecure-token"], "--allow-insecure-token"),
+    ]
+    with_remote = [
+        (["--plaintext", "--trust-certificate", f["pem"]], "--plaintext"),
+        (["--client-key", f["pem"]], "--client-certificate"),
+        (["--client-certificate", f["pem"]], "--client-key"),
+        (["--trust-certificate", f["missing"]], "--trust-certificate"),
+        (["--trust-certificate", f["not_pem"]], "--trust-certificate"),
+        (["--token-file", f["missing"]], "--token-file"),
+        (["--token-file", f["empty"]], "--token-file"),
+        (["--plaintext", "--token-file", f["token"]], "--allow-insecure-token"),
+    ]
+    needs_remote = [([*distill, *argv], f"{flag}: configures") for argv, flag in alone]
+    return needs_remote + [([*distill, *remote, *argv], named) for argv, named in with_remote]
 
 
 def test_every_bad_invocation_exits_2_with_one_line_naming_it(files, busy_port, capsys):

@@ -54,7 +54,7 @@ def upload_ids(target: str, case_dir: Path, all_cases: list[Case]) -> dict[str, 
     """The placeholders' real ids on the test server (each door may upload on its own; these
     are uploaded once with the remote client)."""
     case = next(c for c in all_cases if c.uploads)
-    with RemoteClient(target) as client:
+    with RemoteClient(target, plaintext=True) as client:
         teacher = client.upload_model(case_dir / case.uploads["teacher"]).upload_id
         dataset = client.upload_dataset(case_dir / case.uploads["dataset"]).upload_id
     return {TEACHER_UPLOAD: teacher, DATASET_UPLOAD: dataset}
@@ -136,7 +136,7 @@ def test_python_remote_door(all_cases, target, upload_ids):
 
     for case in all_cases:
         expected = _expected(case, upload_ids)
-        with Distiller.remote(target) as distiller:
+        with Distiller.remote(target, plaintext=True) as distiller:
             got = spec_to_proto(_through_fluent_api(distiller, spec_from_proto(expected)))
         _assert_same(got, expected, f"Python remote ({case.name})")
 
@@ -152,7 +152,8 @@ def test_cli_json_door(all_cases, target, upload_ids, tmp_path, capsys):
         expected = _expected(case, upload_ids)
         config = tmp_path / f"{case.name}.json"
         config.write_text(json_format.MessageToJson(expected))
-        code, got = _cli_dry_run(["--config", str(config), "--remote", target], capsys)
+        remote = ["--remote", target, "--plaintext"]
+        code, got = _cli_dry_run(["--config", str(config), *remote], capsys)
         assert code == 0, got
         _assert_same(got, expected, f"CLI JSON, remote ({case.name})")
         code, got = _cli_dry_run(["--config", str(config)], capsys)
@@ -186,7 +187,7 @@ def test_cli_flags_door(all_cases, target, upload_ids, capsys):
         tree = json_format.MessageToDict(expected, preserving_proto_field_name=True)
         argv = _flags(tree)
         named += sum(a.startswith("--") and a != "--set" for a in argv)
-        code, got = _cli_dry_run([*argv, "--remote", target], capsys)
+        code, got = _cli_dry_run([*argv, "--remote", target, "--plaintext"], capsys)
         assert code == 0, got
         _assert_same(got, expected, f"CLI flags ({case.name}): {argv}")
     assert named >= 20  # the named flags were exercised, not only --set

@@ -90,7 +90,7 @@ def test_the_readme_distill_command_line_validates(home, monkeypatch, capsys):
 
     monkeypatch.setenv("DISTILL_BRIDGE_HOME", str(home))
     words = next(w for _, w in _shell_commands() if w[:2][-1] == "distill" and "--teacher" in w)
-    argv = [w for w in words[1:] if w not in ("--remote", "localhost:50051")]
+    argv = [w for w in words[1:] if w not in ("--remote", "localhost:50051", "--plaintext")]
     argv = argv[: argv.index("--out")] + ["--dry-run"]
     assert main(argv) == 0, capsys.readouterr().err
     assert '"reference": "digits-mlp"' in capsys.readouterr().out

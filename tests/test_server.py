@@ -84,7 +84,7 @@ def test_download_streams_chunks_with_size_and_hash_and_resumes(stub, finished_j
 
 def test_python_remote_distiller_round_trip(server, tmp_path):
     events = []
-    with Distiller.remote(f"127.0.0.1:{server.port}") as distiller:
+    with Distiller.remote(f"127.0.0.1:{server.port}", plaintext=True) as distiller:
         result = (
             distiller.set_teacher("digits-mlp")
             .set_student_config(MlpConfig((24,)))
@@ -196,7 +196,8 @@ def test_download_errors(stub, finished_job):
 
 
 def test_remote_errors_raise_the_same_spec_error_as_local(server):
-    with Distiller.remote(f"127.0.0.1:{server.port}") as d, pytest.raises(SpecError) as err:
+    target = f"127.0.0.1:{server.port}"
+    with Distiller.remote(target, plaintext=True) as d, pytest.raises(SpecError) as err:
         d.set_teacher("nope").set_student_config(MlpConfig((8,))).distill(
             Dataset.builtin("digits"), FAST
         )

@@ -106,7 +106,7 @@ def test_kill9_of_the_server_then_restart_keeps_what_was_promised(zoo_ready, hom
 
     srv = start_server(data, home)
     try:
-        client = RemoteClient(srv.target)
+        client = RemoteClient(srv.target, plaintext=True)
         stub = client.stub
         jobs = {j.job_id: j for j in stub.ListJobs(pb.ListJobsRequest(), timeout=30).jobs}
         assert {done.job_id, running.job_id, queued.job_id} <= set(jobs)
@@ -184,12 +184,12 @@ def test_auth_on_refuses_calls_without_the_token_but_not_health(zoo_ready, home,
             status = health.Check(health_pb2.HealthCheckRequest(), timeout=10).status
             assert status == health_pb2.HealthCheckResponse.SERVING
         with pytest.raises(ValueError, match="allow_insecure_token=True"):
-            RemoteClient(srv.target, token="s3cret-token")  # plaintext: refused before any call
-        loopback = dict(allow_insecure_token=True)
-        with RemoteClient(srv.target, token="s3cret-token", **loopback) as client:
+            RemoteClient(srv.target, plaintext=True, bearer_token="s3cret-token")  # before any call
+        loopback = dict(plaintext=True, allow_insecure_token=True)
+        with RemoteClient(srv.target, bearer_token="s3cret-token", **loopback) as client:
             assert any(t.name == "digits-mlp" for t in client.list_teachers())
         with (
-            RemoteClient(srv.target, token="nope", **loopback) as client,
+            RemoteClient(srv.target, bearer_token="nope", **loopback) as client,
             pytest.raises(DistillError) as error,
         ):
             client.list_jobs()
@@ -199,7 +199,7 @@ def test_auth_on_refuses_calls_without_the_token_but_not_health(zoo_ready, home,
 
 
 def test_auth_off_needs_no_token(server):
-    with RemoteClient(f"127.0.0.1:{server.port}") as client:
+    with RemoteClient(f"127.0.0.1:{server.port}", plaintext=True) as client:
         assert client.list_datasets()
 
 
@@ -228,14 +228,16 @@ def test_tls_with_client_certs_and_token_runs_an_uploaded_dataset_job(
             with pytest.raises(grpc.RpcError) as err:
                 _stub(plain).ListTeachers(pb.ListTeachersRequest(), timeout=10)
             assert err.value.code() == grpc.StatusCode.UNAVAILABLE
-        no_client_cert = RemoteClient(srv.target, token="tls-token", tls_root_cert=certs.ca)
+        no_client_cert = RemoteClient(
+            srv.target, bearer_token="tls-token", trust_certificate=certs.ca
+        )
         with no_client_cert, pytest.raises(DistillError) as error:
             no_client_cert.list_teachers()
-        assert error.value.code == "UNAVAILABLE"
+        assert error.value.code == "UNAVAILABLE" and "client_certificate=" in str(error.value)
 
         csv = _digits_csv(tmp_path / "digits.csv", digits)
-        options = dict(token="tls-token", tls_root_cert=certs.ca)
-        options.update(tls_client_cert=certs.client_cert, tls_client_key=certs.client_key)
+        options = dict(bearer_token="tls-token", trust_certificate=certs.ca)
+        options.update(client_certificate=certs.client_cert, client_key=certs.client_key)
         with Distiller.remote(srv.target, **options) as distiller:
             result = (
                 distiller.set_teacher("digits-mlp")
@@ -264,7 +266,7 @@ def test_uploads_are_stored_whole_and_zips_unpack_into_a_model_directory(server,
     (model_dir / "sub").mkdir(parents=True)
     (model_dir / "config.json").write_text('{"model_type": "bert"}')
     (model_dir / "sub" / "vocab.txt").write_text("[PAD]\nhello\n")
-    with RemoteClient(f"127.0.0.1:{server.port}") as client:
+    with RemoteClient(f"127.0.0.1:{server.port}", plaintext=True) as client:
         result = client.upload_model(model_dir)  # zipped on the fly
         data = client.upload_dataset(_write_npz(tmp_path / "d.npz"))
     assert result.extracted and result.upload_id.startswith("upl-")
@@ -297,7 +299,7 @@ def test_a_dropped_download_resumes_from_its_offset_and_verifies(server, stub, t
     resumed_before = server.metrics.value("distillbridge_downloads_total", resumed="true")
     proxy = CuttingProxy(server.port, cut_after=400_000)
     try:
-        with RemoteClient(proxy.target) as client:
+        with RemoteClient(proxy.target, plaintext=True) as client:
             out = client.download(job.job_id, [onnx], tmp_path / "dl")
     finally:
         proxy.close()
