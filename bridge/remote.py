@@ -21,7 +21,7 @@ import time
 import warnings
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -294,7 +294,7 @@ class ConnectionOptions:
     trust_certificate: Path | None = None
     client_certificate: Path | None = None
     client_key: Path | None = None
-    bearer_token: str | None = None
+    bearer_token: str | None = field(default=None, repr=False)  # kept out of logs
     allow_insecure_token: bool = False
 
     @classmethod

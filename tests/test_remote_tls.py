@@ -77,6 +77,7 @@ def _teachers(client: RemoteClient) -> set[str]:
 def test_the_default_client_reaches_a_tls_server_trusting_its_ca(tls_target, certs):
     client = RemoteClient(tls_target, trust_certificate=certs.ca, bearer_token=TOKEN)
     assert "digits-mlp" in _teachers(client)
+    assert TOKEN not in repr(client.options)  # options get logged; the token must not
 
 
 def test_the_token_goes_over_tls_and_without_it_the_server_refuses(tls_target, certs):
