@@ -142,8 +142,8 @@ class Distiller:
 
         A bad combination or unreadable file raises `ValueError` naming the option, before
         anything connects; TLS against a plaintext server (or the reverse) fails with a
-        `DistillError` naming `plaintext=True`. The pre-0.3 names `token`, `tls_root_cert`,
-        `tls_client_cert`, `tls_client_key` still work, with a `DeprecationWarning`."""
+        `DistillError` naming `plaintext=True`. The old names (`token`, `tls_root_cert`,
+        `tls_client_cert`, `tls_client_key`) still work, with a `DeprecationWarning`."""
         distiller = cls()
         distiller._client = RemoteClient(
             target,

@@ -54,8 +54,8 @@ class RemoteClient:
     + `client_key`, `bearer_token`, `allow_insecure_token`. A bad combination or an unreadable
     PEM raises `ValueError` naming the option before anything connects. `channel=` brings its
     own credentials, so it takes none of the TLS options (a `bearer_token` still applies).
-    The pre-0.3 names `token`, `tls_root_cert`, `tls_client_cert`, `tls_client_key` still work,
-    with a `DeprecationWarning`."""
+    The names from before TLS was the default (`token`, `tls_root_cert`, `tls_client_cert`,
+    `tls_client_key`) still work, with a `DeprecationWarning`."""
 
     def __init__(
         self,
@@ -269,7 +269,7 @@ API_NAMES = {
     "bearer_token": "bearer_token",
     "allow_insecure_token": "allow_insecure_token=True",
 }
-# The pre-0.3 keywords, from when plaintext was the default and any tls_* turned TLS on: each
+# The keywords from when plaintext was the default and any tls_* turned TLS on: each
 # means exactly its new name under the TLS default, so old TLS callers keep working.
 RENAMED = {
     "token": "bearer_token",
@@ -299,7 +299,7 @@ class ConnectionOptions:
 
     @classmethod
     def of(cls, **values: Any) -> ConnectionOptions:
-        """From keyword arguments, taking the pre-0.3 names (with a `DeprecationWarning`)."""
+        """From keyword arguments, taking the old names in RENAMED (with a `DeprecationWarning`)."""
         for old in [k for k in values if k in RENAMED]:
             new, value = RENAMED[old], values.pop(old)
             warnings.warn(

@@ -202,7 +202,7 @@ def test_channel_passed_in_takes_no_tls_options(certs):
     assert str(error.value).startswith("trust_certificate: not with channel=")
 
 
-def test_the_pre_0_3_names_still_work_with_a_deprecation_warning(tls_target, certs):
+def test_the_old_names_still_work_with_a_deprecation_warning(tls_target, certs):
     with pytest.warns(DeprecationWarning) as caught:
         client = RemoteClient(tls_target, token=TOKEN, tls_root_cert=certs.ca)
     assert [str(w.message).split(" (")[0] for w in caught] == [
