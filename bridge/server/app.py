@@ -105,6 +105,7 @@ class DistillServer:
 
     def __init__(self, config: ServerConfig) -> None:
         data_dir = config.data_dir.resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
         data_root = (config.data_root or data_dir / "files").resolve()
         data_root.mkdir(parents=True, exist_ok=True)
         paths = ServerPaths(data_dir, data_root)

@@ -18,6 +18,7 @@ import collections
 import logging
 import multiprocessing as mp
 import os
+import queue
 import shutil
 import tempfile
 import threading
@@ -31,6 +32,7 @@ from bridge.export.manifest import artifact_members, member_path, read_manifest,
 from bridge.paths import default_home, resolve_under_root
 from bridge.server.executors import Message
 from bridge.server.ray_resources import RayResources
+from bridge.server.worker import KILL_GRACE_SECONDS, kill_tree
 from bridge.spec import DistillSpec, SpecError
 
 log = logging.getLogger("bridge.server.ray")
@@ -101,11 +103,15 @@ def _with_field(spec: DistillSpec, name: str, value: str) -> DistillSpec:
 
 
 class _NodeAgent:
-    """A Ray actor (two threads: `run` works while `drain` answers the server)."""
+    """A Ray actor with three threads: `run` works while `drain` answers the server and
+    `cancel` can end the worker."""
 
     def __init__(self) -> None:
         self._messages: collections.deque[Message] = collections.deque()
         self._ready = threading.Condition()
+        self._worker: mp.process.BaseProcess | None = None
+        self._work: Path | None = None
+        self._cancelled = False
 
     def run(
         self,
@@ -121,47 +127,46 @@ class _NodeAgent:
         from bridge.server.jobs import ServerPaths
         from bridge.server.worker import worker_main
 
-        context = ray.get_runtime_context()
-        node = f"Ray node {ray.util.get_node_ip_address()} ({context.get_node_id()[:12]})"
-        self._put(("event", LogEvent(f"running on {node}")))
-        work = Path(tempfile.mkdtemp(prefix=f"distill-{job_id}-"))
+        node = f"Ray node {ray.util.get_node_ip_address()} "
+        node += f"({ray.get_runtime_context().get_node_id()[:12]})"
+        self._work = work = Path(tempfile.mkdtemp(prefix=f"distill-{job_id}-"))
         try:
-            inputs = work / "inputs"
-            inputs.mkdir()
-            spec = unpack_inputs(spec, packed, inputs)
+            (work / "inputs").mkdir()
+            spec = unpack_inputs(spec, packed, work / "inputs")
             home = Path(node_home) if node_home else default_home()
-            paths = ServerPaths(data_dir=home, data_root=inputs)
-            artifact = work / "artifact"
+            paths = ServerPaths(data_dir=home, data_root=work / "inputs")
             spawn = mp.get_context("spawn")
             messages: mp.Queue = spawn.Queue()
-            worker = spawn.Process(
+            self._worker = worker = spawn.Process(
                 target=worker_main,
                 name=f"distill-{job_id}",
                 daemon=True,
-                args=(spec, artifact, paths, job_id, messages, os.getpid()),
+                args=(spec, work / "artifact", paths, job_id, messages, os.getpid()),
             )
+            if self._cancelled:
+                return None
             worker.start()
+            self._put(("event", LogEvent(f"running on {node}, worker pid {worker.pid}")))
             outcome = self._relay(worker, messages)
-            worker.join(timeout=5.0)
+            worker.join(timeout=KILL_GRACE_SECONDS)
             if outcome is None:
-                self._put(("error", f"worker process died on {node} (exit code {worker.exitcode})"))
-                return None
-            if outcome[0] != "ok":
-                self._put(outcome)
-                return None
-            files = {
-                name: member_path(artifact, name).read_bytes()
-                for name in artifact_members(artifact)
-            }
+                outcome = ("error", f"worker process died on {node} (exit code {worker.exitcode})")
+            files = _read_artifact(work / "artifact") if outcome[0] == "ok" else None
             self._put(outcome)
             return files
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
+    def cancel(self) -> None:
+        """Ends the worker's process group and removes its files; `run` then returns."""
+        self._cancelled = True
+        if self._worker is not None and self._worker.exitcode is None and self._worker.pid:
+            kill_tree(self._worker)
+        if self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)
+
     def _relay(self, worker: mp.process.BaseProcess, messages: mp.Queue) -> Message | None:
         """Passes the worker's events and logs on; returns its outcome (None: it died)."""
-        import queue
-
         while True:
             try:
                 message = messages.get(timeout=0.5)
@@ -186,6 +191,10 @@ class _NodeAgent:
             taken = list(self._messages)
             self._messages.clear()
         return taken
+
+
+def _read_artifact(directory: Path) -> dict[str, bytes]:
+    return {name: member_path(directory, name).read_bytes() for name in artifact_members(directory)}
 
 
 # ---------------------------------------------------------------- on the server
@@ -245,6 +254,10 @@ class RayExecution:
     def stop(self) -> None:
         import ray
 
+        try:  # the agent ends the worker's process group and removes its files, then goes
+            ray.get(self.agent.cancel.remote(), timeout=KILL_GRACE_SECONDS + 10.0)
+        except Exception as e:  # a lost or stuck agent: killing it still ends its worker
+            log.debug("agent.cancel: %s", one_line(e))
         try:
             ray.kill(self.agent, no_restart=True)
         except Exception as e:  # already gone with its node: nothing left to stop
@@ -313,7 +326,7 @@ class RayExecutor:
 
         packed = ray.put(pack_inputs(spec, self.data_root))
         agent = self._agent_class.options(
-            max_concurrency=2, max_restarts=0, name=None, **self.resources.actor_options()
+            max_concurrency=3, max_restarts=0, name=None, **self.resources.actor_options()
         ).remote()
         run_ref = agent.run.remote(spec, packed, job_id, self.node_home)
         return RayExecution(agent, run_ref, agent._actor_id.hex()[:12])
