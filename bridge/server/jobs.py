@@ -30,6 +30,7 @@ from bridge.server.convert import timestamp
 from bridge.server.executors import Execution, Executor, LocalExecutor
 from bridge.server.metrics import Metrics
 from bridge.server.store import Store, StoredJob
+from bridge.server.worker import KILL_GRACE_SECONDS
 from bridge.spec import DistillSpec, SpecError
 from bridge.wire import event_to_proto, spec_from_proto, spec_to_proto
 
@@ -70,6 +71,7 @@ class JobRecord:
     files: list[pb.ArtifactFile] = field(default_factory=list)
     events: list[pb.JobEvent] = field(default_factory=list)
     execution: Execution | None = None
+    pump: threading.Thread | None = None  # follows the execution (jobs.py `_pump`)
     attempts: int = 0  # worker starts so far (a retry after a lost worker is the second)
 
     @property
@@ -249,6 +251,9 @@ class JobManager:
         for job in running:
             if job.execution is not None:
                 job.execution.stop()
+        for job in running:  # they notice the job ended within a poll; then the executor goes
+            if job.pump is not None:
+                job.pump.join(timeout=KILL_GRACE_SECONDS + 5.0)
         self.executor.close()
 
     # ------------------------------------------------------------ restart
@@ -302,7 +307,12 @@ class JobManager:
     def _launch(self, job: JobRecord, spec: DistillSpec) -> None:
         """Starts the job's worker (again, on a retry) and the thread that follows it."""
         job.attempts += 1
-        execution = self.executor.start(job.job_id, spec, job.staging_dir)
+        try:
+            execution = self.executor.start(job.job_id, spec, job.staging_dir)
+        except Exception as e:  # e.g. the Ray cluster went away: this job fails, the server stays
+            self._running -= 1
+            self._finish(job, pb.JOB_STATE_FAILED, f"cannot start the job's worker: {e}", "start")
+            return
         job.execution = execution
         self.store.update_job(
             job.job_id,
@@ -312,9 +322,10 @@ class JobManager:
             worker_pid=execution.worker_pid,
         )
         log.info("job started", extra=logs.job(job.job_id, worker=execution.where))
-        threading.Thread(
+        job.pump = threading.Thread(
             target=self._pump, args=(job, execution, spec), daemon=True, name=f"pump-{job.job_id}"
-        ).start()
+        )
+        job.pump.start()
 
     def _pump(self, job: JobRecord, execution: Execution, spec: DistillSpec) -> None:
         """Moves the worker's messages into the job until it reports an outcome or dies."""
@@ -333,6 +344,8 @@ class JobManager:
                 self._append(job, event_to_proto(LogEvent(f"{lost}; {retry}", "WARNING")))
                 shutil.rmtree(job.staging_dir, ignore_errors=True)
                 self._launch(job, spec)
+                if job.done:  # it could not start again: the next job may
+                    self._start_ready()
                 return
             self._running -= 1
             if not job.done:

@@ -20,7 +20,6 @@ import multiprocessing as mp
 import os
 import queue
 import shutil
-import tempfile
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -63,8 +62,10 @@ def pack_inputs(spec: DistillSpec, data_root: Path) -> dict[str, tuple[str, Bund
     for name, raw in _path_fields(spec).items():
         try:
             path = resolve_under_root(raw, data_root, name)
-        except SpecError:  # not a file: a zoo or built-in name, resolved on the node
-            continue
+        except SpecError as e:
+            if e.kind == "not_found":  # not a file: a zoo or built-in name, for the node
+                continue
+            raise
         if path.is_file():
             packed[name] = (path.name, {"": path.read_bytes()})
         else:
@@ -127,13 +128,14 @@ class _NodeAgent:
         from bridge.server.jobs import ServerPaths
         from bridge.server.worker import worker_main
 
-        node = f"Ray node {ray.util.get_node_ip_address()} "
-        node += f"({ray.get_runtime_context().get_node_id()[:12]})"
-        self._work = work = Path(tempfile.mkdtemp(prefix=f"distill-{job_id}-"))
+        context = ray.get_runtime_context()
+        node = f"Ray node {ray.util.get_node_ip_address()} ({context.get_node_id()[:12]})"
+        address = context.gcs_address  # the worker joins the cluster for Ray Train
+        home = Path(node_home) if node_home else default_home()
+        self._work = work = _work_directory(home, job_id)
         try:
             (work / "inputs").mkdir()
             spec = unpack_inputs(spec, packed, work / "inputs")
-            home = Path(node_home) if node_home else default_home()
             paths = ServerPaths(data_dir=home, data_root=work / "inputs")
             spawn = mp.get_context("spawn")
             messages: mp.Queue = spawn.Queue()
@@ -141,7 +143,7 @@ class _NodeAgent:
                 target=worker_main,
                 name=f"distill-{job_id}",
                 daemon=True,
-                args=(spec, work / "artifact", paths, job_id, messages, os.getpid()),
+                args=(spec, work / "artifact", paths, job_id, messages, os.getpid(), address),
             )
             if self._cancelled:
                 return None
@@ -193,6 +195,32 @@ class _NodeAgent:
         return taken
 
 
+def _work_directory(home: Path, job_id: str) -> Path:
+    """`home/ray-work/<job>.<agent pid>`: inputs and the artifact while the job runs. Directories
+    of agents that died without cleaning up (their node was lost, or they were killed) are
+    removed first; agents sharing a home share a machine, so their pids are comparable."""
+    root = home / "ray-work"
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.iterdir():
+        pid = stale.suffix.removeprefix(".")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    work = root / f"{job_id}.{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    return work
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def _read_artifact(directory: Path) -> dict[str, bytes]:
     return {name: member_path(directory, name).read_bytes() for name in artifact_members(directory)}
 
@@ -208,6 +236,8 @@ class RayExecution:
         self.worker_pid: int | None = None
         self._pending: collections.deque[Message] = collections.deque()
         self._lost: str | None = None
+        self._stopped = False
+        self._stop_lock = threading.Lock()
 
     def next_message(self, timeout: float) -> Message | None:
         if not self._pending and self._lost is None:
@@ -254,6 +284,10 @@ class RayExecution:
     def stop(self) -> None:
         import ray
 
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
         try:  # the agent ends the worker's process group and removes its files, then goes
             ray.get(self.agent.cancel.remote(), timeout=KILL_GRACE_SECONDS + 10.0)
         except Exception as e:  # a lost or stuck agent: killing it still ends its worker
@@ -283,6 +317,15 @@ class RayExecution:
         if isinstance(e, ray.exceptions.ActorDiedError | ray.exceptions.RayActorError):
             return f"the Ray node running the job was lost ({self.where}): {_first_line(e)}"
         return f"the job's Ray actor failed: {_first_line(e)}"
+
+
+def _forwarded_environment() -> dict[str, Any] | None:
+    """The server's settings a worker reads from its environment (the Java classpath of the
+    in-JVM check), for the node; the path must exist there too."""
+    from bridge.jvm import ENV_CLASSPATH
+
+    value = os.environ.get(ENV_CLASSPATH)
+    return None if value is None else {"env_vars": {ENV_CLASSPATH: value}}
 
 
 def _first_line(e: BaseException) -> str:
@@ -326,7 +369,10 @@ class RayExecutor:
 
         packed = ray.put(pack_inputs(spec, self.data_root))
         agent = self._agent_class.options(
-            max_concurrency=3, max_restarts=0, name=None, **self.resources.actor_options()
+            max_concurrency=3,
+            max_restarts=0,
+            runtime_env=_forwarded_environment(),
+            **self.resources.actor_options(),
         ).remote()
         run_ref = agent.run.remote(spec, packed, job_id, self.node_home)
         return RayExecution(agent, run_ref, agent._actor_id.hex()[:12])
