@@ -103,7 +103,8 @@ def _placement(stub, job_id, timeout=300.0) -> tuple[str, int]:
     seen = []
     try:
         for event in stub.WatchJob(pb.WatchJobRequest(job_id=job_id), timeout=timeout):
-            seen.append(f"{event.WhichOneof('event')}: {event.log.message}{event.finished.error}")
+            if event.HasField("log") or event.HasField("finished"):
+                seen.append(event.log.message or event.finished.error)
             if placed := _running_on(event):
                 return placed
     except grpc.RpcError as e:
