@@ -16,6 +16,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pytest
+import ray
 from ray.cluster_utils import Cluster
 
 from bridge import Dataset, DistillSpec, TrainingParams
@@ -38,6 +39,7 @@ def cluster() -> Iterator[Cluster]:
         cluster.add_node(num_cpus=NODE_CPUS)
     cluster.wait_for_nodes()
     yield cluster
+    ray.shutdown()  # the tests' servers have; a driver left connected would refuse the shutdown
     cluster.shutdown()
 
 
@@ -143,6 +145,7 @@ def _node(cluster: Cluster, node_prefix: str):
     return next(n for n in cluster.worker_nodes if n.node_id.startswith(node_prefix))
 
 
+@pytest.mark.timeout(1200)  # a job's worker starts a fresh interpreter with torch on its node
 def test_jobs_spread_over_the_nodes_and_a_lost_node_fails_only_its_own(served, cluster, data_root):
     """Two jobs at once, a node's CPUs each: Ray places them on the two worker nodes. Losing
     the long job's node fails that job with the reason; the other finishes with a verified

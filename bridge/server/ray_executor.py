@@ -229,8 +229,12 @@ def _read_artifact(directory: Path) -> dict[str, bytes]:
 
 
 class RayExecution:
-    def __init__(self, agent: Any, run_ref: Any, actor_id: str) -> None:
+    """One job's agent, seen from the server. After the executor closed (server shutdown) no
+    method calls Ray again: a call would quietly start or join another Ray instance."""
+
+    def __init__(self, agent: Any, run_ref: Any, actor_id: str, closed: threading.Event) -> None:
         self.agent = agent
+        self.closed = closed
         self.run_ref = run_ref
         self.where = f"Ray actor {actor_id}"
         self.worker_pid: int | None = None
@@ -240,14 +244,14 @@ class RayExecution:
         self._stop_lock = threading.Lock()
 
     def next_message(self, timeout: float) -> Message | None:
-        if not self._pending and self._lost is None:
+        if not self._pending and self._lost is None and not self.closed.is_set():
             self._pull(timeout)
         return self._pending.popleft() if self._pending else None
 
     def alive(self) -> bool:
         import ray
 
-        if self._lost is not None:
+        if self._lost is not None or self.closed.is_set():
             return False
         ready, _ = ray.wait([self.run_ref], timeout=0)
         # Finished: whatever it said last may still wait in the agent.
@@ -258,6 +262,8 @@ class RayExecution:
 
         if self._lost is not None:
             return self._lost
+        if self.closed.is_set():
+            return "the server is shutting down"
         try:
             ray.get(self.run_ref, timeout=5.0)
         except Exception as e:  # the reason Ray gives is the job's failure
@@ -267,6 +273,8 @@ class RayExecution:
     def collect(self, staging: Path) -> None:
         import ray
 
+        if self.closed.is_set():
+            raise OSError("the server is shutting down")
         files = ray.get(self.run_ref)
         if not files:
             raise OSError("the Ray actor returned no artifact")
@@ -285,7 +293,7 @@ class RayExecution:
         import ray
 
         with self._stop_lock:
-            if self._stopped:
+            if self._stopped or self.closed.is_set():
                 return
             self._stopped = True
         try:  # the agent ends the worker's process group and removes its files, then goes
@@ -363,6 +371,7 @@ class RayExecutor:
                 f"cannot connect to the Ray cluster at {address!r}: {_first_line(e)}"
             ) from e
         self._agent_class = ray.remote(_NodeAgent)
+        self._closed = threading.Event()
 
     def start(self, job_id: str, spec: DistillSpec, staging: Path) -> RayExecution:
         import ray
@@ -375,9 +384,10 @@ class RayExecutor:
             **self.resources.actor_options(),
         ).remote()
         run_ref = agent.run.remote(spec, packed, job_id, self.node_home)
-        return RayExecution(agent, run_ref, agent._actor_id.hex()[:12])
+        return RayExecution(agent, run_ref, agent._actor_id.hex()[:12], self._closed)
 
     def close(self) -> None:
         import ray
 
+        self._closed.set()
         ray.shutdown()
