@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         "--tls-client-ca", type=Path, help="require client certificates signed by this PEM CA"
     )
     s.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
+    _add_executor_flags(s)
     s.add_argument("--log-format", choices=("json", "text"), default="json")
     s.add_argument(
         "--ready-file",
@@ -265,6 +266,44 @@ def _debug_server(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_executor_flags(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where jobs run: worker processes on this machine, or actors on a Ray cluster",
+    )
+    s.add_argument(
+        "--ray-address", help="the Ray cluster (with --executor ray): auto, or HEAD_HOST:6379"
+    )
+    s.add_argument("--ray-cpus", type=float, help="CPUs each job asks Ray for (default 1)")
+    s.add_argument("--ray-gpus", type=float, help="GPUs each job asks Ray for (default 0)")
+    s.add_argument("--ray-memory-mb", type=int, help="memory each job reserves on its Ray node")
+    s.add_argument(
+        "--ray-node-home",
+        type=Path,
+        help="zoo teacher cache on each Ray node (default: the node's DISTILL_BRIDGE_HOME or "
+        "~/.cache/distill-bridge)",
+    )
+    s.add_argument(
+        "--job-retries",
+        type=int,
+        default=0,
+        help="start a job again this many times when its worker dies or its node is lost",
+    )
+
+
+def _ray_resources(args: argparse.Namespace):  # -> RayResources, imported lazily
+    from bridge.server.ray_resources import RayResources
+
+    memory = args.ray_memory_mb * 1024 * 1024 if args.ray_memory_mb else None
+    return RayResources(
+        cpus=1.0 if args.ray_cpus is None else args.ray_cpus,
+        gpus=0.0 if args.ray_gpus is None else args.ray_gpus,
+        memory_bytes=memory,
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     check_serve(args)
     from bridge.server import ServerConfig, serve
@@ -285,6 +324,11 @@ def _serve(args: argparse.Namespace) -> int:
         tls_client_ca=args.tls_client_ca,
         metrics_port=args.metrics_port,
         max_student_parameters=args.max_student_parameters,
+        executor=args.executor,
+        ray_address=args.ray_address,
+        ray_resources=_ray_resources(args),
+        ray_node_home=args.ray_node_home,
+        job_retries=args.job_retries,
     )
     serve(config, args.log_format, args.ready_file)
     return 0

@@ -38,8 +38,34 @@ def check_serve(args: argparse.Namespace) -> None:
         if not args.auth_token_file.read_text(errors="replace").strip():
             raise SpecError("--auth-token-file", f"{args.auth_token_file} is empty")
     _check_tls(args)
+    _check_executor(args)
     if args.ready_file is not None:
         check_creatable_dir("--ready-file", args.ready_file.parent)
+
+
+RAY_ONLY_FLAGS = ("ray_address", "ray_cpus", "ray_gpus", "ray_memory_mb", "ray_node_home")
+
+
+def _check_executor(args: argparse.Namespace) -> None:
+    if args.job_retries < 0:
+        raise SpecError("--job-retries", f"must be >= 0, got {args.job_retries}")
+    if args.executor != "ray":
+        for name in RAY_ONLY_FLAGS:
+            if getattr(args, name) is not None:
+                flag = "--" + name.replace("_", "-")
+                raise SpecError(flag, "applies only with --executor ray")
+        return
+    if not args.ray_address:
+        raise SpecError(
+            "--ray-address", "--executor ray needs the cluster's address (auto, or HOST:6379)"
+        )
+    for flag, value, positive in (
+        ("--ray-cpus", args.ray_cpus, True),
+        ("--ray-gpus", args.ray_gpus, False),
+        ("--ray-memory-mb", args.ray_memory_mb, True),
+    ):
+        if value is not None and (value <= 0 if positive else value < 0):
+            raise SpecError(flag, f"must be {'>' if positive else '>='} 0, got {value}")
 
 
 def _check_tls(args: argparse.Namespace) -> None:

@@ -21,6 +21,7 @@ from bridge.distill import TrainData, accuracy, predict_logits, train
 from bridge.distill.distributed import train_distributed
 from bridge.distill.evaluation import retention_interval, teacher_metrics
 from bridge.distill.memory import peak_rss_mb, phase_peak, reset_peak
+from bridge.distill.ray_train import train_on_ray
 from bridge.distill.search import SearchResult, search_schedule
 from bridge.distill.teacher_cache import check_classes, report_cache, split_labels
 from bridge.distill.trainer import soft_targets_only
@@ -71,6 +72,8 @@ class RunContext:
     data_root: Path | None = None
     job_id: str = ""
     should_stop: Callable[[], bool] = field(default=lambda: False)
+    # Set when the job runs on a Ray cluster: training.workers > 1 then uses Ray Train there.
+    ray_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,20 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
                 should_stop=ctx.should_stop,
             )
             metrics.update(search.metrics())
+        elif spec.training.workers > 1 and ctx.ray_address:
+            outcome = train_on_ray(
+                ctx.ray_address,
+                spec.training.workers,
+                student,
+                train_data,
+                val_data,
+                _concrete(spec.training, dataset.labeled),
+                on_event,
+                storage=work.with_name(work.name + ".ray-train"),
+                feature_loss=feature_loss,
+                self_distill=self_loss,
+                should_stop=ctx.should_stop,
+            )
         elif spec.training.workers > 1:
             outcome = train_distributed(
                 work.with_name(work.name + ".ddp"),

@@ -15,13 +15,11 @@ cache misses, so a repeated job never loads the teacher at all.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import shutil
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -49,7 +47,7 @@ from bridge.models.teachers import (
     resolve_tokenizer_directory,
 )
 from bridge.models.text import has_task_head, hf_config, hf_dir_sha256, load_hf_classifier
-from bridge.paths import sha256_file
+from bridge.paths import locked, sha256_file
 from bridge.spec import DistillSpec, SpecError, TeacherPreparation, TrainingParams
 
 # Sequence length used to fine-tune a text teacher: independent of any student's max_seq_len,
@@ -150,7 +148,7 @@ def ensure_zoo_teacher(
     (TorchScript + ONNX + info.json). A file lock keeps concurrent jobs from training twice.
     A cached teacher is retrained when its dataset or its recipe (`ZooTeacher.recipe`) changed."""
     directory = zoo.cache_dir(home)
-    with _locked(directory):
+    with locked(directory):
         info = zoo.cached_info(home)
         if info and info.get("dataset_fingerprint") == dataset.fingerprint:
             return directory
@@ -283,7 +281,7 @@ def _fine_tuned(
     )
     name = source.zoo.name if source.zoo is not None else f"hf-{origin_sha[:12]}"
     directory = home / "teachers" / name / key[:16]
-    with _locked(directory):
+    with locked(directory):
         if (directory / "info.json").is_file():
             on_event(
                 LogEvent(
@@ -364,7 +362,7 @@ def _as_is(origin: Path, home: Path, num_labels: int, on_event: EventSink) -> tu
         return origin, True  # a directory the bridge prepared earlier: already complete
     sha = hf_dir_sha256(origin)
     directory = home / "teachers" / f"hf-{sha[:12]}" / "as-is"
-    with _locked(directory):
+    with locked(directory):
         if (directory / "info.json").is_file():
             return directory, True
         on_event(LogEvent(f"teacher {origin.name} already has a {num_labels}-class head"))
@@ -460,14 +458,6 @@ def _as_teacher_log(name: str, on_event: EventSink) -> EventSink:
             )
 
     return sink
-
-
-@contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    with (directory.parent / f".{directory.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 def _atomic(path: Path, write: Callable[[Path], object]) -> None:

@@ -84,6 +84,13 @@ def _rows(f: dict[str, str], busy: str) -> list[tuple[list[str], str]]:
         (["serve", "--log-format", "xml"], "--log-format"),
         (["serve", "--ready-file", f["under_file"] + "/ready.json"], "--ready-file"),
         (["serve", "--bogus"], "--bogus"),
+        (["serve", "--executor", "ray"], "--ray-address"),
+        (["serve", "--executor", "k8s"], "--executor"),
+        (["serve", "--ray-address", "auto"], "--ray-address"),  # only with --executor ray
+        (["serve", "--ray-cpus", "2"], "--ray-cpus"),
+        (["serve", "--executor", "ray", "--ray-address", "auto", "--ray-cpus", "0"], "--ray-cpus"),
+        (["serve", "--executor", "ray", "--ray-address", "auto", "--ray-gpus", "-1"], "--ray-gpus"),
+        (["serve", "--job-retries", "-1"], "--job-retries"),
         (["debug-server", "--port", "-1"], "--port"),
         (["debug-server", "--port", busy], "--port"),
         (["debug-server", "--home", f["under_file"]], "--home"),

@@ -214,8 +214,8 @@ def test_cancel_ends_the_worker_and_the_queue_moves_on(stub, server):
     record = server.jobs.get(slow.job_id)
     cancelled = stub.CancelJob(pb.CancelJobRequest(job_id=slow.job_id))
     assert cancelled.state == pb.JOB_STATE_CANCELLED
-    record.process.join(timeout=10)
-    assert not record.process.is_alive()
+    record.execution.process.join(timeout=10)
+    assert not record.execution.process.is_alive()
     events = _watch(stub, slow.job_id)
     assert events[-1].finished.state == pb.JOB_STATE_CANCELLED
     assert _watch(stub, queued.job_id)[-1].finished.state == pb.JOB_STATE_SUCCEEDED
@@ -238,7 +238,7 @@ def test_worker_crash_fails_the_job_and_the_server_serves_on(stub, server):
     while not stub.GetJob(pb.GetJobRequest(job_id=job.job_id)).stage.startswith("train"):
         assert time.time() < deadline
         time.sleep(0.2)
-    os.kill(server.jobs.get(job.job_id).process.pid, signal.SIGKILL)
+    os.kill(server.jobs.get(job.job_id).execution.process.pid, signal.SIGKILL)
     final = _watch(stub, job.job_id)[-1].finished
     assert final.state == pb.JOB_STATE_FAILED
     assert "worker process died" in final.error

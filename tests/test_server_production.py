@@ -366,7 +366,7 @@ def test_queue_limit_deadlines_cancel_and_metrics(zoo_ready, home, tmp_path):
             assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
 
             _wait_stage(stub, running.job_id, "train")
-            worker = srv.jobs.get(running.job_id).process
+            worker = srv.jobs.get(running.job_id).execution.process
             stub.CancelJob(pb.CancelJobRequest(job_id=running.job_id))
             with pytest.raises(ProcessLookupError):  # the whole process group is gone
                 os.killpg(worker.pid, 0)

@@ -1,5 +1,5 @@
 """The DDP worker entry point: `python -m bridge.distill.ddp_worker JOB_DIR`, started once per
-rank by torch.distributed.run (locally) or by a Kubeflow PyTorchJob (one per pod). Reads
+rank by torch.distributed.run on the job's machine (the local executor). Reads
 RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT from the environment the launcher sets."""
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ training params, the input arrays as .npy files, and the path of the teacher-out
 Every worker (`python -m bridge.distill.ddp_worker JOB_DIR`) memory-maps the same arrays and
 the same teacher cache (one copy on disk, shared page cache), trains its DistributedSampler
 shard, and rank 0 writes the trained weights and its events. The job process then exports and
-verifies exactly as for one worker. On a cluster the same entry point runs on N pods (see
-deploy/k8s/); here the launcher starts N local processes on loopback.
+verifies exactly as for one worker. This is the local executor's path; a job on a Ray cluster
+trains with Ray Train instead (bridge/distill/ray_train.py).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from bridge.data import LoadedDataset
 from bridge.data.features import Features
 from bridge.events import EventSink, LogEvent
 from bridge.models.teachers import OutputRequest, Teacher
+from bridge.paths import locked
 from bridge.spec import SpecError
 
 # Largest teacher inference batches (see teacher_batch_size).
@@ -63,10 +65,28 @@ def teacher_outputs(
     cache when present; otherwise the teacher is loaded, run once and released."""
     directory = root / key[:32]
     start, cpu_start = time.perf_counter(), time.process_time()
-    if not (directory / "complete.json").is_file():
-        tmp = directory.with_name(directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+    with locked(directory):  # a concurrent job with the same key waits, then reads this one's
+        hit = (directory / "complete.json").is_file()
+        if not hit:
+            _build(directory, key, splits, request, load_teacher, batch_size, feature_split)
+    outputs = {name: open_split(directory, name) for name in splits}
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return CacheResult(outputs, hit, seconds, directory, cpu)
+
+
+def _build(
+    directory: Path,
+    key: str,
+    splits: dict[str, Features],
+    request: OutputRequest,
+    load_teacher: Callable[[], Teacher],
+    batch_size: int,
+    feature_split: str,
+) -> None:
+    """Writes the entry in a fresh temporary directory and renames it into place: a crash
+    leaves no half entry under the key's name."""
+    tmp = Path(tempfile.mkdtemp(prefix=directory.name + ".", suffix=".tmp", dir=directory.parent))
+    try:
         teacher = load_teacher()
         try:
             for name, features in splits.items():
@@ -75,14 +95,10 @@ def teacher_outputs(
         finally:
             teacher.release()
         (tmp / "complete.json").write_text(json.dumps({"key": key, "splits": list(splits)}))
-        shutil.rmtree(directory, ignore_errors=True)
+        shutil.rmtree(directory, ignore_errors=True)  # an incomplete entry of an older version
         tmp.rename(directory)
-        hit = False
-    else:
-        hit = True
-    outputs = {name: open_split(directory, name) for name in splits}
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    return CacheResult(outputs, hit, seconds, directory, cpu)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _write_split(

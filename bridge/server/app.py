@@ -9,7 +9,7 @@ import os
 import signal
 import threading
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -20,9 +20,11 @@ from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge._proto.distillbridge.v1 import distiller_pb2_grpc as pb_grpc
 from bridge.paths import trust_directory
 from bridge.server import logs
+from bridge.server.executors import Executor, LocalExecutor
 from bridge.server.guard import GuardInterceptor
 from bridge.server.jobs import JobLimits, JobManager, ServerPaths
 from bridge.server.metrics import Metrics
+from bridge.server.ray_resources import RayResources
 from bridge.server.servicer import DistillerServicer
 from bridge.server.store import Store
 from bridge.server.uploads import UploadLimits, UploadStore
@@ -55,6 +57,25 @@ class ServerConfig:
     grace_seconds: float = 5.0
     # SubmitJob refuses a larger student (RESOURCE_EXHAUSTED) before a worker starts.
     max_student_parameters: int | None = DEFAULT_MAX_STUDENT_PARAMETERS
+    # Where workers run: "local" (spawned processes here) or "ray" (actors on a Ray cluster).
+    executor: str = "local"
+    ray_address: str | None = None  # e.g. "auto", "10.0.0.5:6379"; required with "ray"
+    ray_resources: RayResources = field(default_factory=RayResources)
+    ray_node_home: Path | None = None  # zoo teacher cache on each node (default: its own)
+    job_retries: int = 0  # starts again after a lost worker or node
+
+    def make_executor(self, paths: ServerPaths) -> Executor:
+        if self.executor == "local":
+            return LocalExecutor(paths)
+        if self.executor != "ray":
+            raise ValueError(f"--executor must be local or ray, got {self.executor!r}")
+        if not self.ray_address:
+            raise ValueError("--executor ray needs --ray-address (e.g. auto, or HOST:6379)")
+        from bridge.server.ray_executor import RayExecutor  # Ray is imported only when used
+
+        return RayExecutor(
+            self.ray_address, paths.data_root, self.ray_resources, self.ray_node_home
+        )
 
     def token(self) -> str | None:
         if self.auth_token_file is None:
@@ -84,6 +105,7 @@ class DistillServer:
 
     def __init__(self, config: ServerConfig) -> None:
         data_dir = config.data_dir.resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
         data_root = (config.data_root or data_dir / "files").resolve()
         data_root.mkdir(parents=True, exist_ok=True)
         paths = ServerPaths(data_dir, data_root)
@@ -97,9 +119,10 @@ class DistillServer:
         self.jobs = JobManager(
             paths,
             self.store,
-            JobLimits(config.max_concurrent_jobs, config.max_queued_jobs),
+            JobLimits(config.max_concurrent_jobs, config.max_queued_jobs, config.job_retries),
             self.metrics,
             prepare=self.uploads.resolve,
+            executor=config.make_executor(paths),
         )
         self.health = health.HealthServicer()
         self.server = grpc.server(

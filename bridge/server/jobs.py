@@ -1,6 +1,7 @@
-"""Job bookkeeping: a bounded queue, one worker *process* per running job (a crash or cancel
-never takes the server down; the process itself is bridge/server/worker.py), each job's event
-log that watchers replay and follow, and the SQLite store that lets all of it survive a restart.
+"""Job bookkeeping: a bounded queue, one worker per running job (a process of its own, on this
+machine or on a Ray node: bridge/server/executors.py; a crash or cancel never takes the server
+down), each job's event log that watchers replay and follow, and the SQLite store that lets all
+of it survive a restart.
 
 Restart policy: a job that was running when the server died is marked FAILED with "interrupted
 by server restart" (its half-trained state is not resumed: a job restarts cheaply from its spec,
@@ -10,9 +11,7 @@ and a resumed one could not prove it matched a clean run). Queued jobs stay queu
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import os
-import queue
 import shutil
 import threading
 import time
@@ -28,9 +27,10 @@ from bridge.export.manifest import MANIFEST, artifact_members
 from bridge.paths import sha256_file
 from bridge.server import logs
 from bridge.server.convert import timestamp
+from bridge.server.executors import Execution, Executor, LocalExecutor
 from bridge.server.metrics import Metrics
 from bridge.server.store import Store, StoredJob
-from bridge.server.worker import KILL_GRACE_SECONDS, kill_tree, worker_main
+from bridge.server.worker import KILL_GRACE_SECONDS
 from bridge.spec import DistillSpec, SpecError
 from bridge.wire import event_to_proto, spec_from_proto, spec_to_proto
 
@@ -70,7 +70,9 @@ class JobRecord:
     manifest_json: str = ""
     files: list[pb.ArtifactFile] = field(default_factory=list)
     events: list[pb.JobEvent] = field(default_factory=list)
-    process: mp.process.BaseProcess | None = None
+    execution: Execution | None = None
+    pump: threading.Thread | None = None  # follows the execution (jobs.py `_pump`)
+    attempts: int = 0  # worker starts so far (a retry after a lost worker is the second)
 
     @property
     def artifact_dir(self) -> Path:
@@ -124,10 +126,14 @@ class ServerPaths:
 class JobLimits:
     max_concurrent_jobs: int = 1
     max_queued_jobs: int = 64
+    # Starts again after the worker died or its node was lost (not after the job's own error).
+    job_retries: int = 0
 
     def __post_init__(self) -> None:
         if self.max_concurrent_jobs < 1 or self.max_queued_jobs < 0:
             raise ValueError("max_concurrent_jobs must be >= 1 and max_queued_jobs >= 0")
+        if self.job_retries < 0:
+            raise ValueError("job_retries must be >= 0")
 
 
 def _identity(spec: DistillSpec) -> DistillSpec:
@@ -135,9 +141,10 @@ def _identity(spec: DistillSpec) -> DistillSpec:
 
 
 class JobManager:
-    """Thread-safe. Jobs run in spawned worker processes, at most `max_concurrent_jobs` at once;
-    up to `max_queued_jobs` more wait in FIFO order. `prepare` turns a submitted spec into
-    the one a worker runs (upload ids -> stored paths) just before it starts."""
+    """Thread-safe. Jobs run in workers started by `executor` (default: spawned processes on
+    this machine), at most `max_concurrent_jobs` at once; up to `max_queued_jobs` more wait in
+    FIFO order. `prepare` turns a submitted spec into the one a worker runs (upload ids ->
+    stored paths) just before it starts."""
 
     def __init__(
         self,
@@ -146,6 +153,7 @@ class JobManager:
         limits: JobLimits | None = None,
         metrics: Metrics | None = None,
         prepare: Callable[[DistillSpec], DistillSpec] = _identity,
+        executor: Executor | None = None,
     ) -> None:
         self.paths = paths
         self.store = store
@@ -157,7 +165,7 @@ class JobManager:
         self._running = 0
         self._lock = threading.Condition()
         self._closed = False
-        self._mp = mp.get_context("spawn")
+        self.executor = executor or LocalExecutor(paths)
         (paths.data_dir / "jobs").mkdir(parents=True, exist_ok=True)
         with self._lock:
             for stored in store.jobs():
@@ -224,10 +232,10 @@ class JobManager:
                 return job
             if job_id in self._queue:
                 self._queue.remove(job_id)
-            process = job.process
+            execution = job.execution
             self._finish(job, pb.JOB_STATE_CANCELLED, "cancelled by the caller")
-        if process is not None:
-            kill_tree(process)
+        if execution is not None:
+            execution.stop()
         log.info("job cancelled", extra=logs.job(job_id))
         return job
 
@@ -241,8 +249,12 @@ class JobManager:
                 self._finish(job, pb.JOB_STATE_FAILED, INTERRUPTED_BY_SHUTDOWN, "interrupted")
             self._lock.notify_all()
         for job in running:
-            if job.process is not None:
-                kill_tree(job.process)
+            if job.execution is not None:
+                job.execution.stop()
+        for job in running:  # they notice the job ended within a poll; then the executor goes
+            if job.pump is not None:
+                job.pump.join(timeout=KILL_GRACE_SECONDS + 5.0)
+        self.executor.close()
 
     # ------------------------------------------------------------ restart
 
@@ -288,39 +300,74 @@ class JobManager:
                 continue
             self._running += 1
             job.state, job.stage, job.started = pb.JOB_STATE_RUNNING, "starting", time.time()
-            events: mp.Queue = self._mp.Queue()
-            job.process = self._mp.Process(
-                target=worker_main,
-                name=f"distill-{job.job_id}",
-                daemon=True,
-                args=(spec, job.staging_dir, self.paths, job.job_id, events, os.getpid()),
-            )
-            job.process.start()
-            self.store.update_job(
-                job.job_id,
-                state=job.state,
-                stage=job.stage,
-                started=job.started,
-                worker_pid=job.process.pid,
-            )
-            log.info("job started", extra=logs.job(job.job_id, worker_pid=job.process.pid))
-            threading.Thread(
-                target=self._pump, args=(job, events), daemon=True, name=f"pump-{job.job_id}"
-            ).start()
+            self._launch(job, spec)
         self.metrics.jobs_running.set(self._running)
         self.metrics.jobs_queued.set(len(self._queue))
 
-    def _pump(self, job: JobRecord, events: mp.Queue) -> None:
+    def _launch(self, job: JobRecord, spec: DistillSpec) -> None:
+        """Starts the job's worker (again, on a retry) and the thread that follows it."""
+        job.attempts += 1
+        try:
+            execution = self.executor.start(job.job_id, spec, job.staging_dir)
+        except Exception as e:  # e.g. the Ray cluster went away: this job fails, the server stays
+            self._running -= 1
+            self._finish(job, pb.JOB_STATE_FAILED, f"cannot start the job's worker: {e}", "start")
+            return
+        job.execution = execution
+        self.store.update_job(
+            job.job_id,
+            state=job.state,
+            stage=job.stage,
+            started=job.started,
+            worker_pid=execution.worker_pid,
+        )
+        log.info("job started", extra=logs.job(job.job_id, worker=execution.where))
+        job.pump = threading.Thread(
+            target=self._pump, args=(job, execution, spec), daemon=True, name=f"pump-{job.job_id}"
+        )
+        job.pump.start()
+
+    def _pump(self, job: JobRecord, execution: Execution, spec: DistillSpec) -> None:
         """Moves the worker's messages into the job until it reports an outcome or dies."""
-        assert job.process is not None
-        outcome: tuple | None = None
-        while outcome is None:
-            try:
-                kind, payload = events.get(timeout=0.5)
-            except queue.Empty:
-                if not job.process.is_alive():
-                    break
+        outcome = self._follow(job, execution)
+        files: list[pb.ArtifactFile] = []
+        if outcome and outcome[0] == "ok" and not job.done:
+            try:  # hashing and fsync happen outside the lock: GetJob must not wait on disk
+                execution.collect(job.staging_dir)
+                files = _publish(job.staging_dir, job.artifact_dir)
+            except OSError as e:
+                outcome = ("error", f"cannot store the artifact: {e}")
+        lost = None if outcome or job.done else execution.failure()
+        with self._lock:
+            if lost and job.attempts <= self.limits.job_retries and not self._closed:
+                retry = f"retrying (attempt {job.attempts + 1} of {self.limits.job_retries + 1})"
+                self._append(job, event_to_proto(LogEvent(f"{lost}; {retry}", "WARNING")))
+                shutil.rmtree(job.staging_dir, ignore_errors=True)
+                self._launch(job, spec)
+                if job.done:  # it could not start again: the next job may
+                    self._start_ready()
+                return
+            self._running -= 1
+            if not job.done:
+                if outcome and outcome[0] == "ok":
+                    self._succeed(job, outcome[1], files)
+                elif outcome:
+                    self._finish(job, pb.JOB_STATE_FAILED, outcome[1], "pipeline")
+                else:
+                    self._finish(job, pb.JOB_STATE_FAILED, lost or "", "worker_died")
+            self._start_ready()
+        execution.stop()  # a finished worker is gone already; a Ray actor holds its resources
+
+    def _follow(self, job: JobRecord, execution: Execution) -> tuple | None:
+        """The worker's events and logs into the job; its outcome (None: it ended without one,
+        or the job ended first: cancelled, server shutting down)."""
+        while not job.done:
+            message = execution.next_message(timeout=0.5)
+            if message is None:
+                if not execution.alive():
+                    return None
                 continue
+            kind, payload = message
             if kind == "event":
                 with self._lock:
                     if job.done:
@@ -332,30 +379,8 @@ class JobManager:
             elif kind == "log":  # a worker's log record, tracebacks included
                 logs.replay(payload)
             else:
-                outcome = (kind, payload)
-        job.process.join(timeout=KILL_GRACE_SECONDS)
-        files: list[pb.ArtifactFile] = []
-        if outcome and outcome[0] == "ok" and not job.done:
-            try:  # hashing and fsync happen outside the lock: GetJob must not wait on disk
-                files = _publish(job.staging_dir, job.artifact_dir)
-            except OSError as e:
-                outcome = ("error", f"cannot store the artifact: {e}")
-        with self._lock:
-            self._running -= 1
-            if not job.done:
-                if outcome and outcome[0] == "ok":
-                    self._succeed(job, outcome[1], files)
-                elif outcome:
-                    self._finish(job, pb.JOB_STATE_FAILED, outcome[1], "pipeline")
-                else:
-                    code = job.process.exitcode
-                    self._finish(
-                        job,
-                        pb.JOB_STATE_FAILED,
-                        f"worker process died unexpectedly (exit code {code})",
-                        "worker_died",
-                    )
-            self._start_ready()
+                return kind, payload
+        return None
 
     def _succeed(self, job: JobRecord, result: dict, files: list[pb.ArtifactFile]) -> None:
         job.metrics = result["metrics"]

@@ -41,6 +41,7 @@ def worker_main(
     job_id: str,
     events: mp.Queue,
     server_pid: int,
+    ray_address: str | None = None,
 ) -> None:
     """Entry point of a worker process. Its own process group, so cancel ends its children;
     a watchdog ends the group when the server dies (even by SIGKILL), so no orphan trains on."""
@@ -53,7 +54,9 @@ def worker_main(
     def on_event(event: Event) -> None:
         events.put(("event", event))
 
-    ctx = RunContext(home=paths.home, data_root=paths.data_root, job_id=job_id)
+    ctx = RunContext(
+        home=paths.home, data_root=paths.data_root, job_id=job_id, ray_address=ray_address
+    )
     try:
         result = run(spec, out_dir, ctx, on_event)
         events.put(("ok", {"metrics": result.metrics}))
