@@ -5,6 +5,7 @@ when asked, and a 2-worker job trains with Ray Train across both nodes."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import re
@@ -16,7 +17,6 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pytest
-import ray
 from ray.cluster_utils import Cluster
 
 from bridge import Dataset, DistillSpec, TrainingParams
@@ -24,9 +24,9 @@ from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge._proto.distillbridge.v1 import distiller_pb2_grpc as pb_grpc
 from bridge.data import load_dataset
 from bridge.export.manifest import artifact_members, read_manifest, verify_files
-from bridge.server.ray_resources import RayResources
 from bridge.wire import spec_to_proto
 from tests.conftest import digits_spec
+from tests.serverkit import start_server
 
 NODE_CPUS = 2
 RUNNING_ON = re.compile(r"running on Ray node \S+ \((\w+)\), worker pid (\d+)")
@@ -39,27 +39,26 @@ def cluster() -> Iterator[Cluster]:
         cluster.add_node(num_cpus=NODE_CPUS)
     cluster.wait_for_nodes()
     yield cluster
-    ray.shutdown()  # the tests' servers have; a driver left connected would refuse the shutdown
     cluster.shutdown()
 
 
-def _server(cluster: Cluster, data_root: Path, retries: int = 0, cpus: float = NODE_CPUS):
-    """A server whose jobs each take `cpus` (default: a whole node, so two jobs cannot share
-    one)."""
-    from bridge.server import DistillServer, ServerConfig
-
-    config = ServerConfig(
-        port=0,
-        data_dir=data_root.parent / f"server-{retries}",
-        data_root=data_root,
-        max_concurrent_jobs=3,
-        executor="ray",
-        ray_address=cluster.address,
-        ray_node_home=_node_home(data_root),
-        job_retries=retries,
-        ray_resources=RayResources(cpus=cpus),
-    )
-    return DistillServer(config).start()
+@contextlib.contextmanager
+def _server(
+    cluster: Cluster, data_root: Path, retries: int = 0, cpus: float = NODE_CPUS
+) -> Iterator[tuple[pb_grpc.DistillerServiceStub, Path]]:
+    """`distill-bridge serve --executor ray` in its own process, as a user runs it (the Ray
+    driver lives there, not in pytest), whose jobs each take `cpus` (default: a whole node, so
+    two jobs cannot share one). Yields a stub and the server's data dir."""
+    data_dir = data_root.parent / f"server-{retries}-{cpus:g}"
+    flags = ["--data-root", str(data_root), "--max-concurrent-jobs", "3", "--executor", "ray"]
+    flags += ["--ray-address", cluster.address, "--ray-cpus", f"{cpus:g}"]
+    flags += ["--ray-node-home", str(_node_home(data_root)), "--job-retries", str(retries)]
+    server = start_server(data_dir, data_root.parent / "no-zoo-cache", *flags)
+    try:
+        with grpc.insecure_channel(server.target) as channel:
+            yield pb_grpc.DistillerServiceStub(channel), data_dir
+    finally:
+        assert server.terminate() == 0, server.log.read_text()[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +76,9 @@ def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def served(cluster, data_root) -> Iterator:
-    server = _server(cluster, data_root)
-    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        yield server, pb_grpc.DistillerServiceStub(channel)
-    server.stop(grace=1)
+def served(cluster, data_root) -> Iterator[tuple[pb_grpc.DistillerServiceStub, Path]]:
+    with _server(cluster, data_root) as served:
+        yield served
 
 
 def _from_file(seed: int, epochs: int = 4) -> DistillSpec:
@@ -141,8 +138,16 @@ def _work_dirs(data_root: Path, job_id: str) -> list[str]:
     return glob.glob(str(_node_home(data_root) / "ray-work" / f"{job_id}.*"))
 
 
-def _node(cluster: Cluster, node_prefix: str):
-    return next(n for n in cluster.worker_nodes if n.node_id.startswith(node_prefix))
+def _remove(cluster: Cluster, node_prefix: str) -> None:
+    """Removes the worker node and waits until the cluster counts it dead, so no later actor
+    is placed on it."""
+    cluster.remove_node(next(n for n in cluster.worker_nodes if n.node_id.startswith(node_prefix)))
+    cluster.wait_for_nodes()
+
+
+def _add(cluster: Cluster) -> None:
+    cluster.add_node(num_cpus=NODE_CPUS)
+    cluster.wait_for_nodes()
 
 
 @pytest.mark.timeout(1200)  # a job's worker starts a fresh interpreter with torch on its node
@@ -150,33 +155,32 @@ def test_jobs_spread_over_the_nodes_and_a_lost_node_fails_only_its_own(served, c
     """Two jobs at once, a node's CPUs each: Ray places them on the two worker nodes. Losing
     the long job's node fails that job with the reason; the other finishes with a verified
     artifact, and nothing of either is left behind."""
-    server, stub = served
+    stub, data_dir = served
     doomed = _submit(stub, _from_file(1, epochs=2000))
     survivor = _submit(stub, _from_file(2))
     (node, doomed_pid), (other, survivor_pid) = (_placement(stub, j) for j in (doomed, survivor))
     assert node != other, "both jobs were placed on one node"
-    cluster.remove_node(_node(cluster, node))
+    _remove(cluster, node)
 
     final = _events(stub, doomed)[-1].finished
     assert final.state == pb.JOB_STATE_FAILED
     assert "Ray node running the job was lost" in final.error, final.error
-    assert not server.jobs.get(doomed).artifact_dir.exists()
+    assert not (data_dir / "jobs" / doomed / "artifact").exists()
     assert _gone(doomed_pid), "a worker of the lost node is still running"
 
     final = _events(stub, survivor)[-1].finished
     assert final.state == pb.JOB_STATE_SUCCEEDED, final.error
     assert final.result.metrics["student_int8_accuracy"] > 0.8
-    artifact = server.jobs.get(survivor).artifact_dir
+    artifact = data_dir / "jobs" / survivor / "artifact"
     assert verify_files(artifact, read_manifest(artifact)) == []
     assert {f.name for f in final.result.files} == set(artifact_members(artifact))
     assert _gone(survivor_pid)
     assert not _work_dirs(data_root, survivor)
-    cluster.add_node(num_cpus=NODE_CPUS)  # back to two workers for the next tests
-    cluster.wait_for_nodes()
+    _add(cluster)  # back to two workers for the next tests
 
 
 def test_cancel_ends_the_worker_on_its_node(served, data_root):
-    _, stub = served
+    stub, _ = served
     job_id = _submit(stub, _from_file(1, epochs=2000))
     _, pid = _placement(stub, job_id)
     cancelled = stub.CancelJob(pb.CancelJobRequest(job_id=job_id))
@@ -190,17 +194,12 @@ def test_cancel_ends_the_worker_on_its_node(served, data_root):
 
 
 def test_a_lost_node_is_retried_once_when_asked(cluster, data_root):
-    server = _server(cluster, data_root, retries=1)
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            stub = pb_grpc.DistillerServiceStub(channel)
-            job_id = _submit(stub, _from_file(5, epochs=30))
-            node, _ = _placement(stub, job_id)
-            cluster.remove_node(_node(cluster, node))
-            events = _events(stub, job_id)
-    finally:
-        server.stop(grace=1)
-        cluster.add_node(num_cpus=NODE_CPUS)
+    with _server(cluster, data_root, retries=1) as (stub, _):
+        job_id = _submit(stub, _from_file(5, epochs=30))
+        node, _ = _placement(stub, job_id)
+        _remove(cluster, node)
+        events = _events(stub, job_id)
+    _add(cluster)
     assert events[-1].finished.state == pb.JOB_STATE_SUCCEEDED, events[-1].finished.error
     retried = [e.log.message for e in events if "retrying (attempt 2 of 2)" in e.log.message]
     assert len(retried) == 1 and "was lost" in retried[0]
@@ -211,15 +210,10 @@ def test_a_lost_node_is_retried_once_when_asked(cluster, data_root):
 
 def test_two_workers_train_across_both_nodes_as_well_as_one(cluster, data_root):
     """One CPU for the job, one per rank: the ranks spread over the two nodes (gloo)."""
-    server = _server(cluster, data_root, cpus=1)
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            stub = pb_grpc.DistillerServiceStub(channel)
-            alone, ddp = _from_file(6, epochs=8), _from_file(6, epochs=8)
-            ddp = replace(ddp, training=replace(ddp.training, workers=2))
-            runs = [_events(stub, _submit(stub, spec)) for spec in (alone, ddp)]
-    finally:
-        server.stop(grace=1)
+    with _server(cluster, data_root, cpus=1) as (stub, _):
+        alone, ddp = _from_file(6, epochs=8), _from_file(6, epochs=8)
+        ddp = replace(ddp, training=replace(ddp.training, workers=2))
+        runs = [_events(stub, _submit(stub, spec)) for spec in (alone, ddp)]
     accuracy = []
     for events in runs:
         final = events[-1].finished
