@@ -64,7 +64,8 @@ class PredictEndpointTest {
     void textForATabularModelAndAmbiguousRequestsAreBadRequests() {
         ResponseEntity<Map> text = http.postForEntity("/predict", Map.of("text", "hello"), Map.class);
         assertThat(text.getStatusCode()).isEqualTo(HttpStatus.BAD_REQUEST);
-        assertThat((String) text.getBody().get("detail")).contains("predict(String) needs a text model");
+        assertThat((String) text.getBody().get("detail"))
+                .contains("modality is \"tabular\"", "4 float features", "was given 1 text");
         ResponseEntity<Map> neither = http.postForEntity("/predict", Map.of(), Map.class);
         assertThat(neither.getStatusCode()).isEqualTo(HttpStatus.BAD_REQUEST);
         assertThat((String) neither.getBody().get("detail")).contains("exactly one of");
