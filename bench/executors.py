@@ -7,8 +7,9 @@ the clock starts), submitted at once:
 - `ray`: `serve --executor ray` against a 3-node Ray cluster started here (a head without CPUs
   and two worker nodes of one CPU each), `--max-concurrent-jobs 2`.
 
-Per job, the dispatch overhead is the time from SubmitJob to the worker's first stage event
-(`load`: the pipeline has started on its node); the throughput is jobs per minute from the
+The dispatch overhead is the time from SubmitJob to the worker's first stage event (`load`:
+the pipeline has started on its node) for the jobs that start at once (the others also wait
+in the queue); the throughput is jobs per minute from the
 first submit to the last job's end. The two servers run one after the other, twice (local, ray,
 local, ray), and each figure pools both rounds; ratios are ray / local. On one machine the
 cluster's nodes share its cores, so the throughput ratio shows Ray's overhead, not what more
@@ -30,10 +31,11 @@ import _common as c  # noqa: E402
 
 ROUNDS = 2
 DEFAULT_JOBS = 6
+CONCURRENT = 2  # --max-concurrent-jobs of both servers
 
 
 def _spec(seed: int):
-    from bridge import Dataset, MlpConfig, QuantType, TrainingParams
+    from bridge import Dataset, Gates, MlpConfig, QuantType, TrainingParams
     from bridge.spec import DistillSpec
 
     return DistillSpec(
@@ -42,6 +44,9 @@ def _spec(seed: int):
         dataset=Dataset.builtin("digits"),
         training=TrainingParams(epochs=4, batch_size=64, learning_rate=5e-3, seed=seed),
         quantization=QuantType.INT8,
+        # a 4-epoch MLP on 270 test rows can lose 1.5 points to INT8; the default 1-point gate
+        # would fail some jobs, and what is measured here is the executor, not the student
+        gates=Gates(max_int8_accuracy_drop=0.05),
     )
 
 
@@ -72,7 +77,7 @@ def _run_jobs(server, jobs: int) -> dict:
 def _local(directory: Path, jobs: int) -> dict:
     from bridge.server import DistillServer, ServerConfig
 
-    config = ServerConfig(port=0, data_dir=c.bench_home(), max_concurrent_jobs=2)
+    config = ServerConfig(port=0, data_dir=c.bench_home(), max_concurrent_jobs=CONCURRENT)
     server = DistillServer(config).start()
     try:
         return _run_jobs(server, jobs)
@@ -86,7 +91,7 @@ def _ray(directory: Path, jobs: int, cluster) -> dict:
     config = ServerConfig(
         port=0,
         data_dir=directory / "ray",
-        max_concurrent_jobs=2,
+        max_concurrent_jobs=CONCURRENT,
         executor="ray",
         ray_address=cluster.address,
         ray_node_home=c.bench_home(),
@@ -130,7 +135,8 @@ def main() -> None:
 
 
 def _summary(runs: list[dict], jobs: int) -> dict:
-    dispatch = [d for r in runs for d in r["dispatch_s"]]
+    # the jobs that started at once (the rest also waited in the queue)
+    dispatch = [d for r in runs for d in r["dispatch_s"][:CONCURRENT]]
     return {
         "dispatch_median_s": statistics.median(dispatch),
         "jobs_per_min": 60 * jobs * len(runs) / sum(r["wall_s"] for r in runs),
@@ -146,7 +152,8 @@ def report(result: dict, plots: Path) -> str:
         "executor, 2 jobs at a time on each. Ray: a head without CPUs and two 1-CPU worker "
         "nodes on this same machine.",
         "",
-        "| executor | dispatch (submit -> pipeline running), median s | jobs / min | all ok |",
+        "| executor | dispatch of the jobs that start at once (submit -> pipeline running), "
+        "median s | jobs / min | all ok |",
         "|---|---|---|---|",
     ]
     for name, s in (("local", local), ("ray", ray)):
