@@ -139,7 +139,7 @@ def train_on_ray(
     fit.start()
     result = _follow(sink, fit, on_event, should_stop)
     if failure or result is None:
-        reason = _first_line(failure[0]) if failure else "rank 0 sent no result"
+        reason = _last_line(failure[0]) if failure else "rank 0 sent no result"
         raise DistillError(f"distributed training on Ray failed: {reason}")
     student.load_state_dict(result["state"])
     student.eval()
@@ -167,7 +167,9 @@ def _fit(trainer: Any, failure: list[BaseException]) -> None:
         failure.append(e)
 
 
-def _follow(sink: Any, fit: threading.Thread, on_event: EventSink, should_stop) -> dict | None:
+def _follow(
+    sink: Any, fit: threading.Thread, on_event: EventSink, should_stop: Callable[[], bool]
+) -> dict | None:
     """Forwards rank 0's events until training ends; its result (None if it sent none)."""
     import ray
 
@@ -184,6 +186,7 @@ def _follow(sink: Any, fit: threading.Thread, on_event: EventSink, should_stop) 
         time.sleep(POLL_SECONDS)
 
 
-def _first_line(e: BaseException) -> str:
+def _last_line(e: BaseException) -> str:
+    """Ray Train's error ends with the rank's own exception (its first lines are generic)."""
     lines = [line.strip() for line in str(e).splitlines() if line.strip()]
     return lines[-1] if lines else type(e).__name__

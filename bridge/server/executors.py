@@ -99,8 +99,9 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, paths: ServerPaths) -> None:
+    def __init__(self, paths: ServerPaths, ray_address: str | None = None) -> None:
         self.paths = paths
+        self.ray_address = ray_address  # set on a Ray node: workers > 1 train with Ray Train
         self._mp = mp.get_context("spawn")
 
     def start(self, job_id: str, spec: DistillSpec, staging: Path) -> LocalExecution:
@@ -109,7 +110,7 @@ class LocalExecutor:
             target=worker_main,
             name=f"distill-{job_id}",
             daemon=True,
-            args=(spec, staging, self.paths, job_id, messages, os.getpid()),
+            args=(spec, staging, self.paths, job_id, messages, os.getpid(), self.ray_address),
         )
         process.start()
         return LocalExecution(process, messages)

@@ -16,22 +16,20 @@ from __future__ import annotations
 
 import collections
 import logging
-import multiprocessing as mp
 import os
-import queue
 import shutil
 import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bridge.errors import one_line
+from bridge.errors import first_line, one_line
 from bridge.events import LogEvent
 from bridge.export.manifest import artifact_members, member_path, read_manifest, verify_files
 from bridge.paths import default_home, resolve_under_root
-from bridge.server.executors import Message
+from bridge.server.executors import LocalExecution, Message
 from bridge.server.ray_resources import RayResources
-from bridge.server.worker import KILL_GRACE_SECONDS, kill_tree
+from bridge.server.worker import KILL_GRACE_SECONDS
 from bridge.spec import DistillSpec, SpecError
 
 log = logging.getLogger("bridge.server.ray")
@@ -110,7 +108,7 @@ class _NodeAgent:
     def __init__(self) -> None:
         self._messages: collections.deque[Message] = collections.deque()
         self._ready = threading.Condition()
-        self._worker: mp.process.BaseProcess | None = None
+        self._worker: LocalExecution | None = None
         self._work: Path | None = None
         self._cancelled = False
 
@@ -125,34 +123,28 @@ class _NodeAgent:
         outcome message says why)."""
         import ray
 
+        from bridge.server.executors import LocalExecutor
         from bridge.server.jobs import ServerPaths
-        from bridge.server.worker import worker_main
 
         context = ray.get_runtime_context()
         node = f"Ray node {ray.util.get_node_ip_address()} ({context.get_node_id()[:12]})"
-        address = context.gcs_address  # the worker joins the cluster for Ray Train
         home = Path(node_home) if node_home else default_home()
         self._work = work = _work_directory(home, job_id)
         try:
             (work / "inputs").mkdir()
             spec = unpack_inputs(spec, packed, work / "inputs")
-            paths = ServerPaths(data_dir=home, data_root=work / "inputs")
-            spawn = mp.get_context("spawn")
-            messages: mp.Queue = spawn.Queue()
-            self._worker = worker = spawn.Process(
-                target=worker_main,
-                name=f"distill-{job_id}",
-                daemon=True,
-                args=(spec, work / "artifact", paths, job_id, messages, os.getpid(), address),
-            )
             if self._cancelled:
                 return None
-            worker.start()
-            self._put(("event", LogEvent(f"running on {node}, worker pid {worker.pid}")))
-            outcome = self._relay(worker, messages)
-            worker.join(timeout=KILL_GRACE_SECONDS)
+            # the local executor's worker, on this node; it joins the cluster for Ray Train
+            paths = ServerPaths(data_dir=home, data_root=work / "inputs")
+            executor = LocalExecutor(paths, ray_address=context.gcs_address)
+            self._worker = worker = executor.start(job_id, spec, work / "artifact")
+            self._put(("event", LogEvent(f"running on {node}, worker {worker.where}")))
+            outcome = self._relay(worker)
             if outcome is None:
-                outcome = ("error", f"worker process died on {node} (exit code {worker.exitcode})")
+                outcome = ("error", f"{worker.failure()} on {node}")
+            else:
+                worker.collect(work / "artifact")  # waits for the worker to end
             files = _read_artifact(work / "artifact") if outcome[0] == "ok" else None
             self._put(outcome)
             return files
@@ -162,23 +154,22 @@ class _NodeAgent:
     def cancel(self) -> None:
         """Ends the worker's process group and removes its files; `run` then returns."""
         self._cancelled = True
-        if self._worker is not None and self._worker.exitcode is None and self._worker.pid:
-            kill_tree(self._worker)
+        if self._worker is not None:
+            self._worker.stop()
         if self._work is not None:
             shutil.rmtree(self._work, ignore_errors=True)
 
-    def _relay(self, worker: mp.process.BaseProcess, messages: mp.Queue) -> Message | None:
+    def _relay(self, worker: LocalExecution) -> Message | None:
         """Passes the worker's events and logs on; returns its outcome (None: it died)."""
         while True:
-            try:
-                message = messages.get(timeout=0.5)
-            except queue.Empty:
-                if not worker.is_alive():
+            message = worker.next_message(timeout=0.5)
+            if message is None:
+                if not worker.alive():
                     return None
-                continue
-            if message[0] in ("ok", "error"):
+            elif message[0] in ("ok", "error"):
                 return message
-            self._put(message)
+            else:
+                self._put(message)
 
     def _put(self, message: Message) -> None:
         with self._ready:
@@ -337,8 +328,7 @@ def _forwarded_environment() -> dict[str, Any] | None:
 
 
 def _first_line(e: BaseException) -> str:
-    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-    return lines[0] if lines else type(e).__name__
+    return first_line(str(e)) or type(e).__name__
 
 
 class RayExecutor:
