@@ -194,12 +194,15 @@ def test_cancel_ends_the_worker_on_its_node(served, data_root):
 
 
 def test_a_lost_node_is_retried_once_when_asked(cluster, data_root):
-    with _server(cluster, data_root, retries=1) as (stub, _):
-        job_id = _submit(stub, _from_file(5, epochs=30))
-        node, _ = _placement(stub, job_id)
-        _remove(cluster, node)
-        events = _events(stub, job_id)
-    _add(cluster)
+    # long enough (~20 s of training) that the node goes while the job runs
+    try:
+        with _server(cluster, data_root, retries=1) as (stub, _):
+            job_id = _submit(stub, _from_file(5, epochs=300))
+            node, _ = _placement(stub, job_id)
+            _remove(cluster, node)
+            events = _events(stub, job_id)
+    finally:
+        _add(cluster)  # back to two workers, also when this test fails
     assert events[-1].finished.state == pb.JOB_STATE_SUCCEEDED, events[-1].finished.error
     retried = [e.log.message for e in events if "retrying (attempt 2 of 2)" in e.log.message]
     assert len(retried) == 1 and "was lost" in retried[0]
