@@ -23,6 +23,7 @@ from bridge.cli_checks import (
     check_new_output,
     check_serve,
     connection_options,
+    retention_policy,
 )
 from bridge.errors import DistillError
 from bridge.events import Event, LogEvent, StageEvent, ValidationEvent
@@ -114,6 +115,16 @@ def _parser() -> argparse.ArgumentParser:
         "--tls-client-ca", type=Path, help="require client certificates signed by this PEM CA"
     )
     s.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
+    s.add_argument(
+        "--retain",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE,...",
+        help="remove what is no longer needed, e.g. jobs=7d,max-jobs=1000,uploads=30d,"
+        "teacher-cache=14d (finished jobs by age since they ended or by count, uploads and "
+        "teacher-output cache entries by age since a job last used them; s, m, h, d). Nothing a "
+        "queued or running job needs is removed. Default: keep everything",
+    )
     _add_executor_flags(s)
     s.add_argument("--log-format", choices=("json", "text"), default="json")
     s.add_argument(
@@ -329,6 +340,7 @@ def _serve(args: argparse.Namespace) -> int:
         ray_resources=_ray_resources(args),
         ray_node_home=args.ray_node_home,
         job_retries=args.job_retries,
+        retention=retention_policy(args),
     )
     serve(config, args.log_format, args.ready_file)
     return 0

@@ -39,8 +39,18 @@ def check_serve(args: argparse.Namespace) -> None:
             raise SpecError("--auth-token-file", f"{args.auth_token_file} is empty")
     _check_tls(args)
     _check_executor(args)
+    retention_policy(args)
     if args.ready_file is not None:
         check_creatable_dir("--ready-file", args.ready_file.parent)
+
+
+def retention_policy(args: argparse.Namespace):  # -> RetentionPolicy, imported lazily
+    from bridge.server.retention_policy import RetentionPolicy  # imports the whole server
+
+    try:
+        return RetentionPolicy.parse(",".join(args.retain))
+    except ValueError as e:
+        raise SpecError("--retain", str(e)) from None
 
 
 RAY_ONLY_FLAGS = ("ray_address", "ray_cpus", "ray_gpus", "ray_memory_mb", "ray_node_home")

@@ -59,6 +59,25 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def tree_bytes(path: Path) -> int:
+    """Bytes of the regular files under `path` (a file: its size; gone: 0)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+@contextmanager
+def locked_if_free(directory: Path) -> Iterator[bool]:
+    """`locked`, without waiting: yields False (holding nothing) when another holder has it."""
+    with (directory.parent / f".{directory.name}.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
 @contextmanager
 def locked(directory: Path) -> Iterator[None]:
     """Holds an exclusive lock named after `directory` (a `.<name>.lock` file beside it), so

@@ -125,6 +125,11 @@ class RemoteClient:
     def cancel_job(self, job_id: str) -> pb.Job:
         return self._call(self.stub.CancelJob, pb.CancelJobRequest(job_id=job_id))
 
+    def delete_job(self, job_id: str) -> int:
+        """Deletes a finished job (record, events, artifact); returns the bytes freed. A queued
+        or running job is refused (FAILED_PRECONDITION): cancel it first."""
+        return self._call(self.stub.DeleteJob, pb.DeleteJobRequest(job_id=job_id)).freed_bytes
+
     def list_teachers(self) -> list[pb.TeacherInfo]:
         return list(self._call(self.stub.ListTeachers, pb.ListTeachersRequest()).teachers)
 
@@ -165,6 +170,18 @@ class RemoteClient:
     def upload_dataset(self, path: str | Path) -> pb.UploadResult:
         """Stores a .csv/.jsonl/.npz dataset on the server."""
         return self._upload(self.stub.UploadDataset, Path(path), pb.UPLOAD_KIND_DATASET)
+
+    def list_uploads(self, kind: str | None = None) -> list[pb.UploadResult]:
+        """Stored uploads, oldest first; `kind` "model" or "dataset" (None: both). Each names
+        the queued or running jobs that still need it (`active_job_ids`)."""
+        request = pb.ListUploadsRequest(kind=_upload_kind(kind))
+        return list(self._call(self.stub.ListUploads, request).uploads)
+
+    def delete_upload(self, upload_id: str) -> int:
+        """Deletes a stored upload; returns the bytes freed. Refused (FAILED_PRECONDITION)
+        while a queued or running job references it."""
+        request = pb.DeleteUploadRequest(upload_id=upload_id)
+        return self._call(self.stub.DeleteUpload, request).freed_bytes
 
     def upload_local_files(self, spec: DistillSpec, teacher_file: str | None) -> DistillSpec:
         """The spec with a local teacher (`teacher_file`) and a `Dataset.upload` file replaced
@@ -491,6 +508,17 @@ class _CallDetails(grpc.ClientCallDetails):
             wait_for_ready,
             compression,
         )
+
+
+def _upload_kind(kind: str | None) -> int:
+    kinds = {
+        None: pb.UPLOAD_KIND_UNSPECIFIED,
+        "model": pb.UPLOAD_KIND_MODEL,
+        "dataset": pb.UPLOAD_KIND_DATASET,
+    }
+    if kind not in kinds:
+        raise ValueError(f"kind: must be 'model', 'dataset' or None, got {kind!r}")
+    return kinds[kind]
 
 
 def _upload_chunks(meta: pb.UploadMetadata, path: Path) -> Iterator[pb.UploadChunk]:

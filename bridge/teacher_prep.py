@@ -29,7 +29,13 @@ from bridge.data import LoadedDataset
 from bridge.data.features import Features, float_features
 from bridge.data.tokenize import TOKENIZER_FILE, TextEncoder
 from bridge.distill import TrainData, accuracy, predict_logits, train
-from bridge.distill.teacher_cache import CacheResult, cache_key, teacher_batch_size, teacher_outputs
+from bridge.distill.teacher_cache import (
+    TEACHER_CACHE_DIR,
+    CacheResult,
+    cache_key,
+    teacher_batch_size,
+    teacher_outputs,
+)
 from bridge.errors import DistillError
 from bridge.events import Event, EventSink, LogEvent, ValidationEvent, ignore_events
 from bridge.export.onnx_export import export_onnx
@@ -431,7 +437,7 @@ def teacher_outputs_for(
         request=asdict(request),
     )
     batch = teacher_batch_size(student_batch, encoder is not None)
-    return teacher_outputs(home / "teacher-cache", key, splits, request, prepared.load, batch)
+    return teacher_outputs(home / TEACHER_CACHE_DIR, key, splits, request, prepared.load, batch)
 
 
 # ---------------------------------------------------------------- helpers

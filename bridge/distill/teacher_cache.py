@@ -23,12 +23,14 @@ from bridge.data import LoadedDataset
 from bridge.data.features import Features
 from bridge.events import EventSink, LogEvent
 from bridge.models.teachers import OutputRequest, Teacher
-from bridge.paths import locked
+from bridge.paths import locked, locked_if_free, tree_bytes
 from bridge.spec import SpecError
 
 # Largest teacher inference batches (see teacher_batch_size).
 TEXT_TEACHER_BATCH = 64
 TEACHER_BATCH = 256
+TEACHER_CACHE_DIR = "teacher-cache"  # under the home (a server's --data-dir)
+COMPLETE = "complete.json"  # written last; its mtime is the entry's last use
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,15 @@ def teacher_outputs(
     directory = root / key[:32]
     start, cpu_start = time.perf_counter(), time.process_time()
     with locked(directory):  # a concurrent job with the same key waits, then reads this one's
-        hit = (directory / "complete.json").is_file()
-        if not hit:
+        complete = directory / COMPLETE
+        hit = complete.is_file()
+        if hit:
+            complete.touch()  # last use: what the server's retention counts from
+        else:
             _build(directory, key, splits, request, load_teacher, batch_size, feature_split)
-    outputs = {name: open_split(directory, name) for name in splits}
+        # Opened under the lock, so retention cannot remove the entry in between; once open,
+        # the memory maps outlive a later removal.
+        outputs = {name: open_split(directory, name) for name in splits}
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     return CacheResult(outputs, hit, seconds, directory, cpu)
 
@@ -94,7 +101,7 @@ def _build(
                 _write_split(tmp, name, features, teacher, wanted, batch_size)
         finally:
             teacher.release()
-        (tmp / "complete.json").write_text(json.dumps({"key": key, "splits": list(splits)}))
+        (tmp / COMPLETE).write_text(json.dumps({"key": key, "splits": list(splits)}))
         shutil.rmtree(directory, ignore_errors=True)  # an incomplete entry of an older version
         tmp.rename(directory)
     finally:
@@ -200,3 +207,27 @@ def check_classes(logits: np.ndarray, dataset: LoadedDataset) -> None:
             f"teacher predicts {logits.shape[1]} classes but dataset {dataset.name!r} has "
             f"{dataset.num_classes}",
         )
+
+
+def remove_unused(
+    root: Path, unused_for: float, now: float | None = None
+) -> list[tuple[Path, int]]:
+    """Removes entries (and builds left by a crash) not used for `unused_for` seconds, skipping
+    any a job holds right now; returns what went, with the bytes each freed."""
+    cutoff = (time.time() if now is None else now) - unused_for
+    removed = []
+    for entry in sorted(root.iterdir()) if root.is_dir() else []:
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue  # lock files stay: removing one a waiter holds would break the lock
+        key_dir = root / entry.name.split(".")[0]  # a build is named "<key>.<random>.tmp"
+        stamp = entry / COMPLETE if entry == key_dir else entry
+        with locked_if_free(key_dir) as free:
+            if free and _mtime(stamp, entry) < cutoff:
+                size = tree_bytes(entry)
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append((entry, size))
+    return removed
+
+
+def _mtime(stamp: Path, fallback: Path) -> float:
+    return (stamp if stamp.exists() else fallback).stat().st_mtime

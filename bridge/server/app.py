@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge._proto.distillbridge.v1 import distiller_pb2_grpc as pb_grpc
+from bridge.distill.teacher_cache import TEACHER_CACHE_DIR
 from bridge.paths import trust_directory
 from bridge.server import logs
 from bridge.server.executors import Executor, LocalExecutor
@@ -25,6 +26,8 @@ from bridge.server.guard import GuardInterceptor
 from bridge.server.jobs import JobLimits, JobManager, ServerPaths
 from bridge.server.metrics import Metrics
 from bridge.server.ray_resources import RayResources
+from bridge.server.retention import Retention
+from bridge.server.retention_policy import RetentionPolicy
 from bridge.server.servicer import DistillerServicer
 from bridge.server.store import Store
 from bridge.server.uploads import UploadLimits, UploadStore
@@ -63,6 +66,7 @@ class ServerConfig:
     ray_resources: RayResources = field(default_factory=RayResources)
     ray_node_home: Path | None = None  # zoo teacher cache on each node (default: its own)
     job_retries: int = 0  # starts again after a lost worker or node
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # default: keep all
 
     def make_executor(self, paths: ServerPaths) -> Executor:
         if self.executor == "local":
@@ -124,6 +128,9 @@ class DistillServer:
             prepare=self.uploads.resolve,
             executor=config.make_executor(paths),
         )
+        self.retention = Retention(
+            config.retention, self.jobs, self.uploads, paths.home / TEACHER_CACHE_DIR
+        )
         self.health = health.HealthServicer()
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=MAX_RPC_THREADS),
@@ -160,6 +167,7 @@ class DistillServer:
 
     def start(self) -> DistillServer:
         self.server.start()
+        self.retention.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         return self
@@ -168,6 +176,7 @@ class DistillServer:
         """Stops accepting, records job states (running -> FAILED, queued stay queued), ends
         open WatchJob streams with UNAVAILABLE and gives other calls `grace` seconds."""
         self.health.enter_graceful_shutdown()
+        self.retention.close()
         self.jobs.shutdown()
         self.server.stop(self.config.grace_seconds if grace is None else grace).wait()
         if self._metrics_http is not None:

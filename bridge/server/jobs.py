@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -24,7 +25,7 @@ from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge.errors import DistillError
 from bridge.events import LogEvent, StageEvent
 from bridge.export.manifest import MANIFEST, artifact_members
-from bridge.paths import sha256_file
+from bridge.paths import sha256_file, tree_bytes
 from bridge.server import logs
 from bridge.server.convert import timestamp
 from bridge.server.executors import Execution, Executor, LocalExecutor
@@ -37,6 +38,7 @@ from bridge.wire import event_to_proto, spec_from_proto, spec_to_proto
 TERMINAL = {pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED}
 INTERRUPTED_BY_RESTART = "interrupted by server restart"
 INTERRUPTED_BY_SHUTDOWN = "interrupted by server shutdown"
+_JOB_ID = re.compile(r"job-[0-9a-f]{12}")
 log = logging.getLogger("bridge.server.jobs")
 
 
@@ -45,6 +47,23 @@ class ServerClosing(DistillError):
 
     def __init__(self) -> None:
         super().__init__("server is shutting down", "UNAVAILABLE")
+
+
+class JobActive(DistillError):
+    def __init__(self, job_id: str, state: int) -> None:
+        super().__init__(
+            f"job_id: job {job_id} is {_state_name(state)}; cancel it before deleting it",
+            "FAILED_PRECONDITION",
+        )
+
+
+class UploadInUse(DistillError):
+    def __init__(self, upload_id: str, job_ids: list[str]) -> None:
+        super().__init__(
+            f"upload_id: {upload_id} is referenced by queued or running job(s) "
+            f"{', '.join(job_ids)}; it can be deleted once they end",
+            "FAILED_PRECONDITION",
+        )
 
 
 class QueueFull(DistillError):
@@ -170,6 +189,7 @@ class JobManager:
         with self._lock:
             for stored in store.jobs():
                 self._restore(stored)
+            self._sweep_orphan_directories()
             self._start_ready()
 
     # ------------------------------------------------------------ queries
@@ -215,6 +235,7 @@ class JobManager:
                 raise ServerClosing()
             if len(self._queue) >= self.limits.max_queued_jobs:
                 raise QueueFull(self.limits.max_queued_jobs)
+            self._claim_uploads(job)
             job.directory.mkdir(parents=True)
             self.store.insert_job(job_id, job.spec_proto, job.created)
             self._jobs[job_id] = job
@@ -239,6 +260,49 @@ class JobManager:
         log.info("job cancelled", extra=logs.job(job_id))
         return job
 
+    def delete(self, job_id: str, reason: str = "request") -> int:
+        """Forgets a finished job and removes its files; returns the bytes freed. Raises
+        `KeyError` for an unknown job, `JobActive` for a queued or running one."""
+        with self._lock:
+            job = self._jobs[job_id]
+            if not job.done:
+                raise JobActive(job_id, job.state)
+        if job.pump is not None:  # a cancelled worker may still be stopping: let it go first
+            job.pump.join(timeout=KILL_GRACE_SECONDS + 5.0)
+        with self._lock:
+            if self._jobs.pop(job_id, None) is None:
+                return 0  # deleted meanwhile by another caller
+            self.store.delete_job(job_id)  # the record goes first: files without one are swept
+        freed = tree_bytes(job.directory)
+        shutil.rmtree(job.directory, ignore_errors=True)
+        self.metrics.deleted.labels("job", reason).inc()
+        self.metrics.freed_bytes.labels("job").inc(freed)
+        log.info("job deleted", extra=logs.job(job_id, freed_bytes=freed, reason=reason))
+        return freed
+
+    def active_upload_references(self) -> dict[str, list[str]]:
+        """upload id -> the queued or running jobs that reference it."""
+        with self._lock:
+            return self._active_references()
+
+    def delete_upload(
+        self, upload_id: str, remove: Callable[[str], int], reason: str = "request"
+    ) -> int:
+        """Runs `remove(upload_id)` (returning the bytes freed) unless an unfinished job
+        references the upload (then `UploadInUse`); under the lock that `submit` takes, so no
+        job can claim the upload meanwhile."""
+        with self._lock:
+            users = self._active_references().get(upload_id)
+            if users:
+                raise UploadInUse(upload_id, users)
+            freed = remove(upload_id)
+        self.metrics.deleted.labels("upload", reason).inc()
+        self.metrics.freed_bytes.labels("upload").inc(freed)
+        log.info(
+            "upload deleted", extra={"upload_id": upload_id, "freed_bytes": freed, "reason": reason}
+        )
+        return freed
+
     def shutdown(self) -> None:
         """Stops taking jobs, ends running workers and records their jobs as FAILED; queued
         jobs stay queued in the store and run after a restart."""
@@ -255,6 +319,21 @@ class JobManager:
             if job.pump is not None:
                 job.pump.join(timeout=KILL_GRACE_SECONDS + 5.0)
         self.executor.close()
+
+    # ------------------------------------------------------------ uploads
+
+    def _claim_uploads(self, job: JobRecord) -> None:
+        ids = upload_ids(job.spec_proto)
+        if ids and self.store.touch_uploads(ids, job.created) != len(ids):
+            raise SpecError("upload_id", f"upload {', '.join(ids)} was deleted", kind="not_found")
+
+    def _active_references(self) -> dict[str, list[str]]:
+        users: dict[str, list[str]] = {}
+        for job in self._jobs.values():
+            if not job.done:
+                for upload_id in upload_ids(job.spec_proto):
+                    users.setdefault(upload_id, []).append(job.job_id)
+        return users
 
     # ------------------------------------------------------------ restart
 
@@ -286,6 +365,13 @@ class JobManager:
                 self._finish(job, pb.JOB_STATE_FAILED, f"spec no longer valid after restart: {e}")
                 return
             self._queue.append(job.job_id)
+
+    def _sweep_orphan_directories(self) -> None:
+        """Job directories with no record: a delete cut short between its two steps."""
+        for directory in (self.paths.data_dir / "jobs").iterdir():
+            if _JOB_ID.fullmatch(directory.name) and directory.name not in self._jobs:
+                log.warning("removing an orphaned job directory", extra={"path": str(directory)})
+                shutil.rmtree(directory, ignore_errors=True)
 
     # ------------------------------------------------------------ internals
 
@@ -407,10 +493,11 @@ class JobManager:
             metrics=job.metrics,
             manifest_json=job.manifest_json,
         )
+        self.store.touch_uploads(upload_ids(job.spec_proto), job.finished)
         if state != pb.JOB_STATE_SUCCEEDED:
             shutil.rmtree(job.artifact_dir, ignore_errors=True)
             shutil.rmtree(job.staging_dir, ignore_errors=True)
-        state_name = pb.JobState.Name(state).removeprefix("JOB_STATE_").lower()
+        state_name = _state_name(state)
         self.metrics.jobs_finished.labels(state_name).inc()
         if state == pb.JOB_STATE_FAILED:
             self.metrics.job_failures.labels(cause or "pipeline").inc()
@@ -426,6 +513,15 @@ class JobManager:
         self.store.append_event(event)
         job.events.append(event)
         self._lock.notify_all()
+
+
+def upload_ids(spec: pb.DistillSpec) -> list[str]:
+    """The uploads a submitted spec references (teacher, dataset)."""
+    return [i for i in (spec.teacher.upload_id, spec.dataset.upload_id) if i]
+
+
+def _state_name(state: int) -> str:
+    return pb.JobState.Name(state).removeprefix("JOB_STATE_").lower()
 
 
 def _publish(staging: Path, artifact: Path) -> list[pb.ArtifactFile]:

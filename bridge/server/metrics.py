@@ -63,6 +63,19 @@ class Metrics:
             ["resumed"],
             registry=r,
         )
+        self.deleted = Counter(
+            "distillbridge_deleted",
+            "Jobs, uploads and teacher-output cache entries removed, by kind and reason "
+            "(request: a Delete call; retention: serve --retain).",
+            ["kind", "reason"],
+            registry=r,
+        )
+        self.freed_bytes = Counter(
+            "distillbridge_freed_bytes",
+            "Disk bytes freed by deletions, by kind.",
+            ["kind"],
+            registry=r,
+        )
         self.auth_failures = Counter(
             "distillbridge_auth_failures", "Calls refused with UNAUTHENTICATED.", registry=r
         )

@@ -73,6 +73,16 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
         job = self._job(request.job_id, context)
         return self.jobs.cancel(job.job_id).to_proto()
 
+    def DeleteJob(
+        self, request: pb.DeleteJobRequest, context: grpc.ServicerContext
+    ) -> pb.DeleteJobResponse:
+        job = self._job(request.job_id, context)
+        try:
+            freed = self.jobs.delete(job.job_id)
+        except DistillError as e:
+            context.abort(grpc.StatusCode[e.code], str(e))
+        return pb.DeleteJobResponse(job_id=job.job_id, freed_bytes=freed)
+
     def WatchJob(
         self, request: pb.WatchJobRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.JobEvent]:
@@ -156,6 +166,27 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
             },
         )
         return upload.to_proto()
+
+    def ListUploads(
+        self, request: pb.ListUploadsRequest, context: grpc.ServicerContext
+    ) -> pb.ListUploadsResponse:
+        users = self.jobs.active_upload_references()
+        return pb.ListUploadsResponse(
+            uploads=[u.to_proto(users.get(u.upload_id)) for u in self.uploads.list(request.kind)]
+        )
+
+    def DeleteUpload(
+        self, request: pb.DeleteUploadRequest, context: grpc.ServicerContext
+    ) -> pb.DeleteUploadResponse:
+        if not request.upload_id:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "upload_id: must not be empty")
+        try:
+            freed = self.jobs.delete_upload(request.upload_id, self.uploads.delete)
+        except KeyError:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"upload_id: no upload {request.upload_id!r}")
+        except DistillError as e:
+            context.abort(grpc.StatusCode[e.code], str(e))
+        return pb.DeleteUploadResponse(upload_id=request.upload_id, freed_bytes=freed)
 
     # ------------------------------------------------------------ catalogues
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
+from bridge.server.convert import timestamp
 
 DB_FILE = "bridge.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: uploads.last_used
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -54,9 +55,12 @@ CREATE TABLE IF NOT EXISTS uploads (
     sha256 TEXT NOT NULL,
     path TEXT NOT NULL,            -- the stored file, or the directory a .zip was unpacked into
     extracted INTEGER NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    last_used REAL                 -- a referencing job's last submit or finish (retention)
 );
 """
+# Columns added after version 1, for databases created by an older server.
+_ADDED_COLUMNS = {("uploads", "last_used"): "REAL"}
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,13 @@ class StoredUpload:
     path: Path
     extracted: bool
     created: float
+    last_used: float | None = None
 
-    def to_proto(self) -> pb.UploadResult:
+    @property
+    def last_used_or_created(self) -> float:
+        return self.last_used if self.last_used is not None else self.created
+
+    def to_proto(self, active_job_ids: list[str] | None = None) -> pb.UploadResult:
         return pb.UploadResult(
             upload_id=self.upload_id,
             file_name=self.file_name,
@@ -95,6 +104,9 @@ class StoredUpload:
             sha256=self.sha256,
             kind=self.kind,
             extracted=self.extracted,
+            created_at=timestamp(self.created),
+            last_used_at=timestamp(self.last_used_or_created),
+            active_job_ids=active_job_ids or [],
         )
 
 
@@ -110,7 +122,14 @@ class Store:
         # event: the right trade for a progress log.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _migrate(self) -> None:
+        for (table, column), sql_type in _ADDED_COLUMNS.items():
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
 
     def close(self) -> None:
         with self._lock:
@@ -145,6 +164,13 @@ class Store:
                 " VALUES (?, ?, ?, ?)",
                 [(job_id, f.name, f.size_bytes, f.sha256) for f in files],
             )
+
+    def delete_job(self, job_id: str) -> None:
+        """The job's row, events and artifact index, in one transaction."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            for table in ("events", "artifacts", "jobs"):
+                self._db.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
 
     def jobs(self) -> Iterator[StoredJob]:
         """Every job with its events and artifact index, oldest first."""
@@ -204,18 +230,47 @@ class Store:
     def upload(self, upload_id: str) -> StoredUpload | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT upload_id, kind, file_name, size_bytes, sha256, path, extracted, created"
-                " FROM uploads WHERE upload_id = ?",
-                (upload_id,),
+                f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?", (upload_id,)
             ).fetchone()
-        if row is None:
-            return None
-        return StoredUpload(
-            row[0], row[1], row[2], row[3], row[4], Path(row[5]), bool(row[6]), row[7]
-        )
+        return None if row is None else _stored_upload(row)
+
+    def uploads(self) -> list[StoredUpload]:
+        """Every upload, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_UPLOAD_COLUMNS} FROM uploads ORDER BY created"
+            ).fetchall()
+        return [_stored_upload(row) for row in rows]
+
+    def touch_uploads(self, upload_ids: list[str], when: float) -> int:
+        """Marks uploads as used at `when`; returns how many of them exist."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            return sum(
+                self._db.execute(
+                    "UPDATE uploads SET last_used = MAX(COALESCE(last_used, 0), ?)"
+                    " WHERE upload_id = ?",
+                    (when, upload_id),
+                ).rowcount
+                for upload_id in upload_ids
+            )
+
+    def delete_upload(self, upload_id: str) -> None:
+        self._exec("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
 
     # ------------------------------------------------------------ helpers
 
     def _exec(self, sql: str, params: tuple) -> None:
         with self._lock:
             self._db.execute(sql, params)
+
+
+_UPLOAD_COLUMNS = (
+    "upload_id, kind, file_name, size_bytes, sha256, path, extracted, created, last_used"
+)
+
+
+def _stored_upload(row: tuple) -> StoredUpload:
+    return StoredUpload(
+        row[0], row[1], row[2], row[3], row[4], Path(row[5]), bool(row[6]), row[7], row[8]
+    )

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
+from bridge.paths import tree_bytes
 from bridge.server.store import Store, StoredUpload
 from bridge.spec import DistillSpec, SpecError
 
@@ -58,9 +59,13 @@ class UploadStore:
         self.store = store
         self.limits = limits or UploadLimits()
         directory.mkdir(parents=True, exist_ok=True)
-        # Leftovers of uploads cut short by a crash: never recorded, so never referenced.
-        for leftover in directory.glob(".incoming-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+        # Leftovers of uploads cut short by a crash (never recorded, so never referenced) and
+        # of deletes cut short between removing the record and the files.
+        recorded = {u.upload_id for u in store.uploads()}
+        for leftover in directory.iterdir():
+            ours = leftover.name.startswith(".incoming-") or _UPLOAD_ID.fullmatch(leftover.name)
+            if ours and leftover.name not in recorded:
+                shutil.rmtree(leftover, ignore_errors=True)
 
     # ------------------------------------------------------------ receiving
 
@@ -235,6 +240,22 @@ class UploadStore:
 
     def _too_big(self) -> str:
         return f"data: the zip unpacks to more than {self.limits.max_extracted_bytes} bytes"
+
+    # ------------------------------------------------------------ listing and deleting
+
+    def list(self, kind: int = pb.UPLOAD_KIND_UNSPECIFIED) -> list[StoredUpload]:
+        return [u for u in self.store.uploads() if kind in (pb.UPLOAD_KIND_UNSPECIFIED, u.kind)]
+
+    def delete(self, upload_id: str) -> int:
+        """Removes the upload's record, then its files; returns the bytes freed. `KeyError` for
+        an unknown upload. The caller makes sure no unfinished job needs it."""
+        if not _UPLOAD_ID.fullmatch(upload_id) or self.store.upload(upload_id) is None:
+            raise KeyError(upload_id)
+        self.store.delete_upload(upload_id)  # files without a record are swept at start
+        directory = self.directory / upload_id
+        freed = tree_bytes(directory)
+        shutil.rmtree(directory, ignore_errors=True)
+        return freed
 
     # ------------------------------------------------------------ resolving
 

@@ -302,6 +302,20 @@ class CancelJobRequest(_message.Message):
     job_id: str
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
+class DeleteJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class DeleteJobResponse(_message.Message):
+    __slots__ = ("job_id", "freed_bytes")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    FREED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    freed_bytes: int
+    def __init__(self, job_id: _Optional[str] = ..., freed_bytes: _Optional[int] = ...) -> None: ...
+
 class WatchJobRequest(_message.Message):
     __slots__ = ("job_id", "from_sequence")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -495,17 +509,49 @@ class UploadChunk(_message.Message):
     def __init__(self, metadata: _Optional[_Union[UploadMetadata, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class UploadResult(_message.Message):
-    __slots__ = ("upload_id", "file_name", "size_bytes", "sha256", "kind", "extracted")
+    __slots__ = ("upload_id", "file_name", "size_bytes", "sha256", "kind", "extracted", "created_at", "last_used_at", "active_job_ids")
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     EXTRACTED_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_USED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     upload_id: str
     file_name: str
     size_bytes: int
     sha256: str
     kind: UploadKind
     extracted: bool
-    def __init__(self, upload_id: _Optional[str] = ..., file_name: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., kind: _Optional[_Union[UploadKind, str]] = ..., extracted: _Optional[bool] = ...) -> None: ...
+    created_at: _timestamp_pb2.Timestamp
+    last_used_at: _timestamp_pb2.Timestamp
+    active_job_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, upload_id: _Optional[str] = ..., file_name: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., kind: _Optional[_Union[UploadKind, str]] = ..., extracted: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_used_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active_job_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListUploadsRequest(_message.Message):
+    __slots__ = ("kind",)
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    kind: UploadKind
+    def __init__(self, kind: _Optional[_Union[UploadKind, str]] = ...) -> None: ...
+
+class ListUploadsResponse(_message.Message):
+    __slots__ = ("uploads",)
+    UPLOADS_FIELD_NUMBER: _ClassVar[int]
+    uploads: _containers.RepeatedCompositeFieldContainer[UploadResult]
+    def __init__(self, uploads: _Optional[_Iterable[_Union[UploadResult, _Mapping]]] = ...) -> None: ...
+
+class DeleteUploadRequest(_message.Message):
+    __slots__ = ("upload_id",)
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    upload_id: str
+    def __init__(self, upload_id: _Optional[str] = ...) -> None: ...
+
+class DeleteUploadResponse(_message.Message):
+    __slots__ = ("upload_id", "freed_bytes")
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    FREED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    upload_id: str
+    freed_bytes: int
+    def __init__(self, upload_id: _Optional[str] = ..., freed_bytes: _Optional[int] = ...) -> None: ...

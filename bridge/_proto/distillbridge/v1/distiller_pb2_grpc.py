@@ -60,6 +60,11 @@ class DistillerServiceStub:
                 request_serializer=distillbridge_dot_v1_dot_distiller__pb2.CancelJobRequest.SerializeToString,
                 response_deserializer=distillbridge_dot_v1_dot_distiller__pb2.Job.FromString,
                 _registered_method=True)
+        self.DeleteJob = channel.unary_unary(
+                '/distillbridge.v1.DistillerService/DeleteJob',
+                request_serializer=distillbridge_dot_v1_dot_distiller__pb2.DeleteJobRequest.SerializeToString,
+                response_deserializer=distillbridge_dot_v1_dot_distiller__pb2.DeleteJobResponse.FromString,
+                _registered_method=True)
         self.DownloadArtifact = channel.unary_stream(
                 '/distillbridge.v1.DistillerService/DownloadArtifact',
                 request_serializer=distillbridge_dot_v1_dot_distiller__pb2.DownloadArtifactRequest.SerializeToString,
@@ -84,6 +89,16 @@ class DistillerServiceStub:
                 '/distillbridge.v1.DistillerService/UploadDataset',
                 request_serializer=distillbridge_dot_v1_dot_distiller__pb2.UploadChunk.SerializeToString,
                 response_deserializer=distillbridge_dot_v1_dot_distiller__pb2.UploadResult.FromString,
+                _registered_method=True)
+        self.ListUploads = channel.unary_unary(
+                '/distillbridge.v1.DistillerService/ListUploads',
+                request_serializer=distillbridge_dot_v1_dot_distiller__pb2.ListUploadsRequest.SerializeToString,
+                response_deserializer=distillbridge_dot_v1_dot_distiller__pb2.ListUploadsResponse.FromString,
+                _registered_method=True)
+        self.DeleteUpload = channel.unary_unary(
+                '/distillbridge.v1.DistillerService/DeleteUpload',
+                request_serializer=distillbridge_dot_v1_dot_distiller__pb2.DeleteUploadRequest.SerializeToString,
+                response_deserializer=distillbridge_dot_v1_dot_distiller__pb2.DeleteUploadResponse.FromString,
                 _registered_method=True)
 
 
@@ -124,6 +139,14 @@ class DistillerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteJob(self, request, context):
+        """Deletes a finished job: its record, events and artifact files. FAILED_PRECONDITION while
+        the job is queued or running (cancel it first), NOT_FOUND for an unknown job.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DownloadArtifact(self, request, context):
         """Streams one artifact file in chunks, starting at `offset` so a download can resume.
         """
@@ -160,6 +183,21 @@ class DistillerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListUploads(self, request, context):
+        """Every stored upload, oldest first, with the jobs that still need it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteUpload(self, request, context):
+        """Deletes a stored upload. FAILED_PRECONDITION while a queued or running job references it
+        (the message names them), NOT_FOUND for an unknown upload.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DistillerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -188,6 +226,11 @@ def add_DistillerServiceServicer_to_server(servicer, server):
                     request_deserializer=distillbridge_dot_v1_dot_distiller__pb2.CancelJobRequest.FromString,
                     response_serializer=distillbridge_dot_v1_dot_distiller__pb2.Job.SerializeToString,
             ),
+            'DeleteJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteJob,
+                    request_deserializer=distillbridge_dot_v1_dot_distiller__pb2.DeleteJobRequest.FromString,
+                    response_serializer=distillbridge_dot_v1_dot_distiller__pb2.DeleteJobResponse.SerializeToString,
+            ),
             'DownloadArtifact': grpc.unary_stream_rpc_method_handler(
                     servicer.DownloadArtifact,
                     request_deserializer=distillbridge_dot_v1_dot_distiller__pb2.DownloadArtifactRequest.FromString,
@@ -212,6 +255,16 @@ def add_DistillerServiceServicer_to_server(servicer, server):
                     servicer.UploadDataset,
                     request_deserializer=distillbridge_dot_v1_dot_distiller__pb2.UploadChunk.FromString,
                     response_serializer=distillbridge_dot_v1_dot_distiller__pb2.UploadResult.SerializeToString,
+            ),
+            'ListUploads': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUploads,
+                    request_deserializer=distillbridge_dot_v1_dot_distiller__pb2.ListUploadsRequest.FromString,
+                    response_serializer=distillbridge_dot_v1_dot_distiller__pb2.ListUploadsResponse.SerializeToString,
+            ),
+            'DeleteUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteUpload,
+                    request_deserializer=distillbridge_dot_v1_dot_distiller__pb2.DeleteUploadRequest.FromString,
+                    response_serializer=distillbridge_dot_v1_dot_distiller__pb2.DeleteUploadResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +414,33 @@ class DistillerService:
             _registered_method=True)
 
     @staticmethod
+    def DeleteJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distillbridge.v1.DistillerService/DeleteJob',
+            distillbridge_dot_v1_dot_distiller__pb2.DeleteJobRequest.SerializeToString,
+            distillbridge_dot_v1_dot_distiller__pb2.DeleteJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def DownloadArtifact(request,
             target,
             options=(),
@@ -485,6 +565,60 @@ class DistillerService:
             '/distillbridge.v1.DistillerService/UploadDataset',
             distillbridge_dot_v1_dot_distiller__pb2.UploadChunk.SerializeToString,
             distillbridge_dot_v1_dot_distiller__pb2.UploadResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUploads(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distillbridge.v1.DistillerService/ListUploads',
+            distillbridge_dot_v1_dot_distiller__pb2.ListUploadsRequest.SerializeToString,
+            distillbridge_dot_v1_dot_distiller__pb2.ListUploadsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distillbridge.v1.DistillerService/DeleteUpload',
+            distillbridge_dot_v1_dot_distiller__pb2.DeleteUploadRequest.SerializeToString,
+            distillbridge_dot_v1_dot_distiller__pb2.DeleteUploadResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,59 @@
+"""What `serve --retain` keeps: parsed and checked here, without importing the server (the CLI
+checks its flags before anything heavy loads). Applied by bridge/server/retention.py."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_AGE = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+# How often the sweep runs: a quarter of the shortest age, within these bounds.
+MIN_INTERVAL_S, MAX_INTERVAL_S = 1.0, 600.0
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """Ages in seconds; None keeps forever."""
+
+    jobs: float | None = None  # finished jobs, counted from when they finished
+    max_jobs: int | None = None  # at most this many finished jobs, the oldest go first
+    uploads: float | None = None  # counted from the last submit or finish of a job using it
+    teacher_cache: float | None = None  # counted from the last job that read the entry
+
+    @classmethod
+    def parse(cls, text: str) -> RetentionPolicy:
+        """`jobs=7d,max-jobs=1000,uploads=30d,teacher-cache=14d` (units s, m, h, d).
+        ValueError names the part that is wrong."""
+        names = {f.name.replace("_", "-"): f.name for f in fields(cls)}
+        values: dict[str, float | int] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            key, _, raw = part.partition("=")
+            if key not in names:
+                raise ValueError(f"{part!r}: the key must be one of {', '.join(names)}")
+            if names[key] in values:
+                raise ValueError(f"{key} is given twice")
+            values[names[key]] = _count(key, raw) if key == "max-jobs" else _age(key, raw)
+        return cls(**values)
+
+    @property
+    def enabled(self) -> bool:
+        return any(getattr(self, f.name) is not None for f in fields(self))
+
+    @property
+    def interval(self) -> float:
+        ages = [a for a in (self.jobs, self.uploads, self.teacher_cache) if a is not None]
+        return min(max(min(ages, default=MAX_INTERVAL_S) / 4, MIN_INTERVAL_S), MAX_INTERVAL_S)
+
+
+def _age(key: str, raw: str) -> float:
+    match = _AGE.fullmatch(raw)
+    if not match:
+        raise ValueError(f"{key}={raw!r}: give an age such as 90s, 30m, 12h or 7d")
+    return float(match[1]) * _UNITS[match[2]]
+
+
+def _count(key: str, raw: str) -> int:
+    if not raw.isdigit():
+        raise ValueError(f"{key}={raw!r}: give a whole number of jobs")
+    return int(raw)
