@@ -20,8 +20,12 @@ from bridge.distill.teacher_cache import TEACHER_CACHE_DIR, remove_unused
 from bridge.paths import locked
 from bridge.remote import RemoteClient
 from bridge.server import DistillServer, ServerConfig
+from bridge.server.jobs import JobManager, ServerPaths
+from bridge.server.retention import Retention
 from bridge.server.retention_policy import RetentionPolicy
 from bridge.server.store import Store
+from bridge.server.uploads import UploadStore
+from bridge.wire import spec_to_proto
 from tests.conftest import digits_spec
 from tests.test_server_production import LONG, ONE_EPOCH, _wait_stage
 
@@ -199,15 +203,63 @@ def test_retention_removes_old_jobs_uploads_and_cache_entries_but_nothing_in_use
     assert srv.metrics.value("distillbridge_deleted_total", kind="upload", **reason) == 2
 
 
-def test_max_jobs_keeps_the_newest_finished_jobs(own_server):
-    with _client(own_server) as client:
-        ids = []
-        for _ in range(3):
-            ids.append(client.submit(digits_spec(training=ONE_EPOCH)).job_id)
-            assert client.watch(ids[-1]).state == pb.JOB_STATE_SUCCEEDED
-        own_server.retention.policy = RetentionPolicy(max_jobs=1)
-        assert own_server.retention.sweep()["jobs"] == 2
-        assert [j.job_id for j in client.list_jobs()] == ids[-1:]
+def test_max_jobs_keeps_the_newest_finished_jobs_and_ages_count_from_the_end(tmp_path):
+    """Jobs restored from the store (no workers): finished 3, 2 and 1 days ago, one queued."""
+    store, now = Store(tmp_path), time.time()
+    finished = {}
+    for age_days in (3, 2, 1):
+        job_id = f"job-{age_days:012x}"
+        store.insert_job(job_id, pb.DistillSpec(), now - 10 * DAY)  # all submitted long ago
+        store.update_job(job_id, state=pb.JOB_STATE_SUCCEEDED, finished=now - age_days * DAY)
+        (tmp_path / "jobs" / job_id / "artifact").mkdir(parents=True)
+        finished[age_days] = job_id
+    store.insert_job("job-00000000000a", spec_to_proto(digits_spec()), now)  # starts, never ends
+    (tmp_path / "jobs" / "job-00000000000a").mkdir()
+    jobs = JobManager(ServerPaths(tmp_path, tmp_path), store, executor=_EndlessWorkers())
+    retention = Retention(RetentionPolicy(), jobs, UploadStore(tmp_path / "up", store), tmp_path)
+
+    retention.policy = RetentionPolicy(jobs=1.5 * DAY)  # finished more than 1.5 days ago
+    assert retention.sweep(now)["jobs"] == 2
+    assert [j.job_id for j in jobs.list()] == [finished[1], "job-00000000000a"]
+    retention.policy = RetentionPolicy(max_jobs=0)  # every finished job; never a running one
+    assert retention.sweep(now)["jobs"] == 1
+    assert [j.job_id for j in jobs.list()] == ["job-00000000000a"]
+    assert [p.name for p in (tmp_path / "jobs").iterdir()] == ["job-00000000000a"]
+    jobs.shutdown()
+
+
+class _EndlessWorkers:
+    """An executor whose workers run until stopped and never say anything."""
+
+    name = "endless"
+
+    def start(self, *args: object) -> _EndlessWorker:
+        return _EndlessWorker()
+
+    def close(self) -> None:
+        pass
+
+
+class _EndlessWorker:
+    where, worker_pid = "nowhere", None
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def next_message(self, timeout: float) -> None:
+        time.sleep(timeout)
+
+    def alive(self) -> bool:
+        return not self.stopped
+
+    def failure(self) -> str:
+        return "stopped"
+
+    def collect(self, staging: Path) -> None:
+        pass
+
+    def stop(self) -> None:
+        self.stopped = True
 
 
 def test_a_cache_build_left_by_a_crash_goes_once_old(tmp_path):

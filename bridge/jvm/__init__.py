@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -133,7 +134,14 @@ def _start_jvm(classpath: JavaClasspath) -> None:
             except Exception as e:  # JVMNotFoundException and friends
                 raise JvmUnavailable(f"no JVM found: {e}") from e
             # convertStrings=False: java.lang.String stays a Java object (JPype's advice).
-            jpype.startJVM(jvm, "-Xmx512m", classpath=list(classpath.entries), convertStrings=False)
+            jpype.startJVM(
+                jvm,
+                "-Xmx512m",
+                # the JVM ignores $TMPDIR: a server's worker points both at the job's scratch
+                f"-Djava.io.tmpdir={tempfile.gettempdir()}",
+                classpath=list(classpath.entries),
+                convertStrings=False,
+            )
     try:
         model = jpype.JClass(MODEL_CLASS)
     except Exception as e:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bridge.server.worker import KILL_GRACE_SECONDS, kill_tree, worker_main
+from bridge.server.worker import KILL_GRACE_SECONDS, kill_group, kill_tree, worker_main
 from bridge.spec import DistillSpec
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ class LocalExecution:
 
     def failure(self) -> str:
         self.process.join(timeout=KILL_GRACE_SECONDS)
+        kill_group(self.process)  # what the dead worker started (e.g. quantization's child)
         return f"worker process died unexpectedly (exit code {self.process.exitcode})"
 
     def collect(self, staging: Path) -> None:

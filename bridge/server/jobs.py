@@ -38,6 +38,7 @@ from bridge.wire import event_to_proto, spec_from_proto, spec_to_proto
 TERMINAL = {pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED}
 INTERRUPTED_BY_RESTART = "interrupted by server restart"
 INTERRUPTED_BY_SHUTDOWN = "interrupted by server shutdown"
+ARTIFACT = "artifact"  # the one entry of a job's directory that outlives its worker
 _JOB_ID = re.compile(r"job-[0-9a-f]{12}")
 log = logging.getLogger("bridge.server.jobs")
 
@@ -96,11 +97,22 @@ class JobRecord:
     @property
     def artifact_dir(self) -> Path:
         """Published artifacts only: a worker writes into `staging_dir`, renamed on success."""
-        return self.directory / "artifact"
+        return self.directory / ARTIFACT
 
     @property
     def staging_dir(self) -> Path:
         return self.directory / "staging"
+
+    def clear_scratch(self) -> None:
+        """Once no worker runs: everything in the job's directory but its published artifact
+        (the worker's unpublished output, the pipeline's `.partial` work, temp files)."""
+        for entry in self.directory.iterdir() if self.directory.is_dir() else ():
+            if entry.name == ARTIFACT:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
     @property
     def done(self) -> bool:
@@ -271,7 +283,7 @@ class JobManager:
             job.pump.join(timeout=KILL_GRACE_SECONDS + 5.0)
         with self._lock:
             if self._jobs.pop(job_id, None) is None:
-                return 0  # deleted meanwhile by another caller
+                raise KeyError(job_id)  # deleted meanwhile by another caller
             self.store.delete_job(job_id)  # the record goes first: files without one are swept
         freed = tree_bytes(job.directory)
         shutil.rmtree(job.directory, ignore_errors=True)
@@ -354,7 +366,7 @@ class JobManager:
             events=stored.events,
         )
         self._jobs[job.job_id] = job
-        shutil.rmtree(job.staging_dir, ignore_errors=True)  # a worker's unfinished output
+        job.clear_scratch()  # what a worker left when the server died
         if job.state == pb.JOB_STATE_RUNNING:
             self._finish(job, pb.JOB_STATE_FAILED, INTERRUPTED_BY_RESTART, "interrupted")
             log.warning("job interrupted by restart", extra=logs.job(job.job_id))
@@ -428,7 +440,7 @@ class JobManager:
             if lost and job.attempts <= self.limits.job_retries and not self._closed:
                 retry = f"retrying (attempt {job.attempts + 1} of {self.limits.job_retries + 1})"
                 self._append(job, event_to_proto(LogEvent(f"{lost}; {retry}", "WARNING")))
-                shutil.rmtree(job.staging_dir, ignore_errors=True)
+                job.clear_scratch()
                 self._launch(job, spec)
                 if job.done:  # it could not start again: the next job may
                     self._start_ready()
@@ -443,6 +455,7 @@ class JobManager:
                     self._finish(job, pb.JOB_STATE_FAILED, lost or "", "worker_died")
             self._start_ready()
         execution.stop()  # a finished worker is gone already; a Ray actor holds its resources
+        job.clear_scratch()  # after the stop: a cancelled worker may have written until then
 
     def _follow(self, job: JobRecord, execution: Execution) -> tuple | None:
         """The worker's events and logs into the job; its outcome (None: it ended without one,

@@ -77,9 +77,14 @@ class Retention:
         if self.policy.jobs is not None:
             cutoff = now - self.policy.jobs
             doomed.update(j.job_id for j in finished if (j.finished or j.created) < cutoff)
+        removed = 0
         for job_id in doomed:
-            self.jobs.delete(job_id, reason="retention")
-        return len(doomed)
+            try:
+                self.jobs.delete(job_id, reason="retention")
+                removed += 1
+            except KeyError:
+                continue  # a DeleteJob call took it first
+        return removed
 
     def _sweep_uploads(self, now: float) -> int:
         if self.policy.uploads is None:

@@ -79,6 +79,8 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
         job = self._job(request.job_id, context)
         try:
             freed = self.jobs.delete(job.job_id)
+        except KeyError:  # another caller deleted it first
+            context.abort(grpc.StatusCode.NOT_FOUND, f"job_id: no job {job.job_id!r}")
         except DistillError as e:
             context.abort(grpc.StatusCode[e.code], str(e))
         return pb.DeleteJobResponse(job_id=job.job_id, freed_bytes=freed)

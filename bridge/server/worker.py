@@ -15,6 +15,7 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import tempfile
 import threading
 import time
 import traceback
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from bridge.server.jobs import ServerPaths
 
 KILL_GRACE_SECONDS = 3.0
+# Beside the worker's output directory: the job's temp files, removed with the job's scratch.
+SCRATCH = "tmp"
 log = logging.getLogger("bridge.server.worker")
 
 
@@ -47,6 +50,7 @@ def worker_main(
     a watchdog ends the group when the server dies (even by SIGKILL), so no orphan trains on."""
     os.setpgrp()
     threading.Thread(target=_watch_parent, args=(server_pid,), daemon=True).start()
+    _use_scratch(out_dir.parent / SCRATCH)
     forwarding = logs.forward_to(events, job_id)
     trust_directory(paths.uploads)
     from bridge.pipeline import RunContext, run  # heavy imports stay out of the server
@@ -66,6 +70,15 @@ def worker_main(
         logging.getLogger().removeHandler(forwarding)
         events.close()
         events.join_thread()
+
+
+def _use_scratch(directory: Path) -> None:
+    """Temp files of this worker and of what it starts (quantization's child, the JVM) go under
+    the job's directory, which the server clears when the job ends: a worker killed mid-write
+    (cancel, kill -9) leaves nothing in the system's temp directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ["TMPDIR"] = str(directory)
+    tempfile.tempdir = str(directory)
 
 
 def failure_message(e: Exception, job_id: str) -> str:
@@ -96,6 +109,15 @@ def kill_tree(process: mp.process.BaseProcess) -> None:
     process.join(timeout=KILL_GRACE_SECONDS)
     _signal_tree(pid, signal.SIGKILL)
     process.join(timeout=5.0)
+
+
+def kill_group(process: mp.process.BaseProcess) -> None:
+    """SIGKILL what is left of a dead worker's process group (its children outlive it). Called
+    as soon as the death is seen: the group keeps the worker's pid from being reused while any
+    member lives."""
+    if process.pid is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _signal_tree(pid: int, sig: int) -> None:

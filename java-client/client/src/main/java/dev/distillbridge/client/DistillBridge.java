@@ -9,10 +9,13 @@ import dev.distillbridge.client.internal.TlsFailureHints;
 import dev.distillbridge.client.internal.Uploader;
 import dev.distillbridge.debug.DebugConnection;
 import dev.distillbridge.proto.v1.CancelJobRequest;
+import dev.distillbridge.proto.v1.DeleteJobRequest;
+import dev.distillbridge.proto.v1.DeleteUploadRequest;
 import dev.distillbridge.proto.v1.GetJobRequest;
 import dev.distillbridge.proto.v1.ListDatasetsRequest;
 import dev.distillbridge.proto.v1.ListJobsRequest;
 import dev.distillbridge.proto.v1.ListTeachersRequest;
+import dev.distillbridge.proto.v1.ListUploadsRequest;
 import io.grpc.CallCredentials;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -98,7 +101,7 @@ public final class DistillBridge implements AutoCloseable {
     private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(5);
     private static final String SERVICE = "distillbridge.v1.DistillerService";
     private static final List<String> IDEMPOTENT_METHODS =
-            List.of("ListTeachers", "ListDatasets", "ListJobs", "GetJob", "WatchJob", "DownloadArtifact");
+            List.of("ListTeachers", "ListDatasets", "ListJobs", "GetJob", "ListUploads", "WatchJob", "DownloadArtifact");
 
     private final ManagedChannel ownedChannel;
     private final Rpc rpc;
@@ -147,12 +150,12 @@ public final class DistillBridge implements AutoCloseable {
 
     /**
      * The gRPC service config this client's own channels use: calls that only read
-     * ({@code ListTeachers}, {@code ListDatasets}, {@code ListJobs}, {@code GetJob}, and the
-     * streams {@code WatchJob} and {@code DownloadArtifact} before their first message) are
-     * retried on {@code UNAVAILABLE}, up to {@value #DEFAULT_MAX_ATTEMPTS} attempts with
-     * exponential backoff from {@link #DEFAULT_INITIAL_BACKOFF} to
-     * {@link #DEFAULT_MAX_BACKOFF}. {@code SubmitJob}, {@code CancelJob} and uploads are never
-     * retried. Give it to a channel you build yourself:
+     * ({@code ListTeachers}, {@code ListDatasets}, {@code ListJobs}, {@code GetJob},
+     * {@code ListUploads}, and the streams {@code WatchJob} and {@code DownloadArtifact} before
+     * their first message) are retried on {@code UNAVAILABLE}, up to
+     * {@value #DEFAULT_MAX_ATTEMPTS} attempts with exponential backoff from
+     * {@link #DEFAULT_INITIAL_BACKOFF} to {@link #DEFAULT_MAX_BACKOFF}. {@code SubmitJob},
+     * {@code CancelJob}, {@code DeleteJob}, {@code DeleteUpload} and uploads are never retried. Give it to a channel you build yourself:
      *
      * <pre>{@code
      * ManagedChannel channel = Grpc.newChannelBuilder(target, credentials)
@@ -274,6 +277,50 @@ public final class DistillBridge implements AutoCloseable {
         return JobInfo.fromProto(
                 rpc.unary(jobId, stub -> stub.cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build())),
                 jobs::artifacts);
+    }
+
+    /**
+     * Deletes a finished (succeeded, failed or cancelled) job from the server: its record, its
+     * events and its artifact files. Download what you need first; afterwards {@link #getJob}
+     * answers NOT_FOUND.
+     *
+     * @return bytes of artifact files removed from the server's disk
+     * @throws DistillException FAILED_PRECONDITION while the job is queued or running ({@link
+     *     #cancelJob(String) cancel} it first), NOT_FOUND for an unknown id, INVALID_ARGUMENT for
+     *     an empty one
+     */
+    public long deleteJob(String jobId) {
+        Objects.requireNonNull(jobId, "jobId");
+        return rpc.unary(jobId, stub -> stub.deleteJob(DeleteJobRequest.newBuilder().setJobId(jobId).build()))
+                .getFreedBytes();
+    }
+
+    /**
+     * Every file stored on the server by an upload, oldest first, each naming the queued or
+     * running jobs that still need it.
+     */
+    public List<UploadInfo> listUploads() {
+        return listUploads(ListUploadsRequest.getDefaultInstance());
+    }
+
+    /** The stored uploads of one kind, oldest first; see {@link #listUploads()}. */
+    public List<UploadInfo> listUploads(UploadKind kind) {
+        return listUploads(ListUploadsRequest.newBuilder().setKind(Objects.requireNonNull(kind, "kind").toProto())
+                .build());
+    }
+
+    /**
+     * Deletes a stored upload from the server.
+     *
+     * @return bytes removed from the server's disk (an unpacked zip counts what it unpacked to)
+     * @throws DistillException FAILED_PRECONDITION while a queued or running job references it
+     *     (the message names the jobs; see {@link UploadInfo#activeJobIds()}), NOT_FOUND for an
+     *     unknown id, INVALID_ARGUMENT for an empty one
+     */
+    public long deleteUpload(String uploadId) {
+        Objects.requireNonNull(uploadId, "uploadId");
+        return rpc.unary(null, stub -> stub.deleteUpload(DeleteUploadRequest.newBuilder().setUploadId(uploadId)
+                .build())).getFreedBytes();
     }
 
     /**
@@ -514,6 +561,11 @@ public final class DistillBridge implements AutoCloseable {
     private List<JobInfo> listJobs(ListJobsRequest request) {
         return rpc.unary(null, stub -> stub.listJobs(request))
                 .getJobsList().stream().map(job -> JobInfo.fromProto(job, jobs::artifacts)).toList();
+    }
+
+    private List<UploadInfo> listUploads(ListUploadsRequest request) {
+        return rpc.unary(null, stub -> stub.listUploads(request))
+                .getUploadsList().stream().map(UploadInfo::fromProto).toList();
     }
 
     private static ThreadFactory daemonThreads() {

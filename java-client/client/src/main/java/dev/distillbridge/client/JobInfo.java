@@ -51,6 +51,11 @@ public record JobInfo(
     }
 
     private static Optional<Instant> instant(boolean present, Timestamp t) {
-        return present ? Optional.of(Instant.ofEpochSecond(t.getSeconds(), t.getNanos())) : Optional.empty();
+        return present ? Optional.of(instant(t)) : Optional.empty();
+    }
+
+    /** A wire timestamp as an {@link Instant} (an unset one is the epoch). */
+    static Instant instant(Timestamp t) {
+        return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
     }
 }

@@ -86,8 +86,8 @@ class ChannelBehaviourTest {
         Map<?, ?> methodConfig = (Map<?, ?>) methodConfigs.get(0);
         List<String> methods = ((List<?>) methodConfig.get("name")).stream()
                 .map(n -> (String) ((Map<?, ?>) n).get("method")).toList();
-        assertEquals(List.of("ListTeachers", "ListDatasets", "ListJobs", "GetJob", "WatchJob", "DownloadArtifact"),
-                methods);
+        assertEquals(List.of("ListTeachers", "ListDatasets", "ListJobs", "GetJob", "ListUploads", "WatchJob",
+                "DownloadArtifact"), methods);
         Map<?, ?> retry = (Map<?, ?>) methodConfig.get("retryPolicy");
         assertEquals(4.0, retry.get("maxAttempts"));
         assertEquals("0.2s", retry.get("initialBackoff"));

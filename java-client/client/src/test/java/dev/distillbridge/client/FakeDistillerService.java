@@ -3,6 +3,10 @@ package dev.distillbridge.client;
 import com.google.protobuf.ByteString;
 import dev.distillbridge.proto.v1.ArtifactChunk;
 import dev.distillbridge.proto.v1.CancelJobRequest;
+import dev.distillbridge.proto.v1.DeleteJobRequest;
+import dev.distillbridge.proto.v1.DeleteJobResponse;
+import dev.distillbridge.proto.v1.DeleteUploadRequest;
+import dev.distillbridge.proto.v1.DeleteUploadResponse;
 import dev.distillbridge.proto.v1.DistillResult;
 import dev.distillbridge.proto.v1.DistillSpec;
 import dev.distillbridge.proto.v1.DistillerServiceGrpc;
@@ -14,6 +18,8 @@ import dev.distillbridge.proto.v1.JobEvent;
 import dev.distillbridge.proto.v1.JobState;
 import dev.distillbridge.proto.v1.ListTeachersRequest;
 import dev.distillbridge.proto.v1.ListTeachersResponse;
+import dev.distillbridge.proto.v1.ListUploadsRequest;
+import dev.distillbridge.proto.v1.ListUploadsResponse;
 import dev.distillbridge.proto.v1.LogEvent;
 import dev.distillbridge.proto.v1.ProgressEvent;
 import dev.distillbridge.proto.v1.StageEvent;
@@ -50,8 +56,13 @@ final class FakeDistillerService extends DistillerServiceGrpc.DistillerServiceIm
     final List<DistillSpec> submitted = Collections.synchronizedList(new ArrayList<>());
     /** Every SubmitJob request that got through, validate_only ones included. */
     final List<SubmitJobRequest> submitRequests = Collections.synchronizedList(new ArrayList<>());
-    /** Every completed upload: its id, kind, file name and size. */
+    /** Every completed upload: its id, kind, file name and size. ListUploads answers these; tests may add more. */
     final List<UploadResult> uploads = Collections.synchronizedList(new ArrayList<>());
+    final List<ListUploadsRequest> listUploadsRequests = Collections.synchronizedList(new ArrayList<>());
+    /** Jobs and uploads DeleteJob / DeleteUpload removed. */
+    final List<String> deleted = Collections.synchronizedList(new ArrayList<>());
+    /** When false, DeleteJob refuses job-1 as the real server refuses a queued or running job. */
+    volatile boolean jobFinished;
     /** What SubmitJob with validate_only answers as the normalized spec; null = the spec it got. */
     volatile DistillSpec normalized;
     final List<WatchJobRequest> watchRequests = Collections.synchronizedList(new ArrayList<>());
@@ -289,6 +300,63 @@ final class FakeDistillerService extends DistillerServiceGrpc.DistillerServiceIm
     public void cancelJob(CancelJobRequest request, StreamObserver<Job> response) {
         cancelled.add(request.getJobId());
         response.onNext(job(JobState.JOB_STATE_CANCELLED).build());
+        response.onCompleted();
+    }
+
+    /** As the real server: FAILED_PRECONDITION while job-1 is not finished; frees its files' bytes. */
+    @Override
+    public void deleteJob(DeleteJobRequest request, StreamObserver<DeleteJobResponse> response) {
+        String id = request.getJobId();
+        if (!id.equals(JOB_ID) || deleted.contains(id)) {
+            response.onError(Status.NOT_FOUND.withDescription("job_id: no job " + id).asRuntimeException());
+            return;
+        }
+        if (!jobFinished) {
+            response.onError(Status.FAILED_PRECONDITION
+                    .withDescription("job_id: job " + id + " is running; cancel it before deleting it")
+                    .asRuntimeException());
+            return;
+        }
+        deleted.add(id);
+        long freed = files.values().stream().mapToLong(content -> content.length).sum();
+        response.onNext(DeleteJobResponse.newBuilder().setJobId(id).setFreedBytes(freed).build());
+        response.onCompleted();
+    }
+
+    /** {@link #uploads} of the requested kind (all when unspecified), in the order they were added. */
+    @Override
+    public void listUploads(ListUploadsRequest request, StreamObserver<ListUploadsResponse> response) {
+        listUploadsRequests.add(request);
+        ListUploadsResponse.Builder answer = ListUploadsResponse.newBuilder();
+        synchronized (uploads) {
+            uploads.stream().filter(u -> request.getKind() == UploadKind.UPLOAD_KIND_UNSPECIFIED
+                    || u.getKind() == request.getKind()).forEach(answer::addUploads);
+        }
+        response.onNext(answer.build());
+        response.onCompleted();
+    }
+
+    /** As the real server: FAILED_PRECONDITION naming the upload's active jobs; frees its size. */
+    @Override
+    public void deleteUpload(DeleteUploadRequest request, StreamObserver<DeleteUploadResponse> response) {
+        String id = request.getUploadId();
+        UploadResult upload;
+        synchronized (uploads) {
+            upload = uploads.stream().filter(u -> u.getUploadId().equals(id)).findFirst().orElse(null);
+        }
+        if (upload == null) {
+            response.onError(Status.NOT_FOUND.withDescription("upload_id: no upload '" + id + "'").asRuntimeException());
+            return;
+        }
+        if (upload.getActiveJobIdsCount() > 0) {
+            response.onError(Status.FAILED_PRECONDITION.withDescription("upload_id: " + id
+                    + " is referenced by queued or running job(s) " + String.join(", ", upload.getActiveJobIdsList())
+                    + "; it can be deleted once they end").asRuntimeException());
+            return;
+        }
+        uploads.remove(upload);
+        deleted.add(id);
+        response.onNext(DeleteUploadResponse.newBuilder().setUploadId(id).setFreedBytes(upload.getSizeBytes()).build());
         response.onCompleted();
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.distillbridge.inference.ArtifactFile;
 import dev.distillbridge.inference.DistilledModel;
 import dev.distillbridge.inference.GoldenVector;
 import dev.distillbridge.inference.JvmCheck;
@@ -22,8 +23,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
@@ -206,5 +209,77 @@ class RealServerRoundTripTest {
     void theServerStillAnswersAfterErrors() {
         List<TeacherInfo> teachers = bridge.listTeachers();
         assertTrue(teachers.stream().anyMatch(t -> t.name().equals("digits-mlp")), teachers.toString());
+    }
+
+    @Test
+    @Order(5)
+    void aRunningJobIsDeletedOnlyAfterItIsCancelled() {
+        DistillationJob job = bridge.newDistiller()
+                .setTeacherModel("digits-mlp")
+                .setStudentConfig(new MlpConfig().setHiddenSizes(8))
+                .setName("java-delete-while-running")
+                .setTimeout(JOB_TIMEOUT)
+                .distillAsync(Dataset.builtin("digits"), new TrainingParams().setEpochs(2000).setSeed(1));
+        String jobId = job.submitted().orTimeout(60, java.util.concurrent.TimeUnit.SECONDS).join();
+        try {
+            DistillException refused = assertThrows(DistillException.class, () -> bridge.deleteJob(jobId));
+            assertEquals(Status.Code.FAILED_PRECONDITION, refused.getStatusCode(), refused.getMessage());
+            assertTrue(refused.getMessage().contains("cancel it"), refused.getMessage());
+            assertEquals(JobState.CANCELLED, bridge.cancelJob(jobId).state());
+        } finally {
+            job.cancel();
+        }
+        DistillException ended = assertThrows(DistillException.class, () -> job.await(Duration.ofSeconds(60)));
+        assertEquals(Status.Code.CANCELLED, ended.getStatusCode(), ended.getMessage());
+
+        assertTrue(bridge.deleteJob(jobId) >= 0);
+        DistillException gone = assertThrows(DistillException.class, () -> bridge.getJob(jobId));
+        assertEquals(Status.Code.NOT_FOUND, gone.getStatusCode(), gone.getMessage());
+    }
+
+    @Test
+    @Order(6)
+    void anUploadIsListedWithItsDetailsAndDeleted() throws Exception {
+        Path csv = Files.writeString(tmp.resolve("tiny.csv"), "x,label\n1,0\n2,1\n");
+        Instant before = Instant.now().minusSeconds(5);
+        // Package-private: public callers upload through a job (Dataset.upload), which would train.
+        String id = bridge.upload(dev.distillbridge.proto.v1.UploadKind.UPLOAD_KIND_DATASET, csv);
+
+        UploadInfo info = bridge.listUploads(UploadKind.DATASET).stream()
+                .filter(u -> u.uploadId().equals(id)).findFirst().orElseThrow();
+        assertEquals("tiny.csv", info.fileName());
+        assertEquals(UploadKind.DATASET, info.kind());
+        assertEquals(Files.size(csv), info.sizeBytes());
+        assertEquals(HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(Files.readAllBytes(csv))), info.sha256());
+        assertFalse(info.extracted());
+        assertEquals(List.of(), info.activeJobIds());
+        assertTrue(info.createdAt().isAfter(before) && info.createdAt().isBefore(Instant.now().plusSeconds(5)),
+                info.toString());
+        assertEquals(info.createdAt(), info.lastUsedAt(), "never used: last used = created");
+        assertTrue(bridge.listUploads(UploadKind.MODEL).stream().noneMatch(u -> u.uploadId().equals(id)));
+
+        assertEquals(Files.size(csv), bridge.deleteUpload(id));
+        DistillException gone = assertThrows(DistillException.class, () -> bridge.deleteUpload(id));
+        assertEquals(Status.Code.NOT_FOUND, gone.getStatusCode(), gone.getMessage());
+    }
+
+    /** Last: earlier tests download this job's artifact. */
+    @Test
+    @Order(7)
+    void theFinishedJobIsDeletedWithItsArtifact() {
+        DistillationResult r = distillDigits();
+        assertEquals(List.of(), bridge.listUploads(), "built-in data and a zoo teacher upload nothing");
+
+        long artifactBytes = r.files().stream().mapToLong(ArtifactFile::sizeBytes).sum();
+        long freed = bridge.deleteJob(r.jobId());
+        assertTrue(freed >= artifactBytes && artifactBytes > 0, "freed " + freed + ", artifact " + artifactBytes);
+
+        for (Runnable call : List.<Runnable>of(() -> bridge.getJob(r.jobId()), () -> bridge.deleteJob(r.jobId()),
+                () -> bridge.deleteUpload("upl-0123456789abcdef"))) {
+            DistillException e = assertThrows(DistillException.class, call::run);
+            assertEquals(Status.Code.NOT_FOUND, e.getStatusCode(), e.getMessage());
+        }
+        assertTrue(bridge.listJobs().stream().noneMatch(j -> j.jobId().equals(r.jobId())));
     }
 }
