@@ -18,7 +18,7 @@ upload is deleted. Checked at the end, each a failure when it does not hold:
 
     PYTHONPATH=. .venv/bin/python bench/job_soak.py [--jobs 100] [--cancel 0.3] [--kills 1]
 
-Writes bench/results/job_soak.json. tests/test_job_soak.py runs the same soak with 8 jobs.
+Writes bench/results/job_soak.json. tests/test_job_soak.py runs the same soak with 6 jobs.
 """
 
 from __future__ import annotations

@@ -205,3 +205,41 @@ def upload_chunks(
     yield pb.UploadChunk(metadata=meta)
     for i in range(0, len(data), chunk):
         yield pb.UploadChunk(data=data[i : i + chunk])
+
+
+# ---------------------------------------------------------------- executors
+
+
+class EndlessWorkers:
+    """A job executor whose workers run until stopped and never say anything: a job that stays
+    RUNNING, quietly, without a process."""
+
+    name = "endless"
+
+    def start(self, *args: object) -> EndlessWorker:
+        return EndlessWorker()
+
+    def close(self) -> None:
+        pass
+
+
+class EndlessWorker:
+    where, worker_pid = "nowhere", None
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def next_message(self, timeout: float) -> None:
+        time.sleep(timeout)
+
+    def alive(self) -> bool:
+        return not self.stopped
+
+    def failure(self) -> str:
+        return "stopped"
+
+    def collect(self, staging: Path) -> None:
+        pass
+
+    def stop(self) -> None:
+        self.stopped = True

@@ -27,6 +27,7 @@ from bridge.server.store import Store
 from bridge.server.uploads import UploadStore
 from bridge.wire import spec_to_proto
 from tests.conftest import digits_spec
+from tests.serverkit import EndlessWorkers
 from tests.test_server_production import LONG, ONE_EPOCH, _wait_stage
 
 DAY = 86400.0
@@ -215,7 +216,7 @@ def test_max_jobs_keeps_the_newest_finished_jobs_and_ages_count_from_the_end(tmp
         finished[age_days] = job_id
     store.insert_job("job-00000000000a", spec_to_proto(digits_spec()), now)  # starts, never ends
     (tmp_path / "jobs" / "job-00000000000a").mkdir()
-    jobs = JobManager(ServerPaths(tmp_path, tmp_path), store, executor=_EndlessWorkers())
+    jobs = JobManager(ServerPaths(tmp_path, tmp_path), store, executor=EndlessWorkers())
     retention = Retention(RetentionPolicy(), jobs, UploadStore(tmp_path / "up", store), tmp_path)
 
     retention.policy = RetentionPolicy(jobs=1.5 * DAY)  # finished more than 1.5 days ago
@@ -226,40 +227,6 @@ def test_max_jobs_keeps_the_newest_finished_jobs_and_ages_count_from_the_end(tmp
     assert [j.job_id for j in jobs.list()] == ["job-00000000000a"]
     assert [p.name for p in (tmp_path / "jobs").iterdir()] == ["job-00000000000a"]
     jobs.shutdown()
-
-
-class _EndlessWorkers:
-    """An executor whose workers run until stopped and never say anything."""
-
-    name = "endless"
-
-    def start(self, *args: object) -> _EndlessWorker:
-        return _EndlessWorker()
-
-    def close(self) -> None:
-        pass
-
-
-class _EndlessWorker:
-    where, worker_pid = "nowhere", None
-
-    def __init__(self) -> None:
-        self.stopped = False
-
-    def next_message(self, timeout: float) -> None:
-        time.sleep(timeout)
-
-    def alive(self) -> bool:
-        return not self.stopped
-
-    def failure(self) -> str:
-        return "stopped"
-
-    def collect(self, staging: Path) -> None:
-        pass
-
-    def stop(self) -> None:
-        self.stopped = True
 
 
 def test_a_cache_build_left_by_a_crash_goes_once_old(tmp_path):
