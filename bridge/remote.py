@@ -39,10 +39,14 @@ from bridge.wire import event_from_proto, spec_from_proto, spec_to_proto
 RETRIES = 5
 RETRY_BACKOFF_SECONDS = 0.5
 UPLOAD_CHUNK_BYTES = 256 * 1024
+KEEPALIVE_MS = 30_000  # the server accepts pings every 20 s (ServerConfig.min_ping_interval_s)
 CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_time_ms", KEEPALIVE_MS),
     ("grpc.keepalive_permit_without_calls", 1),
+    # C-core stops pinging after 2 pings without data by default: a quiet WatchJob (a teacher
+    # fine-tuning for minutes) would then lose its keepalive
+    ("grpc.http2.max_pings_without_data", 0),
 ]
 
 

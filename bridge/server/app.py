@@ -66,6 +66,9 @@ class ServerConfig:
     ray_resources: RayResources = field(default_factory=RayResources)
     ray_node_home: Path | None = None  # zoo teacher cache on each node (default: its own)
     job_retries: int = 0  # starts again after a lost worker or node
+    # Clients may send keepalive pings this often on a quiet connection (both clients default to
+    # 30 s; the Java builder refuses less than 20 s). More often: GOAWAY "too_many_pings".
+    min_ping_interval_s: float = 20.0
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # default: keep all
 
     def make_executor(self, paths: ServerPaths) -> Executor:
@@ -138,8 +141,12 @@ class DistillServer:
             options=[
                 ("grpc.max_send_message_length", MAX_SEND_MESSAGE_BYTES),
                 ("grpc.max_receive_message_length", config.max_message_bytes),
-                # Accept client keepalive pings every 20 s (the default rejects < 5 min).
-                ("grpc.http2.min_recv_ping_interval_without_data_ms", 20_000),
+                # C-core's GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS (its default,
+                # 5 min, answers a client's 30 s keepalive with GOAWAY too_many_pings)
+                (
+                    "grpc.http2.min_ping_interval_without_data_ms",
+                    round(config.min_ping_interval_s * 1000),
+                ),
                 ("grpc.keepalive_permit_without_calls", 1),
             ],
         )
