@@ -116,6 +116,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
     s.add_argument(
+        "--min-ping-interval",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="clients' keepalive pings may come this often on a quiet connection (both clients "
+        "ping every 30 s by default); more often gets GOAWAY too_many_pings",
+    )
+    s.add_argument(
         "--retain",
         action="append",
         default=[],
@@ -341,6 +349,7 @@ def _serve(args: argparse.Namespace) -> int:
         ray_node_home=args.ray_node_home,
         job_retries=args.job_retries,
         retention=retention_policy(args),
+        min_ping_interval_s=args.min_ping_interval,
     )
     serve(config, args.log_format, args.ready_file)
     return 0

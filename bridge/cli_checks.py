@@ -30,6 +30,7 @@ def check_serve(args: argparse.Namespace) -> None:
         ("--max-upload-bytes", args.max_upload_bytes, 1),
         ("--max-message-bytes", args.max_message_bytes, 1024),
         ("--max-student-parameters", args.max_student_parameters, 1),
+        ("--min-ping-interval", args.min_ping_interval, 1),
     ):
         if value < low:
             raise SpecError(flag, f"must be >= {low}, got {value}")

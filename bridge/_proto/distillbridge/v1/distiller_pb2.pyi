@@ -325,7 +325,7 @@ class WatchJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., from_sequence: _Optional[int] = ...) -> None: ...
 
 class JobEvent(_message.Message):
-    __slots__ = ("job_id", "sequence", "time", "stage", "progress", "validation", "log", "finished")
+    __slots__ = ("job_id", "sequence", "time", "stage", "progress", "validation", "log", "finished", "phase_progress")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
@@ -334,6 +334,7 @@ class JobEvent(_message.Message):
     VALIDATION_FIELD_NUMBER: _ClassVar[int]
     LOG_FIELD_NUMBER: _ClassVar[int]
     FINISHED_FIELD_NUMBER: _ClassVar[int]
+    PHASE_PROGRESS_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     sequence: int
     time: _timestamp_pb2.Timestamp
@@ -342,7 +343,8 @@ class JobEvent(_message.Message):
     validation: ValidationEvent
     log: LogEvent
     finished: FinishedEvent
-    def __init__(self, job_id: _Optional[str] = ..., sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stage: _Optional[_Union[StageEvent, _Mapping]] = ..., progress: _Optional[_Union[ProgressEvent, _Mapping]] = ..., validation: _Optional[_Union[ValidationEvent, _Mapping]] = ..., log: _Optional[_Union[LogEvent, _Mapping]] = ..., finished: _Optional[_Union[FinishedEvent, _Mapping]] = ...) -> None: ...
+    phase_progress: PhaseProgressEvent
+    def __init__(self, job_id: _Optional[str] = ..., sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stage: _Optional[_Union[StageEvent, _Mapping]] = ..., progress: _Optional[_Union[ProgressEvent, _Mapping]] = ..., validation: _Optional[_Union[ValidationEvent, _Mapping]] = ..., log: _Optional[_Union[LogEvent, _Mapping]] = ..., finished: _Optional[_Union[FinishedEvent, _Mapping]] = ..., phase_progress: _Optional[_Union[PhaseProgressEvent, _Mapping]] = ...) -> None: ...
 
 class StageEvent(_message.Message):
     __slots__ = ("stage", "message")
@@ -379,6 +381,33 @@ class ProgressEvent(_message.Message):
     hidden_loss: float
     attention_loss: float
     def __init__(self, epoch: _Optional[int] = ..., epochs: _Optional[int] = ..., step: _Optional[int] = ..., steps_per_epoch: _Optional[int] = ..., loss: _Optional[float] = ..., soft_loss: _Optional[float] = ..., hard_loss: _Optional[float] = ..., learning_rate: _Optional[float] = ..., temperature: _Optional[float] = ..., alpha: _Optional[float] = ..., hidden_loss: _Optional[float] = ..., attention_loss: _Optional[float] = ...) -> None: ...
+
+class PhaseProgressEvent(_message.Message):
+    __slots__ = ("phase", "done", "total", "unit", "elapsed_seconds", "eta_seconds", "message", "figures")
+    class FiguresEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ETA_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FIGURES_FIELD_NUMBER: _ClassVar[int]
+    phase: str
+    done: int
+    total: int
+    unit: str
+    elapsed_seconds: float
+    eta_seconds: float
+    message: str
+    figures: _containers.ScalarMap[str, float]
+    def __init__(self, phase: _Optional[str] = ..., done: _Optional[int] = ..., total: _Optional[int] = ..., unit: _Optional[str] = ..., elapsed_seconds: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., message: _Optional[str] = ..., figures: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class ValidationEvent(_message.Message):
     __slots__ = ("epoch", "accuracy", "loss", "best")
