@@ -5,7 +5,14 @@ The public face; everything else is private to the package.
 
 from bridge.api import DistillationResult, Distiller, Teacher
 from bridge.errors import DistillError, GateError, JobCancelled
-from bridge.events import Event, LogEvent, ProgressEvent, StageEvent, ValidationEvent
+from bridge.events import (
+    Event,
+    LogEvent,
+    PhaseProgressEvent,
+    ProgressEvent,
+    StageEvent,
+    ValidationEvent,
+)
 from bridge.schedule import Schedule, Stage
 from bridge.spec import (
     CnnConfig,
@@ -35,6 +42,7 @@ __all__ = [
     "JobCancelled",
     "LogEvent",
     "MlpConfig",
+    "PhaseProgressEvent",
     "ProgressEvent",
     "QuantType",
     "Schedule",

@@ -197,7 +197,8 @@ class Distiller:
         return self
 
     def on_event(self, sink: EventSink) -> Distiller:
-        """Called with every StageEvent, ProgressEvent, ValidationEvent and LogEvent."""
+        """Called with every StageEvent, ProgressEvent, ValidationEvent, LogEvent and
+        PhaseProgressEvent (a long phase's progress, about once a second)."""
         self._on_event = sink
         return self
 

@@ -25,8 +25,8 @@ from bridge.cli_checks import (
     connection_options,
     retention_policy,
 )
+from bridge.cli_progress import JobPrinter
 from bridge.errors import DistillError
-from bridge.events import Event, LogEvent, StageEvent, ValidationEvent
 from bridge.spec import (
     DEFAULT_MAX_STUDENT_PARAMETERS,
     Dataset,
@@ -372,7 +372,8 @@ def _distill(args: argparse.Namespace) -> int:
             checked = distiller.check_spec(spec)
             print(json_format.MessageToJson(spec_to_proto(checked)))
             return 0
-        result = distiller.on_event(_print_event).run_spec(spec)
+        with JobPrinter() as printer:
+            result = distiller.on_event(printer).run_spec(spec)
         out = result.download(args.out)
     _print_metrics(result.metrics)
     print(f"artifact: {out}")
@@ -409,23 +410,11 @@ def _demo(args: argparse.Namespace) -> int:
     check_new_output("--out", args.out)
     from bridge.api import Distiller
 
-    result = Distiller().on_event(_print_event).run_spec(DEMO_SPEC)
+    with JobPrinter() as printer:
+        result = Distiller().on_event(printer).run_spec(DEMO_SPEC)
     _print_metrics(result.metrics)
     print(f"artifact: {result.download(args.out)}")
     return 0
-
-
-def _print_event(event: Event) -> None:
-    if isinstance(event, StageEvent):
-        print(f"[{event.stage}] {event.message}", flush=True)
-    elif isinstance(event, ValidationEvent):
-        print(
-            f"  epoch {event.epoch}: val accuracy {event.accuracy:.4f}"
-            f"{'  (best)' if event.best else ''}",
-            flush=True,
-        )
-    elif isinstance(event, LogEvent):
-        print(f"  {event.message}", flush=True)
 
 
 def _print_metrics(metrics: dict[str, float]) -> None:

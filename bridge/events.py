@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,26 @@ class ValidationEvent:
 
 
 @dataclass(frozen=True)
+class PhaseProgressEvent:
+    """How far a long phase has come (bridge/progress.py `PhaseProgress` emits these)."""
+
+    phase: str  # "teacher_prep", "teacher_cache", "train", "export", "quantize", "jvm_check"
+    done: int
+    total: int  # 0: not known
+    unit: str  # "steps", "rows", "models"
+    elapsed_seconds: float
+    eta_seconds: float = -1.0  # -1: no estimate yet
+    message: str = ""  # first event: what the phase is; first estimate: how long it will take
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class LogEvent:
     message: str
     level: str = "INFO"
 
 
-Event = StageEvent | ProgressEvent | ValidationEvent | LogEvent
+Event = StageEvent | ProgressEvent | ValidationEvent | LogEvent | PhaseProgressEvent
 EventSink = Callable[[Event], None]
 
 

@@ -36,6 +36,7 @@ from bridge.export.quantize import QUANTIZED_OPS, TEXT_QUANTIZED_OPS
 from bridge.export.verify import assert_cpu_runs, max_abs_diff, ort_logits
 from bridge.jvm import FAILED, PASSED, verify_in_jvm
 from bridge.models import count_parameters, resolve_teacher
+from bridge.progress import single_step
 from bridge.report import TrainingHistory, write_report
 from bridge.spec import (
     DistillSpec,
@@ -179,6 +180,7 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
                 request,
                 teacher_encoder,
                 spec.training.batch_size,
+                on_event,
             )
         report_cache(cached, metrics, on_event)
         teacher_test = np.asarray(cached.outputs["test"].logits)
@@ -264,7 +266,8 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     stage("export", f"exporting to ONNX (opset {OPSET})")
     test = splits["test"]
     reset_peak()  # the export phase's peak runs to the end of quantization
-    fp32 = export_onnx(student, test, work / mf.FP32_MODEL)
+    with single_step(on_event, "export", "tracing the student and writing ONNX"):
+        fp32 = export_onnx(student, test, work / mf.FP32_MODEL)
     facts = metadata_facts(spec, dataset, ctx.job_id)
     embed_metadata(fp32, facts)
     if tokenizer is not None and not tokenizer.pruned:  # a pruned one is already in `work`
@@ -278,9 +281,12 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     metrics["student_accuracy"] = accuracy(onnx_test, ys["test"])
 
     ops = TEXT_QUANTIZED_OPS if encoder is not None else QUANTIZED_OPS
-    quantized = spec.quantization is QuantType.INT8 and quantize(
-        work, fp32, facts, test, ys["test"], ops, spec.gates, metrics, verification, stage
-    )
+    quantized = False
+    if spec.quantization is QuantType.INT8:
+        with single_step(on_event, "quantize", "dynamic INT8 quantization and its checks"):
+            quantized = quantize(
+                work, fp32, facts, test, ys["test"], ops, spec.gates, metrics, verification, stage
+            )
 
     shipped = metrics["student_int8_accuracy"] if quantized else metrics["student_accuracy"]
     metrics["retention_pct"] = 100.0 * shipped / max(metrics["teacher_accuracy"], 1e-12)
@@ -312,7 +318,8 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     manifest["verification"] = verification
     manifest["report"] = write_report(work, manifest, history, on_event)
     mf.write_manifest(work, manifest)
-    _verify_in_jvm(work, manifest, metrics, on_event)
+    with single_step(on_event, "jvm_check", "loading the artifact with the Java client"):
+        _verify_in_jvm(work, manifest, metrics, on_event)
     stage("done", _summary(metrics, quantized))
     return RunResult(work, manifest, metrics)
 

@@ -37,7 +37,14 @@ from bridge.distill.teacher_cache import (
     teacher_outputs,
 )
 from bridge.errors import DistillError
-from bridge.events import Event, EventSink, LogEvent, ValidationEvent, ignore_events
+from bridge.events import (
+    Event,
+    EventSink,
+    LogEvent,
+    PhaseProgressEvent,
+    ValidationEvent,
+    ignore_events,
+)
 from bridge.export.onnx_export import export_onnx
 from bridge.models import ZooTeacher, count_parameters
 from bridge.models.builders import with_normalization
@@ -182,6 +189,7 @@ def ensure_zoo_teacher(
             params,
             _as_teacher_log(zoo.name, on_event),
             weight_decay=zoo.weight_decay,
+            phase="teacher_prep",
         )
         test_acc = accuracy(predict_logits(model, splits["test"]), dataset.test.y)
         with warnings.catch_warnings():  # TorchScript is deprecated but is what users bring
@@ -324,6 +332,7 @@ def _fine_tuned(
             params,
             _as_teacher_log(source.reference, on_event),
             weight_decay=0.01,
+            phase="teacher_prep",
         )
         test_acc = accuracy(predict_logits(model, splits["test"]), dataset.test.y)
         on_event(
@@ -427,9 +436,11 @@ def teacher_outputs_for(
     request: OutputRequest,
     encoder: TextEncoder | None,
     student_batch: int,
+    on_event: EventSink = ignore_events,
 ) -> CacheResult:
     """The teacher's outputs for every split, from the teacher-output cache under `home` (the
-    teacher is loaded only on a miss), keyed by teacher, data, tokenizer and request."""
+    teacher is loaded only on a miss, with "teacher_cache" progress), keyed by teacher, data,
+    tokenizer and request."""
     key = cache_key(
         teacher=prepared.identity,
         dataset=dataset.fingerprint,
@@ -437,7 +448,9 @@ def teacher_outputs_for(
         request=asdict(request),
     )
     batch = teacher_batch_size(student_batch, encoder is not None)
-    return teacher_outputs(home / TEACHER_CACHE_DIR, key, splits, request, prepared.load, batch)
+    return teacher_outputs(
+        home / TEACHER_CACHE_DIR, key, splits, request, prepared.load, batch, on_event=on_event
+    )
 
 
 # ---------------------------------------------------------------- helpers
@@ -455,10 +468,13 @@ def teacher_features(
 
 
 def _as_teacher_log(name: str, on_event: EventSink) -> EventSink:
-    """Teacher training reports as log lines, so watchers do not mistake it for the student's."""
+    """Teacher training reports as log lines and "teacher_prep" progress, so watchers do not
+    mistake it for the student's."""
 
     def sink(event: Event) -> None:
-        if isinstance(event, ValidationEvent):
+        if isinstance(event, PhaseProgressEvent):
+            on_event(event)
+        elif isinstance(event, ValidationEvent):
             on_event(
                 LogEvent(f"teacher {name} epoch {event.epoch}: val accuracy {event.accuracy:.4f}")
             )

@@ -10,7 +10,14 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
-from bridge.events import Event, LogEvent, ProgressEvent, StageEvent, ValidationEvent
+from bridge.events import (
+    Event,
+    LogEvent,
+    PhaseProgressEvent,
+    ProgressEvent,
+    StageEvent,
+    ValidationEvent,
+)
 from bridge.schedule import Schedule, Stage
 from bridge.spec import (
     SELF_TEACHER,
@@ -243,6 +250,8 @@ def event_from_proto(msg: pb.JobEvent) -> Event | None:
     values = {f.name: getattr(payload, f.name) for f in fields(event_type)}
     if event_type is LogEvent:
         values["level"] = values["level"] or "INFO"
+    if event_type is PhaseProgressEvent:
+        values["figures"] = dict(values["figures"])
     return event_type(**values)
 
 
@@ -251,4 +260,5 @@ _EVENT_TYPES: dict[str, type] = {
     "progress": ProgressEvent,
     "validation": ValidationEvent,
     "log": LogEvent,
+    "phase_progress": PhaseProgressEvent,
 }

@@ -262,7 +262,9 @@ def test_the_python_api_refuses_self_distillation_with_another_teacher(home):
 def _filled(descriptor) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for i, f in enumerate(descriptor.fields, start=1):
-        if f.type == FieldDescriptor.TYPE_BOOL:
+        if f.message_type is not None and f.message_type.GetOptions().map_entry:
+            values[f.name] = {f"{f.name}-{i}": i + 0.5}  # map<string, double>
+        elif f.type == FieldDescriptor.TYPE_BOOL:
             values[f.name] = True
         elif f.type == FieldDescriptor.TYPE_STRING:
             values[f.name] = f"{f.name}-{i}"

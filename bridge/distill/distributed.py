@@ -33,13 +33,24 @@ from bridge.distill.feature_losses import FeatureAlignment
 from bridge.distill.self_distill import SelfDistillLoss
 from bridge.distill.trainer import TrainData, TrainOutcome, ddp_backend, training_device
 from bridge.errors import DistillError
-from bridge.events import Event, EventSink, LogEvent, ProgressEvent, StageEvent, ValidationEvent
+from bridge.events import (
+    Event,
+    EventSink,
+    LogEvent,
+    PhaseProgressEvent,
+    ProgressEvent,
+    StageEvent,
+    ValidationEvent,
+)
 from bridge.spec import TrainingParams
 
 EVENTS_FILE = "events.jsonl"
 RESULT_FILE = "result.pt"
 POLL_SECONDS = 0.2
-_EVENT_TYPES = {c.__name__: c for c in (StageEvent, ProgressEvent, ValidationEvent, LogEvent)}
+_EVENT_TYPES = {
+    c.__name__: c
+    for c in (StageEvent, ProgressEvent, ValidationEvent, LogEvent, PhaseProgressEvent)
+}
 
 
 def write_job(

@@ -21,9 +21,10 @@ import numpy as np
 
 from bridge.data import LoadedDataset
 from bridge.data.features import Features
-from bridge.events import EventSink, LogEvent
+from bridge.events import EventSink, LogEvent, ignore_events
 from bridge.models.teachers import OutputRequest, Teacher
 from bridge.paths import locked, locked_if_free, tree_bytes
+from bridge.progress import PhaseProgress
 from bridge.spec import SpecError
 
 # Largest teacher inference batches (see teacher_batch_size).
@@ -62,6 +63,7 @@ def teacher_outputs(
     load_teacher: Callable[[], Teacher],
     batch_size: int,
     feature_split: str = "train",
+    on_event: EventSink = ignore_events,
 ) -> CacheResult:
     """Logits for every split (hidden states / attention only for `feature_split`), from the
     cache when present; otherwise the teacher is loaded, run once and released."""
@@ -73,7 +75,14 @@ def teacher_outputs(
         if hit:
             complete.touch()  # last use: what the server's retention counts from
         else:
-            _build(directory, key, splits, request, load_teacher, batch_size, feature_split)
+            rows = sum(len(f) for f in splits.values())
+            progress = PhaseProgress(
+                on_event, "teacher_cache", rows, "rows", f"teacher outputs for {rows:,} rows"
+            )
+            _build(
+                directory, key, splits, request, load_teacher, batch_size, feature_split, progress
+            )
+            progress.finish()
         # Opened under the lock, so retention cannot remove the entry in between; once open,
         # the memory maps outlive a later removal.
         outputs = {name: open_split(directory, name) for name in splits}
@@ -89,6 +98,7 @@ def _build(
     load_teacher: Callable[[], Teacher],
     batch_size: int,
     feature_split: str,
+    progress: PhaseProgress,
 ) -> None:
     """Writes the entry in a fresh temporary directory and renames it into place: a crash
     leaves no half entry under the key's name."""
@@ -98,7 +108,7 @@ def _build(
         try:
             for name, features in splits.items():
                 wanted = request if name == feature_split else OutputRequest()
-                _write_split(tmp, name, features, teacher, wanted, batch_size)
+                _write_split(tmp, name, features, teacher, wanted, batch_size, progress)
         finally:
             teacher.release()
         (tmp / COMPLETE).write_text(json.dumps({"key": key, "splits": list(splits)}))
@@ -115,6 +125,7 @@ def _write_split(
     teacher: Teacher,
     request: OutputRequest,
     batch_size: int,
+    progress: PhaseProgress,
 ) -> None:
     arrays: dict[str, np.ndarray] = {}
     width = features.arrays[0].shape[1] if features.is_text else 0
@@ -128,6 +139,7 @@ def _write_split(
                     shape=(len(features), *_full_shape(name, value.shape[1:], width)),
                 )
             _store(arrays[name], rows, value)
+        progress.advance(rows.stop - rows.start)
     for array in arrays.values():
         array.flush()
 

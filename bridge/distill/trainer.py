@@ -31,7 +31,8 @@ from bridge.distill.losses import kd_loss
 from bridge.distill.self_distill import SelfDistillLoss
 from bridge.distill.teacher_cache import TeacherOutputs
 from bridge.errors import DistillError
-from bridge.events import EventSink, ProgressEvent, StageEvent, ValidationEvent
+from bridge.events import EventSink, ProgressEvent, StageEvent, ValidationEvent, ignore_events
+from bridge.progress import PhaseProgress
 from bridge.schedule import Schedule
 from bridge.spec import TrainingParams
 
@@ -96,6 +97,7 @@ def train(
     self_distill: SelfDistillLoss | None = None,
     weight_decay: float = 1e-4,
     should_stop: Callable[[], bool] = lambda: False,
+    phase: str = "train",
 ) -> TrainOutcome:
     """Trains `model` in place and leaves it holding the weights of its best validation epoch
     (ties broken by lower validation loss). Under torch.distributed every rank calls this with
@@ -129,6 +131,13 @@ def train(
     history: list[dict[str, float]] = []
     stage_index = -1
     start, cpu_start = time.perf_counter(), time.process_time()
+    progress = PhaseProgress(
+        on_event if rank == 0 else ignore_events,
+        phase,
+        total_steps,
+        "steps",
+        f"{params.epochs} epoch(s) of {steps_per_epoch} steps",
+    )
     for epoch in range(1, params.epochs + 1):
         step_loss.train()
         sampler.set_epoch(epoch)
@@ -155,7 +164,9 @@ def train(
             terms["loss"].backward()
             optimizer.step()
             scheduler.step()
+            progress.update(global_step + 1, epoch=epoch)
             if step % report_every == 0 or step == steps_per_epoch:
+                progress.figures["loss"] = terms["loss"].item()
                 on_event(
                     ProgressEvent(
                         epoch,
@@ -177,6 +188,8 @@ def train(
             best_state = copy.deepcopy(model.state_dict())
         history.append({"epoch": epoch, "val_accuracy": val_acc, "val_loss": val_loss})
         on_event(ValidationEvent(epoch, val_acc, val_loss, best))
+        progress.figures["val_accuracy"] = val_acc
+    progress.finish()
     model.load_state_dict(best_state)
     model.to("cpu").eval()  # export, verification and DDP hand-over all run on the CPU
     return TrainOutcome(
