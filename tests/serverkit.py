@@ -53,7 +53,7 @@ def start_server(
     """Starts the server from this checkout on a free loopback port and waits for its ready
     file. `home` is used as the data dir's zoo cache by linking the cached teachers in."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    _share_zoo_cache(home, data_dir)
+    share_zoo_cache(home, data_dir)
     log = data_dir.parent / f"{data_dir.name}-{log_name}"
     ready = data_dir.parent / f"{data_dir.name}-{log_name}.ready.json"
     ready.unlink(missing_ok=True)
@@ -73,7 +73,7 @@ def start_server(
     return ServerProcess(process, int(info["port"]), log)
 
 
-def _share_zoo_cache(home: Path, data_dir: Path) -> None:
+def share_zoo_cache(home: Path, data_dir: Path) -> None:
     """Links the session's trained zoo teachers into a fresh data dir (no retraining)."""
     for entry in home.iterdir() if home.exists() else ():
         if entry.name.startswith(("zoo", "teachers")) and not (data_dir / entry.name).exists():

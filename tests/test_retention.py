@@ -27,7 +27,7 @@ from bridge.server.store import Store
 from bridge.server.uploads import UploadStore
 from bridge.wire import spec_to_proto
 from tests.conftest import digits_spec
-from tests.serverkit import EndlessWorkers
+from tests.serverkit import EndlessWorkers, share_zoo_cache
 from tests.test_server_production import LONG, ONE_EPOCH, _wait_stage
 
 DAY = 86400.0
@@ -40,9 +40,7 @@ def own_server(home: Path, tmp_path: Path):
     hand (`retention.sweep(now=...)`): ages far beyond the test's run."""
     data = tmp_path / "data"
     data.mkdir()
-    for entry in home.iterdir():
-        if entry.name.startswith(("zoo", "teachers")):
-            (data / entry.name).symlink_to(entry)
+    share_zoo_cache(home, data)
     config = ServerConfig(
         port=0,
         data_dir=data,
