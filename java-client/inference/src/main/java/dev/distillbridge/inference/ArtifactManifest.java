@@ -171,7 +171,11 @@ public final class ArtifactManifest {
      */
     public Map<String, ArtifactFile> filesUsedBy(String modelFile) {
         Map<String, ArtifactFile> used = new java.util.LinkedHashMap<>(files);
-        models.values().stream().filter(m -> !m.equals(modelFile)).forEach(used::remove);
+        for (String model : models.values()) {
+            if (!model.equals(modelFile)) {
+                used.remove(model);
+            }
+        }
         return java.util.Collections.unmodifiableMap(used);
     }
 

@@ -205,14 +205,17 @@ public final class DistilledModel implements AutoCloseable {
         if (manifest.isText()) {
             TextArtifact.checkInputs(manifest);
         }
-        CompletableFuture<Tokenizer> tokenizer = manifest.isText()
-                ? CompletableFuture.supplyAsync(() -> TextArtifact.tokenizer(dir, manifest), DistilledModel::startDaemon)
+        // That thread also tokenizes the golden texts and checks the ids against Python's (pure
+        // Java, the tokenizer's first, interpreted run): done while this thread opens the session.
+        CompletableFuture<TextGolden> tokenizer = manifest.isText()
+                ? CompletableFuture.supplyAsync(() -> TextGolden.of(TextArtifact.tokenizer(dir, manifest), golden),
+                        DistilledModel::startDaemon)
                 : CompletableFuture.completedFuture(null);
-        String tokenizerFile = manifest.tokenizer().map(TokenizerSpec::file).orElse(null);
+        String tokenizerFile = manifest.tokenizer().isPresent() ? manifest.tokenizer().get().file() : null;
         Map<String, ArtifactFile> used = manifest.filesUsedBy(file);
         byte[] model;
         try {
-            manifest.files().values().forEach(f -> {
+            for (ArtifactFile f : manifest.files().values()) {
                 Path path = ArtifactFiles.resolve(dir, f.name());
                 boolean readElsewhere = f.name().equals(file) || f.name().equals(tokenizerFile);
                 if (used.containsKey(f.name()) && !readElsewhere) {
@@ -220,7 +223,7 @@ public final class DistilledModel implements AutoCloseable {
                 } else {
                     ArtifactFiles.verifyPresence(path, f);
                 }
-            });
+            }
             model = ArtifactFiles.readVerified(modelPath, listed);
         } catch (RuntimeException e) {
             tokenizer.cancel(false);
@@ -232,9 +235,10 @@ public final class DistilledModel implements AutoCloseable {
         OrtSession session = createSession(model, file, options);
         long t3 = System.nanoTime();
         try {
-            Tokenizer loaded = join(tokenizer);
-            double diff = loaded == null ? replay(session, manifest, golden)
-                    : replayText(session, manifest, loaded, golden);
+            TextGolden text = join(tokenizer);
+            Tokenizer loaded = text == null ? null : text.tokenizer();
+            double diff = text == null ? replay(session, manifest, golden)
+                    : compareOutputs(golden, runText(session, manifest, text.batch()));
             long t4 = System.nanoTime();
             LoadTimings timings = new LoadTimings(Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1),
                     Duration.ofNanos(t3 - t2), Duration.ofNanos(t4 - t3), Duration.ofNanos(t4 - t0),
@@ -571,13 +575,20 @@ public final class DistilledModel implements AutoCloseable {
     /** Tokenizes the golden texts, checks the ids are Python's exactly, then replays the outputs. */
     private static double replayText(OrtSession session, ArtifactManifest manifest, Tokenizer tokenizer,
             GoldenVector golden) {
-        if (!golden.isText()) {
-            throw new ModelException(ModelException.Code.MANIFEST_INVALID, golden.modelFile(), "the golden vectors of "
-                    + golden.modelFile() + " have no texts, but this is a text model");
+        return compareOutputs(golden, runText(session, manifest, TextGolden.of(tokenizer, golden).batch()));
+    }
+
+    /** A text model's tokenizer and its golden texts' batch, whose ids matched Python's exactly. */
+    private record TextGolden(Tokenizer tokenizer, TokenizedBatch batch) {
+        static TextGolden of(Tokenizer tokenizer, GoldenVector golden) {
+            if (!golden.isText()) {
+                throw new ModelException(ModelException.Code.MANIFEST_INVALID, golden.modelFile(), "the golden vectors of "
+                        + golden.modelFile() + " have no texts, but this is a text model");
+            }
+            TokenizedBatch batch = tokenizer.encodeBatch(golden.texts());
+            TextArtifact.checkGoldenIds(golden, batch);
+            return new TextGolden(tokenizer, batch);
         }
-        TokenizedBatch batch = tokenizer.encodeBatch(golden.texts());
-        TextArtifact.checkGoldenIds(golden, batch);
-        return compareOutputs(golden, runText(session, manifest, batch));
     }
 
     private static double compareOutputs(GoldenVector golden, Outputs actual) {

@@ -8,10 +8,10 @@ import java.nio.LongBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 /** The checks {@link DistilledModel} runs on a text artifact: inputs, tokenizer, golden ids. */
 final class TextArtifact {
@@ -26,8 +26,13 @@ final class TextArtifact {
     /** Checks that the model takes exactly int64 {@code input_ids} and {@code attention_mask}. */
     static void checkInputs(ArtifactManifest manifest) {
         List<TensorSpec> inputs = manifest.inputs();
-        Set<String> names = inputs.stream().map(TensorSpec::name).collect(Collectors.toSet());
-        boolean int64 = inputs.stream().allMatch(i -> INT64.equals(i.dtype()));
+        // plain loops, not streams: each stream pipeline and lambda costs class spinning in a cold JVM
+        Set<String> names = new HashSet<>();
+        boolean int64 = true;
+        for (TensorSpec input : inputs) {
+            names.add(input.name());
+            int64 &= INT64.equals(input.dtype());
+        }
         if (inputs.size() != 2 || !names.equals(Set.of(INPUT_IDS, ATTENTION_MASK)) || !int64) {
             throw new ModelException(ModelException.Code.UNSUPPORTED_FORMAT, ManifestJson.FILE, ManifestJson.FILE
                     + ": a text model must take int64 inputs '" + INPUT_IDS + "' and '" + ATTENTION_MASK

@@ -5,7 +5,14 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import com.google.gson.JsonSyntaxException;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+import java.io.IOException;
+import java.io.StringReader;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -30,7 +37,14 @@ final class TokenizerJson {
             Integer padId) {
     }
 
+    /** A vocabulary of this many entries or fewer fills the map without rehashing. */
+    private static final int VOCAB_CAPACITY = 1 << 15;
+
     private TokenizerJson() {
+    }
+
+    /** The document as a tree, except {@code model.vocab}: read straight into its map. */
+    private record Document(JsonObject root, Map<String, Integer> vocab) {
     }
 
     /**
@@ -39,18 +53,20 @@ final class TokenizerJson {
      */
     static Parts parse(String json) {
         try {
-            return parts(root(json));
+            return parts(document(json));
         } catch (ClassCastException | IllegalStateException | UnsupportedOperationException
                 | NullPointerException | NumberFormatException e) {
             throw new IllegalArgumentException(FILE + " is malformed: " + e, e);
         }
     }
 
-    private static Parts parts(JsonObject root) {
+    private static Parts parts(Document document) {
+        JsonObject root = document.root();
         JsonObject model = object(root, "model");
         requireType(model, "model", "WordPiece");
         requirePreTokenizer(root);
-        Map<String, Integer> vocab = vocab(model);
+        object(model, "vocab"); // present and an object (then read into document.vocab())
+        Map<String, Integer> vocab = document.vocab();
         int[][] specials = postProcessor(root.get("post_processor"));
         return new Parts(vocab, normalizer(root.get("normalizer")), string(model, "unk_token", "model.unk_token"),
                 optionalString(model, "continuing_subword_prefix", "##"),
@@ -58,14 +74,52 @@ final class TokenizerJson {
                 padId(root));
     }
 
-    private static JsonObject root(String json) {
+    /**
+     * Parses the document as {@link JsonParser#parseString} does (leniently, the whole input),
+     * except that the vocabulary, nearly all of the file, is streamed into a map instead of
+     * becoming a tree of ~10^4 JSON nodes first: the part of a text model's cold start this
+     * class costs is mostly that. The tree keeps an empty object in place of {@code model.vocab}.
+     */
+    private static Document document(String json) {
         try {
-            JsonElement root = JsonParser.parseString(json);
-            if (!root.isJsonObject()) {
+            JsonReader reader = new JsonReader(new StringReader(json));
+            reader.setStrictness(Strictness.LENIENT); // as JsonParser.parseString
+            if (reader.peek() != JsonToken.BEGIN_OBJECT) {
+                JsonParser.parseString(json); // reports malformed JSON as before
                 throw invalid(FILE + " is not a JSON object");
             }
-            return root.getAsJsonObject();
+            JsonObject root = new JsonObject();
+            Map<String, Integer> vocab = null;
+            reader.beginObject();
+            while (reader.hasNext()) {
+                String name = reader.nextName();
+                if (name.equals("model") && reader.peek() == JsonToken.BEGIN_OBJECT) {
+                    JsonObject model = new JsonObject();
+                    vocab = null; // a repeated key: the last one counts, as in the tree
+                    reader.beginObject();
+                    while (reader.hasNext()) {
+                        String key = reader.nextName();
+                        if (key.equals("vocab") && reader.peek() == JsonToken.BEGIN_OBJECT) {
+                            vocab = vocab(reader);
+                            model.add(key, new JsonObject());
+                        } else {
+                            model.add(key, JsonParser.parseReader(reader));
+                        }
+                    }
+                    reader.endObject();
+                    root.add(name, model);
+                } else {
+                    root.add(name, JsonParser.parseReader(reader));
+                }
+            }
+            reader.endObject();
+            if (reader.peek() != JsonToken.END_DOCUMENT) {
+                throw new JsonSyntaxException("Did not consume the entire document.");
+            }
+            return new Document(root, vocab);
         } catch (JsonParseException e) {
+            throw new IllegalArgumentException(FILE + " is not valid JSON: " + e.getMessage(), e);
+        } catch (IOException e) { // MalformedJsonException, the reader's own
             throw new IllegalArgumentException(FILE + " is not valid JSON: " + e.getMessage(), e);
         }
     }
@@ -91,13 +145,16 @@ final class TokenizerJson {
         requireType(pre.getAsJsonObject(), "pre_tokenizer", "BertPreTokenizer");
     }
 
-    private static Map<String, Integer> vocab(JsonObject model) {
-        JsonObject vocab = object(model, "vocab");
-        Map<String, Integer> out = new HashMap<>(vocab.size() * 2);
-        for (Map.Entry<String, JsonElement> e : vocab.entrySet()) {
-            out.put(e.getKey(), e.getValue().getAsInt());
+    /** {@code model.vocab}, token to id, from the reader at its opening brace. */
+    private static Map<String, Integer> vocab(JsonReader reader) throws IOException {
+        Map<String, Integer> out = new HashMap<>(VOCAB_CAPACITY);
+        reader.beginObject();
+        while (reader.hasNext()) {
+            String token = reader.nextName();
+            out.put(token, reader.nextInt());
         }
-        return Map.copyOf(out);
+        reader.endObject();
+        return Collections.unmodifiableMap(out);
     }
 
     /** Added tokens, longest first, so the leftmost-longest match is the first one found. */

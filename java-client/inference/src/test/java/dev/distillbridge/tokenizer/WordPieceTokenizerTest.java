@@ -325,6 +325,41 @@ class WordPieceTokenizerTest {
         assertThrows(IllegalArgumentException.class, () -> WordPieceTokenizer.load(tmp.resolve("broken.json"), 64));
     }
 
+    @Test
+    void theStreamedVocabularyIsTheFilesEntryForEntry() throws IOException {
+        JsonObject vocab = JsonParser.parseString(Files.readString(tokenizerFile)).getAsJsonObject()
+                .getAsJsonObject("model").getAsJsonObject("vocab");
+        WordPieceTokenizer loaded = WordPieceTokenizer.load(tokenizerFile, MAX_LENGTH);
+        assertEquals(vocab.size(), loaded.vocabSize());
+        for (Map.Entry<String, com.google.gson.JsonElement> e : vocab.entrySet()) {
+            assertEquals(e.getValue().getAsInt(), loaded.tokenId(e.getKey()).orElseThrow(), e.getKey());
+        }
+    }
+
+    @Test
+    void malformedFilesAreRefusedAsBeforeTheVocabularyWasStreamed() throws IOException {
+        String good = Files.readString(tokenizerFile);
+        JsonObject json = JsonParser.parseString(good).getAsJsonObject();
+        json.getAsJsonObject("model").remove("vocab");
+        assertRefused(json, "'vocab' is missing or not an object");
+
+        json = JsonParser.parseString(good).getAsJsonObject();
+        json.getAsJsonObject("model").add("vocab", new JsonArray());
+        assertRefused(json, "'vocab' is missing or not an object");
+
+        json = JsonParser.parseString(good).getAsJsonObject();
+        json.getAsJsonObject("model").getAsJsonObject("vocab").addProperty("broken", "not an id");
+        assertRefused(json, "tokenizer.json is malformed");
+
+        Path file = tmp.resolve("tokenizer.json");
+        for (String broken : List.of(good + " {}", "[]", good.substring(0, good.length() / 2))) {
+            Files.writeString(file, broken);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> WordPieceTokenizer.load(file, MAX_LENGTH));
+            assertTrue(e.getMessage().startsWith("tokenizer.json is not"), e.getMessage());
+        }
+    }
+
     private void assertRefused(JsonObject json, String expectedMessage) throws IOException {
         Path file = tmp.resolve("tokenizer.json");
         Files.writeString(file, json.toString());
