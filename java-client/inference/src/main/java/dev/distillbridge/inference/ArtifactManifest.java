@@ -239,7 +239,15 @@ public final class ArtifactManifest {
         long[] shape = ManifestJson.longs(spec, "shape", path + ".shape");
         return new TensorSpec(ManifestJson.string(spec, "name", path + ".name"),
                 ManifestJson.string(spec, "dtype", path + ".dtype"),
-                Arrays.stream(shape).boxed().toList());
+                boxed(shape));
+    }
+
+    private static List<Long> boxed(long[] values) {
+        Long[] out = new Long[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[i];
+        }
+        return List.of(out);
     }
 
     private static List<TensorSpec> parseInputs(JsonObject json, TensorSpec input) {

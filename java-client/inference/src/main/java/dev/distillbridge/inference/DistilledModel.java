@@ -187,16 +187,24 @@ public final class DistilledModel implements AutoCloseable {
         ArtifactManifest manifest = ArtifactManifest.read(dir);
         Precision precision = options.precision != null ? options.precision
                 : manifest.modelFile(Precision.INT8).isPresent() ? Precision.INT8 : Precision.FP32;
-        String file = manifest.modelFile(precision).orElseThrow(() -> new IllegalArgumentException(
-                "the artifact in " + dir + " has no " + precision + " model (models." + precision.manifestKey()
-                        + " is absent)"));
+        // No lambdas or streams on the load path: each is a class spun at first use, which a
+        // cold start pays for (ifs instead of orElseThrow(() -> ...)).
+        Optional<String> modelFile = manifest.modelFile(precision);
+        if (modelFile.isEmpty()) {
+            throw new IllegalArgumentException("the artifact in " + dir + " has no " + precision + " model (models."
+                    + precision.manifestKey() + " is absent)");
+        }
+        String file = modelFile.get();
         ArtifactFile listed = manifest.files().get(file);
         if (listed == null) {
             throw new ModelException(ModelException.Code.MANIFEST_INVALID, file,
                     file + " is not listed under files in manifest.json, so its SHA-256 cannot be checked");
         }
-        GoldenVector golden = manifest.goldenVector(file).orElseThrow(() -> new ModelException(ModelException.Code.MANIFEST_INVALID, file,
-                "manifest.json has no golden vectors for " + file + ", so its outputs cannot be checked"));
+        GoldenVector golden = manifest.goldenVector(file).orElse(null);
+        if (golden == null) {
+            throw new ModelException(ModelException.Code.MANIFEST_INVALID, file,
+                    "manifest.json has no golden vectors for " + file + ", so its outputs cannot be checked");
+        }
         Path modelPath = ArtifactFiles.resolve(dir, file);
         // Every file must be there at its size; the files this session reads are hashed (an
         // INT8 load skips hashing the fp32 model; selfCheck() hashes everything), the model
@@ -208,8 +216,7 @@ public final class DistilledModel implements AutoCloseable {
         // That thread also tokenizes the golden texts and checks the ids against Python's (pure
         // Java, the tokenizer's first, interpreted run): done while this thread opens the session.
         CompletableFuture<TextGolden> tokenizer = manifest.isText()
-                ? CompletableFuture.supplyAsync(() -> TextGolden.of(TextArtifact.tokenizer(dir, manifest), golden),
-                        DistilledModel::startDaemon)
+                ? loadTokenizer(dir, manifest, golden)
                 : CompletableFuture.completedFuture(null);
         String tokenizerFile = manifest.tokenizer().isPresent() ? manifest.tokenizer().get().file() : null;
         Map<String, ArtifactFile> used = manifest.filesUsedBy(file);
@@ -311,7 +318,16 @@ public final class DistilledModel implements AutoCloseable {
             return Predictions.empty();
         }
         TokenizedBatch batch = tokenizer.encodeBatch(texts);
-        return withSession(s -> predictions(runText(s, manifest, batch), batch.rows()));
+        Lock lock = lifecycle.readLock(); // as withSession, without a lambda (see open)
+        lock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("model is closed");
+            }
+            return predictions(runText(session, manifest, batch), batch.rows());
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Where this model's load spent its time (verification, runtime start, session, golden replay). */
@@ -654,8 +670,11 @@ public final class DistilledModel implements AutoCloseable {
             throws OrtException {
         String outputName = manifest.output().name();
         try (OrtSession.Result result = session.run(feed, Set.of(outputName))) {
-            OnnxValue value = result.get(outputName).orElseThrow(() -> new ModelException(ModelException.Code.MODEL_LOAD_FAILED,
-                    outputName, "the model has no output named '" + outputName + "'"));
+            OnnxValue value = result.get(outputName).orElse(null);
+            if (value == null) {
+                throw new ModelException(ModelException.Code.MODEL_LOAD_FAILED, outputName,
+                        "the model has no output named '" + outputName + "'");
+            }
             if (!(value instanceof OnnxTensor out)) {
                 throw new ModelException(ModelException.Code.MODEL_LOAD_FAILED, outputName, "output '" + outputName + "' is not a tensor");
             }
@@ -681,10 +700,26 @@ public final class DistilledModel implements AutoCloseable {
         return values;
     }
 
-    private static void startDaemon(Runnable task) {
+    /**
+     * Reads, hashes and parses the tokenizer, then tokenizes the golden texts and checks their
+     * ids, on a daemon thread of its own; the future fails with what that threw.
+     */
+    private static CompletableFuture<TextGolden> loadTokenizer(Path dir, ArtifactManifest manifest, GoldenVector golden) {
+        CompletableFuture<TextGolden> future = new CompletableFuture<>();
+        Runnable task = new Runnable() { // not a lambda (see open)
+            @Override
+            public void run() {
+                try {
+                    future.complete(TextGolden.of(TextArtifact.tokenizer(dir, manifest), golden));
+                } catch (Throwable e) { // handed to the loading thread
+                    future.completeExceptionally(e);
+                }
+            }
+        };
         Thread thread = new Thread(task, "distill-bridge-tokenizer-load");
         thread.setDaemon(true);
         thread.start();
+        return future;
     }
 
     /** The future's value; its own exception (a ModelException) as it was thrown. */

@@ -16,6 +16,10 @@ public record TensorSpec(String name, String dtype, List<Long> shape) {
 
     /** The dimensions as an array, as ONNX Runtime takes them. */
     public long[] shapeArray() {
-        return shape.stream().mapToLong(Long::longValue).toArray();
+        long[] out = new long[shape.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = shape.get(i);
+        }
+        return out;
     }
 }

@@ -24,11 +24,15 @@ record BertNormalizer(boolean cleanText, boolean handleChineseChars, boolean str
         return lowercase ? lowercase(out) : out;
     }
 
+    // Plain loops over code points, not codePoints() streams: each stream pipeline and lambda
+    // is a class spun at first use, which a cold start (the golden texts) pays for.
     private String cleanAndSpace(String text) {
         StringBuilder out = new StringBuilder(text.length() + 16);
-        text.codePoints().forEach(cp -> {
+        for (int i = 0; i < text.length(); ) {
+            int cp = text.codePointAt(i);
+            i += Character.charCount(cp);
             if (cleanText && (cp == 0 || cp == 0xFFFD || BertChars.isControl(cp))) {
-                return;
+                continue;
             }
             int c = cleanText && BertChars.isWhitespace(cp) ? ' ' : cp;
             if (handleChineseChars && BertChars.isChinese(c)) {
@@ -36,18 +40,33 @@ record BertNormalizer(boolean cleanText, boolean handleChineseChars, boolean str
             } else {
                 out.appendCodePoint(c);
             }
-        });
+        }
         return out.toString();
     }
 
     private static String stripAccents(String text) {
-        if (text.chars().allMatch(c -> c < 0x80)) {
+        if (isAscii(text)) {
             return text; // ASCII is already NFD and has no marks
         }
         String nfd = Normalizer.normalize(text, Normalizer.Form.NFD);
         StringBuilder out = new StringBuilder(nfd.length());
-        nfd.codePoints().filter(cp -> !BertChars.isNonSpacingMark(cp)).forEach(out::appendCodePoint);
+        for (int i = 0; i < nfd.length(); ) {
+            int cp = nfd.codePointAt(i);
+            i += Character.charCount(cp);
+            if (!BertChars.isNonSpacingMark(cp)) {
+                out.appendCodePoint(cp);
+            }
+        }
         return out.toString();
+    }
+
+    private static boolean isAscii(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -57,13 +76,15 @@ record BertNormalizer(boolean cleanText, boolean handleChineseChars, boolean str
      */
     private static String lowercase(String text) {
         StringBuilder out = new StringBuilder(text.length());
-        text.codePoints().forEach(cp -> {
+        for (int i = 0; i < text.length(); ) {
+            int cp = text.codePointAt(i);
+            i += Character.charCount(cp);
             if (cp < 0x80) {
                 out.append((char) (cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp));
             } else {
                 out.append(new String(Character.toChars(cp)).toLowerCase(Locale.ROOT));
             }
-        });
+        }
         return out.toString();
     }
 }

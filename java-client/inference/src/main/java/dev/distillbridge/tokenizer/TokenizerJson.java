@@ -40,6 +40,14 @@ final class TokenizerJson {
     /** A vocabulary of this many entries or fewer fills the map without rehashing. */
     private static final int VOCAB_CAPACITY = 1 << 15;
 
+    /** Longest content first (a stable sort keeps the file's order among equals). */
+    private static final Comparator<AddedToken> LONGEST_FIRST = new Comparator<>() { // not a lambda: spun at first use
+        @Override
+        public int compare(AddedToken a, AddedToken b) {
+            return Integer.compare(b.content().length(), a.content().length());
+        }
+    };
+
     private TokenizerJson() {
     }
 
@@ -175,7 +183,7 @@ final class TokenizerJson {
             }
             out.add(new AddedToken(content, token.get("id").getAsInt()));
         }
-        out.sort(Comparator.comparingInt((AddedToken t) -> t.content().length()).reversed());
+        out.sort(LONGEST_FIRST);
         return List.copyOf(out);
     }
 
@@ -211,7 +219,9 @@ final class TokenizerJson {
                 String id = piece.getAsJsonObject("SpecialToken").get("id").getAsString();
                 JsonArray ids = object(specials, id).getAsJsonArray("ids");
                 List<Integer> side = seenSequence ? after : before;
-                ids.forEach(v -> side.add(v.getAsInt()));
+                for (JsonElement v : ids) {
+                    side.add(v.getAsInt());
+                }
             }
         }
         if (!seenSequence) {
@@ -267,7 +277,11 @@ final class TokenizerJson {
     }
 
     private static int[] toArray(List<Integer> values) {
-        return values.stream().mapToInt(Integer::intValue).toArray();
+        int[] out = new int[values.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = values.get(i);
+        }
+        return out;
     }
 
     private static IllegalArgumentException invalid(String message) {
