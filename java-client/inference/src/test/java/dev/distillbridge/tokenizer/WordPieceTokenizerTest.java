@@ -337,6 +337,34 @@ class WordPieceTokenizerTest {
     }
 
     @Test
+    void escapedTokensQuotedIdsAndCommentsReadAsGsonReadsThem() throws IOException {
+        String good = Files.readString(tokenizerFile);
+        JsonObject json = JsonParser.parseString(good).getAsJsonObject();
+        JsonObject vocab = json.getAsJsonObject("model").getAsJsonObject("vocab");
+        int next = vocab.size() + 10;
+        for (String token : List.of("caf\u00e9", "quote\"d", "back\\slash", "tab\there", "\ud83d\ude00", "ctl\u0001x", "sl/ash")) {
+            vocab.addProperty(token, next++);
+        }
+        Path file = tmp.resolve("tokenizer.json");
+        // escapes in the streamed vocab, then the same with a quoted id (gson's nextInt reads it)
+        String quoted = json.toString().replace(":" + (next - 1) + "}", ":\"" + (next - 1) + "\"}");
+        assertTrue(quoted.contains(":\"" + (next - 1) + "\"}"));
+        for (String text : List.of(json.toString(), quoted)) {
+            Files.writeString(file, text);
+            WordPieceTokenizer loaded = WordPieceTokenizer.load(file, MAX_LENGTH);
+            JsonObject expected = JsonParser.parseString(text).getAsJsonObject().getAsJsonObject("model")
+                    .getAsJsonObject("vocab");
+            assertEquals(expected.size(), loaded.vocabSize());
+            for (Map.Entry<String, com.google.gson.JsonElement> e : expected.entrySet()) {
+                assertEquals(e.getValue().getAsInt(), loaded.tokenId(e.getKey()).orElseThrow(), e.getKey());
+            }
+        }
+        Files.writeString(file, good.replaceFirst("\\{", "{\n// a comment gson's lenient reader skips\n"));
+        assertEquals(WordPieceTokenizer.load(tokenizerFile, MAX_LENGTH).vocabSize(),
+                WordPieceTokenizer.load(file, MAX_LENGTH).vocabSize());
+    }
+
+    @Test
     void malformedFilesAreRefusedAsBeforeTheVocabularyWasStreamed() throws IOException {
         String good = Files.readString(tokenizerFile);
         JsonObject json = JsonParser.parseString(good).getAsJsonObject();
