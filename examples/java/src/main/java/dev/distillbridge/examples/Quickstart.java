@@ -126,20 +126,126 @@ public final class Quickstart {
         System.out.println();
     }
 
-    /** Prints stages, validation results and warnings as the job runs. */
+    /**
+     * Prints stages, validation results and warnings as the job runs, and one updating line per
+     * phase (teacher preparation, training, export, ...) from its PHASE_PROGRESS events.
+     */
     static void printProgress(DistillEvent event) {
         switch (event.kind()) {
             case STAGE:
             case VALIDATION:
-                System.out.println("  " + event.summary());
+                PROGRESS.println("  " + event.summary());
                 break;
             case LOG:
                 if (!"INFO".equals(event.level()) && !"DEBUG".equals(event.level())) {
-                    System.out.println("  " + event.summary());
+                    PROGRESS.println("  " + event.summary());
                 }
+                break;
+            case PHASE_PROGRESS:
+                PROGRESS.phase(event);
                 break;
             default:
                 break;
+        }
+    }
+
+    private static final PhaseLines PROGRESS = new PhaseLines(System.console() != null);
+
+    /**
+     * One line per phase. On a terminal the line is rewritten in place ({@code \r}, padded to
+     * clear what it replaces); when the output is piped (as {@code make demo} does) the phase's
+     * first event is printed, then at most one line every 10 s or every 25% of the phase, and its
+     * last event. A phase's message (what it is; how long it will take) stays on its line.
+     */
+    static final class PhaseLines {
+        private static final Duration EVERY = Duration.ofSeconds(10);
+        private static final int QUARTERS = 4;
+        private static final int MAX_WIDTH = 118;
+
+        private final boolean terminal;
+        private final Map<String, Printed> phases = new HashMap<>();
+        private String openPhase; // terminal: the phase whose line the cursor is on
+        private int openWidth;
+
+        /** What was last printed for a phase. */
+        private static final class Printed {
+            Duration elapsed = Duration.ZERO;
+            int quarter;
+            String message = "";
+            boolean messageShown;
+        }
+
+        PhaseLines(boolean terminal) {
+            this.terminal = terminal;
+        }
+
+        /** A whole line (a stage, a validation, a warning): ends an open progress line first. */
+        synchronized void println(String line) {
+            closeLine();
+            System.out.println(line);
+        }
+
+        synchronized void phase(DistillEvent event) {
+            DistillEvent.PhaseProgress p = event.phaseProgress();
+            boolean last = p.total() > 0 && p.done() >= p.total();
+            Printed printed = phases.get(p.phase());
+            boolean first = printed == null;
+            if (first) {
+                printed = new Printed();
+                phases.put(p.phase(), printed);
+            }
+            if (!p.message().isEmpty()) {
+                printed.message = p.message();
+                printed.messageShown = false;
+            }
+            int quarter = (int) Math.floor(p.fraction().orElse(0) * QUARTERS);
+            boolean due = first || last || quarter > printed.quarter
+                    || p.elapsed().minus(printed.elapsed).compareTo(EVERY) >= 0;
+            if (terminal) {
+                rewrite(p.phase(), "  " + line(event, printed.message));
+            } else if (due) {
+                System.out.println("  " + line(event, printed.messageShown ? "" : printed.message));
+                printed.messageShown = true;
+                printed.elapsed = p.elapsed();
+                printed.quarter = quarter;
+            }
+            if (last) {
+                phases.remove(p.phase()); // a phase that runs again starts a new line
+                if (terminal) {
+                    closeLine();
+                }
+            }
+        }
+
+        /** The event's summary without its own message, then {@code message} when there is one. */
+        private static String line(DistillEvent event, String message) {
+            String summary = event.summary();
+            String own = event.phaseProgress().message();
+            if (!own.isEmpty() && summary.endsWith(" - " + own)) {
+                summary = summary.substring(0, summary.length() - own.length() - 3);
+            }
+            return message.isEmpty() ? summary : summary + " - " + message;
+        }
+
+        private void rewrite(String phase, String line) {
+            if (openPhase != null && !openPhase.equals(phase)) {
+                closeLine();
+            }
+            if (line.length() > MAX_WIDTH) {
+                line = line.substring(0, MAX_WIDTH - 3) + "...";
+            }
+            System.out.print("\r" + line + " ".repeat(Math.max(0, openWidth - line.length())));
+            System.out.flush();
+            openPhase = phase;
+            openWidth = line.length();
+        }
+
+        private void closeLine() {
+            if (openPhase != null) {
+                System.out.println();
+                openPhase = null;
+                openWidth = 0;
+            }
         }
     }
 

@@ -1,8 +1,14 @@
 package dev.distillbridge.client;
 
 import dev.distillbridge.proto.v1.JobEvent;
+import dev.distillbridge.proto.v1.PhaseProgressEvent;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalDouble;
 
 /**
  * One event of a running job, as streamed by {@code WatchJob}. Events of a job have gap-free
@@ -30,6 +36,8 @@ import java.util.Locale;
  * @param accuracy VALIDATION: validation accuracy (0..1)
  * @param best VALIDATION: true when this epoch is the best so far
  * @param state FINISHED: the job's final state
+ * @param phaseProgress PHASE_PROGRESS: how far a phase (teacher preparation, training, export,
+ *     ...) has come; null for every other kind
  */
 public record DistillEvent(
         Kind kind,
@@ -51,7 +59,8 @@ public record DistillEvent(
         double alpha,
         double accuracy,
         boolean best,
-        JobState state) {
+        JobState state,
+        PhaseProgress phaseProgress) {
 
     /** The kind of a {@link DistillEvent}. */
     public enum Kind {
@@ -63,8 +72,90 @@ public record DistillEvent(
         VALIDATION,
         /** A log line from the server. */
         LOG,
+        /** How far a phase has come: {@link #phaseProgress()}. */
+        PHASE_PROGRESS,
         /** The job ended; always the last event. */
         FINISHED
+    }
+
+    /**
+     * How far a phase of the job has come, from a {@link Kind#PHASE_PROGRESS} event. The server
+     * sends at most about one per second per phase, plus the phase's first and last.
+     *
+     * @param phase "teacher_prep", "teacher_cache", "train", "export", "quantize", "jvm_check", ...
+     * @param done work done so far, in {@code unit}
+     * @param total work in all, in {@code unit}; 0 when not known
+     * @param unit "steps", "rows", "models", ...
+     * @param elapsed time spent in the phase so far
+     * @param eta estimated time left, from the rate measured so far; empty until there is one
+     * @param message on the phase's first event: what it is; on the first event with an
+     *     estimate: roughly how long the phase will take; else empty
+     * @param figures phase-specific figures so far, e.g. {@code {"epoch": 2, "loss": 0.41}}
+     */
+    public record PhaseProgress(String phase, long done, long total, String unit, Duration elapsed,
+            Optional<Duration> eta, String message, Map<String, Double> figures) {
+        /** Copies {@code figures}; nulls become empty values. */
+        public PhaseProgress {
+            phase = Objects.requireNonNullElse(phase, "");
+            unit = Objects.requireNonNullElse(unit, "");
+            elapsed = Objects.requireNonNullElse(elapsed, Duration.ZERO);
+            eta = Objects.requireNonNullElse(eta, Optional.empty());
+            message = Objects.requireNonNullElse(message, "");
+            figures = figures == null ? Map.of() : Map.copyOf(figures);
+        }
+
+        /** {@code done / total} (0..1), or empty when the total is not known. */
+        public OptionalDouble fraction() {
+            return total > 0 ? OptionalDouble.of(Math.min(1.0, Math.max(0.0, (double) done / total)))
+                    : OptionalDouble.empty();
+        }
+
+        /**
+         * A one-line rendering, e.g. {@code [train] 1200/2400 steps (50%), about 1m 20s left},
+         * {@code [train] 1200 steps} when the total is not known, then {@code " - " + message}
+         * when the event has one.
+         */
+        String summary() {
+            StringBuilder line = new StringBuilder("[").append(phase).append("] ").append(done);
+            if (total > 0) {
+                line.append('/').append(total);
+            }
+            if (!unit.isEmpty()) {
+                line.append(' ').append(unit);
+            }
+            if (total > 0) {
+                line.append(" (").append((int) Math.floor(fraction().orElse(0) * 100)).append("%)");
+            }
+            eta.ifPresent(left -> line.append(", about ").append(human(left)).append(" left"));
+            if (!message.isEmpty()) {
+                line.append(" - ").append(message);
+            }
+            return line.toString();
+        }
+
+        static PhaseProgress fromProto(PhaseProgressEvent p) {
+            double eta = p.getEtaSeconds();
+            return new PhaseProgress(p.getPhase(), p.getDone(), p.getTotal(), p.getUnit(),
+                    seconds(p.getElapsedSeconds()),
+                    eta >= 0 && Double.isFinite(eta) ? Optional.of(seconds(eta)) : Optional.empty(),
+                    p.getMessage(), p.getFiguresMap());
+        }
+
+        private static Duration seconds(double seconds) {
+            return Double.isFinite(seconds) && seconds > 0 ? Duration.ofNanos(Math.round(seconds * 1e9)) : Duration.ZERO;
+        }
+
+        /** "45s", "1m 20s", "1m 05s", "2h 05m" (rounded to whole seconds). */
+        static String human(Duration d) {
+            long s = Math.round(d.toMillis() / 1000.0);
+            if (s < 60) {
+                return s + "s";
+            }
+            if (s < 3600) {
+                return String.format(Locale.ROOT, "%dm %02ds", s / 60, s % 60);
+            }
+            return String.format(Locale.ROOT, "%dh %02dm", s / 3600, (s % 3600) / 60);
+        }
     }
 
     /** A one-line, human-readable rendering, e.g. for progress logs. */
@@ -80,6 +171,8 @@ public record DistillEvent(
                         epoch, accuracy, loss, best ? " (best)" : "");
             case LOG:
                 return level + ": " + message;
+            case PHASE_PROGRESS:
+                return phaseProgress.summary();
             default:
                 return "finished: " + state + (message.isEmpty() ? "" : " - " + message);
         }
@@ -99,6 +192,8 @@ public record DistillEvent(
                 return b.log(e.getLog());
             case FINISHED:
                 return b.finished(e.getFinished());
+            case PHASE_PROGRESS:
+                return b.phaseProgress(e.getPhaseProgress());
             default:
                 return null;
         }
@@ -118,28 +213,33 @@ public record DistillEvent(
 
         DistillEvent stage(dev.distillbridge.proto.v1.StageEvent s) {
             return new DistillEvent(Kind.STAGE, jobId, sequence, time, s.getStage(), s.getMessage(), "",
-                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null);
+                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null, null);
         }
 
         DistillEvent progress(dev.distillbridge.proto.v1.ProgressEvent p) {
             return new DistillEvent(Kind.PROGRESS, jobId, sequence, time, "", "", "",
                     p.getEpoch(), p.getEpochs(), p.getStep(), p.getStepsPerEpoch(), p.getLoss(), p.getSoftLoss(),
-                    p.getHardLoss(), p.getLearningRate(), p.getTemperature(), p.getAlpha(), 0, false, null);
+                    p.getHardLoss(), p.getLearningRate(), p.getTemperature(), p.getAlpha(), 0, false, null, null);
         }
 
         DistillEvent validation(dev.distillbridge.proto.v1.ValidationEvent v) {
             return new DistillEvent(Kind.VALIDATION, jobId, sequence, time, "", "", "",
-                    v.getEpoch(), 0, 0, 0, v.getLoss(), 0, 0, 0, 0, 0, v.getAccuracy(), v.getBest(), null);
+                    v.getEpoch(), 0, 0, 0, v.getLoss(), 0, 0, 0, 0, 0, v.getAccuracy(), v.getBest(), null, null);
         }
 
         DistillEvent log(dev.distillbridge.proto.v1.LogEvent l) {
             return new DistillEvent(Kind.LOG, jobId, sequence, time, "", l.getMessage(), l.getLevel(),
-                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null);
+                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null, null);
         }
 
         DistillEvent finished(dev.distillbridge.proto.v1.FinishedEvent f) {
             return new DistillEvent(Kind.FINISHED, jobId, sequence, time, "", f.getError(), "",
-                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, JobState.fromProto(f.getState()));
+                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, JobState.fromProto(f.getState()), null);
+        }
+
+        DistillEvent phaseProgress(PhaseProgressEvent p) {
+            return new DistillEvent(Kind.PHASE_PROGRESS, jobId, sequence, time, "", "", "",
+                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null, PhaseProgress.fromProto(p));
         }
     }
 }

@@ -15,6 +15,7 @@ import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -43,6 +44,7 @@ public final class DistillationJob {
     private final EventStream events = new EventStream();
     private final Context.CancellableContext watchContext = Context.ROOT.withCancellation();
     private final AtomicBoolean finished = new AtomicBoolean();
+    private final AtomicReference<DistillEvent.PhaseProgress> latestProgress = new AtomicReference<>();
     private volatile boolean cancelRequested;
     private volatile String jobId;
 
@@ -77,10 +79,17 @@ public final class DistillationJob {
                 cancelOnServer(id);
                 return;
             }
-            finish(watchContext.call(() -> submission.watch(id, events::publish)), null);
+            finish(watchContext.call(() -> submission.watch(id, this::noteProgress, events::publish)), null);
         } catch (Throwable e) {
             submitted.completeExceptionally(e);
             finish(null, e);
+        }
+    }
+
+    /** Notes a phase's progress before any listener sees the event, so one that polls it sees this one. */
+    private void noteProgress(DistillEvent event) {
+        if (event.phaseProgress() != null) {
+            latestProgress.set(event.phaseProgress());
         }
     }
 
@@ -139,7 +148,7 @@ public final class DistillationJob {
     }
 
     /**
-     * The job's events (stages, progress, validation, logs, the final event): each subscriber
+     * The job's events (stages, progress, phase progress, validation, logs, the final event): each subscriber
      * gets all of them from the first, in sequence order, then {@code onComplete} when the job
      * succeeded or {@code onError} with the failure. Backpressure is honoured per subscriber.
      */
@@ -179,6 +188,14 @@ public final class DistillationJob {
             }
         });
         return this;
+    }
+
+    /**
+     * The latest {@link DistillEvent.Kind#PHASE_PROGRESS PHASE_PROGRESS} seen for this job (of
+     * whichever phase it is in), for a UI or a log to poll; empty until the server sent one.
+     */
+    public Optional<DistillEvent.PhaseProgress> latestProgress() {
+        return Optional.ofNullable(latestProgress.get());
     }
 
     /** True once the job succeeded, failed or was cancelled (as far as this client knows). */

@@ -173,7 +173,7 @@ public final class Distiller {
      */
     public DistillationResult distill(Dataset dataset, TrainingParams params) {
         Submission submission = snapshot(dataset, params);
-        return submission.watch(submission.submit(), null);
+        return submission.watch(submission.submit(), null, null);
     }
 
     /**
@@ -234,11 +234,18 @@ public final class Distiller {
             return runner.submit(spec, files, deadline);
         }
 
-        /** Watches a submitted job until it ends; {@code extra} gets each event after the listeners. */
-        DistillationResult watch(String jobId, Consumer<DistillEvent> extra) {
-            List<Consumer<DistillEvent>> all = new ArrayList<>(listeners);
-            if (extra != null) {
-                all.add(extra);
+        /**
+         * Watches a submitted job until it ends; {@code before} gets each event before the
+         * listeners, {@code after} after them (either may be null).
+         */
+        DistillationResult watch(String jobId, Consumer<DistillEvent> before, Consumer<DistillEvent> after) {
+            List<Consumer<DistillEvent>> all = new ArrayList<>();
+            if (before != null) {
+                all.add(before);
+            }
+            all.addAll(listeners);
+            if (after != null) {
+                all.add(after);
             }
             return JobEvents.follow(runner, jobId, deadline, all);
         }
