@@ -1,7 +1,7 @@
 """What `distill-bridge distill` and `demo` print while a job runs: stages, validation results and
 warnings as lines, and each long phase's progress — a live bar per phase (rich) on a terminal,
 plain lines (the phase's start, then at most one every `PLAIN_EVERY_S` seconds or quarter, and
-its end) when stdout is a file or a pipe."""
+its end; a one-step phase only through its stage line) when stdout is a file or a pipe."""
 
 from __future__ import annotations
 
@@ -73,6 +73,8 @@ class JobPrinter:
         due = last is not None and (
             now - last[0] >= PLAIN_EVERY_S or share - last[1] >= PLAIN_EVERY_SHARE
         )
+        if event.total == 1:
+            return  # a one-step phase (export, quantize): its stage line says it all
         if first or finished or due or event.message:
             self._plain[event.phase] = (now, share)
             self._line(f"  {describe(event)}")

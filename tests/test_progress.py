@@ -60,11 +60,14 @@ def test_plain_output_prints_a_phases_start_quarters_and_end():
     for done in range(0, 101, 5):
         message = "10 epoch(s) of 10 steps" if done == 0 else ""
         printer(PhaseProgressEvent("train", done, 100, "steps", done / 10, -1.0, message))
+    printer(PhaseProgressEvent("export", 0, 1, "steps", 0.0, -1.0, "writing ONNX"))
+    printer(PhaseProgressEvent("export", 1, 1, "steps", 0.4, 0.0))  # said by its stage line
     printer.close()
     lines = out.getvalue().splitlines()
     assert lines[0] == "[train] training mlp student"
     assert lines[1] == "  [train] 0/100 steps (0%) - 10 epoch(s) of 10 steps"
     assert [line.split()[1] for line in lines[2:]] == ["25/100", "50/100", "75/100", "100/100"]
+    assert lines[-1] == "  [train] 100/100 steps (100%)"  # no "0 s left" at the end
 
 
 def test_describe_reads_well_without_a_total_or_an_estimate():

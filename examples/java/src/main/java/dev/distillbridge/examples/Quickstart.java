@@ -155,7 +155,8 @@ public final class Quickstart {
      * One line per phase. On a terminal the line is rewritten in place ({@code \r}, padded to
      * clear what it replaces); when the output is piped (as {@code make demo} does) the phase's
      * first event is printed, then at most one line every 10 s or every 25% of the phase, and its
-     * last event. A phase's message (what it is; how long it will take) stays on its line.
+     * last event (one-step phases, such as export, only through their stage line). A phase's
+     * message (what it is; how long it will take) stays on its line.
      */
     static final class PhaseLines {
         private static final Duration EVERY = Duration.ofSeconds(10);
@@ -203,7 +204,7 @@ public final class Quickstart {
                     || p.elapsed().minus(printed.elapsed).compareTo(EVERY) >= 0;
             if (terminal) {
                 rewrite(p.phase(), "  " + line(event, printed.message));
-            } else if (due) {
+            } else if (due && p.total() > 1) { // a one-step phase: its stage line says it all
                 System.out.println("  " + line(event, printed.messageShown ? "" : printed.message));
                 printed.messageShown = true;
                 printed.elapsed = p.elapsed();

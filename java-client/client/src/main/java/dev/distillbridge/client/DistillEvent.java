@@ -126,7 +126,9 @@ public record DistillEvent(
             if (total > 0) {
                 line.append(" (").append((int) Math.floor(fraction().orElse(0) * 100)).append("%)");
             }
-            eta.ifPresent(left -> line.append(", about ").append(human(left)).append(" left"));
+            if (eta.isPresent() && !eta.get().isZero()) { // a finished phase has nothing left to say
+                line.append(", about ").append(human(eta.get())).append(" left");
+            }
             if (!message.isEmpty()) {
                 line.append(" - ").append(message);
             }
