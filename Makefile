@@ -52,8 +52,11 @@ lint: $(PYTHON_STAMP)
 	$(PY) -m ruff check bridge tests scripts bench examples/python
 	$(PY) -m ruff format --check bridge tests scripts bench examples/python
 
+# Two test processes (pytest-xdist: most tests wait on servers, JVMs and workers), then the
+# tests marked serial alone.
 test-python: $(PYTHON_STAMP)
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q -n 2 -m "not serial" --durations=15
+	$(PY) -m pytest -q -m serial --durations=5
 
 # Every java-client module's tests; the Spring Boot example runs against the modules that setup
 # installed into ~/.m2, and its verify also starts the packaged service each way its README

@@ -19,6 +19,9 @@ from bridge.wire import spec_to_proto
 from tests.conftest import digits_spec
 from tests.serverkit import EndlessWorkers
 
+# Keepalive intervals of a second or so: never beside other tests (xdist).
+pytestmark = pytest.mark.serial
+
 SERVER_INTERVAL_S, CLIENT_INTERVAL_MS = 1.0, 1500
 QUIET_S = 8.0  # five client keepalive intervals
 

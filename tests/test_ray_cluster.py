@@ -28,7 +28,11 @@ from bridge.wire import spec_to_proto
 from tests.conftest import digits_spec
 from tests.serverkit import start_server
 
+# Its own Ray cluster of three nodes on these cores: never beside other tests (xdist).
+pytestmark = pytest.mark.serial
+
 NODE_CPUS = 2
+ADD_ATTEMPTS = 3
 RUNNING_ON = re.compile(r"running on Ray node \S+ \((\w+)\), worker pid (\d+)")
 
 
@@ -36,8 +40,7 @@ RUNNING_ON = re.compile(r"running on Ray node \S+ \((\w+)\), worker pid (\d+)")
 def cluster() -> Iterator[Cluster]:
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
     for _ in range(2):
-        cluster.add_node(num_cpus=NODE_CPUS)
-    cluster.wait_for_nodes()
+        _add(cluster)
     yield cluster
     cluster.shutdown()
 
@@ -146,8 +149,23 @@ def _remove(cluster: Cluster, node_prefix: str) -> None:
 
 
 def _add(cluster: Cluster) -> None:
-    cluster.add_node(num_cpus=NODE_CPUS)
+    """A worker node again. A raylet may take more than Ray's 30 s to register on a busy
+    machine (Ray then raises): try again rather than leave later tests one node short."""
+    for attempt in range(ADD_ATTEMPTS):
+        try:
+            cluster.add_node(num_cpus=NODE_CPUS)
+            break
+        except Exception:
+            if attempt == ADD_ATTEMPTS - 1:
+                raise
     cluster.wait_for_nodes()
+
+
+@pytest.fixture(autouse=True)
+def two_worker_nodes(cluster: Cluster) -> None:
+    """Every test starts with both worker nodes, whatever an earlier test removed."""
+    while len(cluster.worker_nodes) < 2:
+        _add(cluster)
 
 
 @pytest.mark.timeout(1200)  # a job's worker starts a fresh interpreter with torch on its node
@@ -176,7 +194,6 @@ def test_jobs_spread_over_the_nodes_and_a_lost_node_fails_only_its_own(served, c
     assert {f.name for f in final.result.files} == set(artifact_members(artifact))
     assert _gone(survivor_pid)
     assert not _work_dirs(data_root, survivor)
-    _add(cluster)  # back to two workers for the next tests
 
 
 def test_cancel_ends_the_worker_on_its_node(served, data_root):
@@ -195,14 +212,11 @@ def test_cancel_ends_the_worker_on_its_node(served, data_root):
 
 def test_a_lost_node_is_retried_once_when_asked(cluster, data_root):
     # long enough (~20 s of training) that the node goes while the job runs
-    try:
-        with _server(cluster, data_root, retries=1) as (stub, _):
-            job_id = _submit(stub, _from_file(5, epochs=300))
-            node, _ = _placement(stub, job_id)
-            _remove(cluster, node)
-            events = _events(stub, job_id)
-    finally:
-        _add(cluster)  # back to two workers, also when this test fails
+    with _server(cluster, data_root, retries=1) as (stub, _):
+        job_id = _submit(stub, _from_file(5, epochs=300))
+        node, _ = _placement(stub, job_id)
+        _remove(cluster, node)
+        events = _events(stub, job_id)
     assert events[-1].finished.state == pb.JOB_STATE_SUCCEEDED, events[-1].finished.error
     retried = [e.log.message for e in events if "retrying (attempt 2 of 2)" in e.log.message]
     assert len(retried) == 1 and "was lost" in retried[0]
