@@ -231,7 +231,7 @@ def remove_unused(
     for entry in sorted(root.iterdir()) if root.is_dir() else []:
         if entry.name.startswith(".") or not entry.is_dir():
             continue  # lock files stay: removing one a waiter holds would break the lock
-        key_dir = root / entry.name.split(".")[0]  # a build is named "<key>.<random>.tmp"
+        key_dir = key_directory(entry)
         stamp = entry / COMPLETE if entry == key_dir else entry
         with locked_if_free(key_dir) as free:
             if free and _mtime(stamp, entry) < cutoff:
@@ -239,6 +239,12 @@ def remove_unused(
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append((entry, size))
     return removed
+
+
+def key_directory(entry: Path) -> Path:
+    """The entry an item of the cache belongs to: itself, or the one a build ("<key>.<random>
+    .tmp") is writing; its lock is the build's lock."""
+    return entry.with_name(entry.name.split(".")[0])
 
 
 def _mtime(stamp: Path, fallback: Path) -> float:

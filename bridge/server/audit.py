@@ -7,18 +7,15 @@ server that is stopped or idle (a running job legitimately has scratch files).
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from pathlib import Path
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
-from bridge.distill.teacher_cache import TEACHER_CACHE_DIR
+from bridge.distill.teacher_cache import TEACHER_CACHE_DIR, key_directory
 from bridge.paths import locked_if_free
-from bridge.server.jobs import ARTIFACT
+from bridge.server.jobs import ARTIFACT, JOB_ID
 from bridge.server.store import DB_FILE
-
-_JOB_ID = re.compile(r"job-[0-9a-f]{12}")
-_UPLOAD_ID = re.compile(r"upl-[0-9a-f]{16}")
+from bridge.server.uploads import INCOMING, UPLOAD_ID
 
 
 def disk_audit(data_dir: Path) -> list[str]:
@@ -44,7 +41,7 @@ def _job_problems(
 ) -> list[str]:
     problems = []
     for directory in sorted(root.iterdir()) if root.is_dir() else []:
-        if not _JOB_ID.fullmatch(directory.name):
+        if not JOB_ID.fullmatch(directory.name):
             continue
         state = jobs.get(directory.name)
         if state is None:
@@ -90,9 +87,9 @@ def _artifact_problems(artifact: Path, state: int, recorded: dict[str, int] | No
 def _upload_problems(root: Path, uploads: dict[str, str]) -> list[str]:
     problems = []
     for entry in sorted(root.iterdir()) if root.is_dir() else []:
-        if entry.name.startswith(".incoming-"):
+        if entry.name.startswith(INCOMING):
             problems.append(f"{entry}: an upload that never finished")
-        elif _UPLOAD_ID.fullmatch(entry.name) and entry.name not in uploads:
+        elif UPLOAD_ID.fullmatch(entry.name) and entry.name not in uploads:
             problems.append(f"{entry}: an upload directory without a record")
     problems += [
         f"{upload_id}: recorded, but {path} is missing"
@@ -106,7 +103,7 @@ def _cache_problems(root: Path) -> list[str]:
     problems = []
     for entry in sorted(root.iterdir()) if root.is_dir() else []:
         if entry.name.endswith(".tmp"):
-            with locked_if_free(root / entry.name.split(".")[0]) as free:
+            with locked_if_free(key_directory(entry)) as free:
                 if free:
                     problems.append(f"{entry}: a cache build nobody is running")
     return problems

@@ -39,7 +39,7 @@ TERMINAL = {pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED}
 INTERRUPTED_BY_RESTART = "interrupted by server restart"
 INTERRUPTED_BY_SHUTDOWN = "interrupted by server shutdown"
 ARTIFACT = "artifact"  # the one entry of a job's directory that outlives its worker
-_JOB_ID = re.compile(r"job-[0-9a-f]{12}")
+JOB_ID = re.compile(r"job-[0-9a-f]{12}")  # submit's "job-" + 12 hex digits
 log = logging.getLogger("bridge.server.jobs")
 
 
@@ -381,7 +381,7 @@ class JobManager:
     def _sweep_orphan_directories(self) -> None:
         """Job directories with no record: a delete cut short between its two steps."""
         for directory in (self.paths.data_dir / "jobs").iterdir():
-            if _JOB_ID.fullmatch(directory.name) and directory.name not in self._jobs:
+            if JOB_ID.fullmatch(directory.name) and directory.name not in self._jobs:
                 log.warning("removing an orphaned job directory", extra={"path": str(directory)})
                 shutil.rmtree(directory, ignore_errors=True)
 

@@ -33,7 +33,8 @@ SUFFIXES = {
 }
 KIND_NAMES = {pb.UPLOAD_KIND_MODEL: "model", pb.UPLOAD_KIND_DATASET: "dataset"}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_UPLOAD_ID = re.compile(r"upl-[0-9a-f]{16}")
+UPLOAD_ID = re.compile(r"upl-[0-9a-f]{16}")
+INCOMING = ".incoming-"  # an upload being received, renamed to its id once whole
 MAX_NAME_CHARS = 255
 
 
@@ -63,7 +64,7 @@ class UploadStore:
         # of deletes cut short between removing the record and the files.
         recorded = {u.upload_id for u in store.uploads()}
         for leftover in directory.iterdir():
-            ours = leftover.name.startswith(".incoming-") or _UPLOAD_ID.fullmatch(leftover.name)
+            ours = leftover.name.startswith(INCOMING) or UPLOAD_ID.fullmatch(leftover.name)
             if ours and leftover.name not in recorded:
                 shutil.rmtree(leftover, ignore_errors=True)
 
@@ -80,7 +81,7 @@ class UploadStore:
         meta = first.metadata
         name, digest = self._check_metadata(kind, meta)
         upload_id = "upl-" + uuid.uuid4().hex[:16]
-        incoming = self.directory / f".incoming-{upload_id}"
+        incoming = self.directory / f"{INCOMING}{upload_id}"
         incoming.mkdir()
         try:
             part = incoming / name
@@ -249,7 +250,7 @@ class UploadStore:
     def delete(self, upload_id: str) -> int:
         """Removes the upload's record, then its files; returns the bytes freed. `KeyError` for
         an unknown upload. The caller makes sure no unfinished job needs it."""
-        if not _UPLOAD_ID.fullmatch(upload_id) or self.store.upload(upload_id) is None:
+        if not UPLOAD_ID.fullmatch(upload_id) or self.store.upload(upload_id) is None:
             raise KeyError(upload_id)
         self.store.delete_upload(upload_id)  # files without a record are swept at start
         directory = self.directory / upload_id
@@ -261,7 +262,7 @@ class UploadStore:
 
     def path_of(self, upload_id: str, kind: int, field: str) -> Path:
         """The stored path of an upload of this kind; NOT_FOUND `SpecError` naming `field`."""
-        upload = self.store.upload(upload_id) if _UPLOAD_ID.fullmatch(upload_id) else None
+        upload = self.store.upload(upload_id) if UPLOAD_ID.fullmatch(upload_id) else None
         if upload is None or upload.kind != kind or not upload.path.exists():
             raise SpecError(field, f"no {KIND_NAMES[kind]} upload {upload_id!r}", kind="not_found")
         return upload.path
