@@ -52,10 +52,11 @@ lint: $(PYTHON_STAMP)
 	$(PY) -m ruff check bridge tests scripts bench examples/python
 	$(PY) -m ruff format --check bridge tests scripts bench examples/python
 
-# Two test processes (pytest-xdist: most tests wait on servers, JVMs and workers), then the
+# Two test processes (pytest-xdist: most tests wait on servers, JVMs and workers), each taking
+# whole files so a module's fixtures (a first text run, a server) are built once, then the
 # tests marked serial alone.
 test-python: $(PYTHON_STAMP)
-	$(PY) -m pytest -q -n 2 -m "not serial" --durations=15
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not serial" --durations=15
 	$(PY) -m pytest -q -m serial --durations=5
 
 # Every java-client module's tests; the Spring Boot example runs against the modules that setup

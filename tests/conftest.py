@@ -17,8 +17,16 @@ FAST = TrainingParams(epochs=4, batch_size=64, learning_rate=5e-3, seed=3)
 
 
 @pytest.fixture(scope="session")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("bridge-home")
+def home(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The session's bridge home. Under pytest-xdist its `teachers/` (zoo teachers, prepared
+    text teachers) is one directory for all workers of the run: each is trained once, under
+    the file lock concurrent jobs already use, instead of once per worker."""
+    home = tmp_path_factory.mktemp("bridge-home")
+    if worker_id != "master":  # basetemp is <run>/popen-gwN: <run> is shared by the workers
+        shared = tmp_path_factory.getbasetemp().parent / "shared-teachers"
+        shared.mkdir(exist_ok=True)
+        (home / "teachers").symlink_to(shared, target_is_directory=True)
+    return home
 
 
 @pytest.fixture(scope="session")

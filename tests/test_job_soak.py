@@ -1,4 +1,4 @@
-"""bench/job_soak.py at test size: 6 jobs, 2 cancelled at random moments, one worker killed with
+"""bench/job_soak.py at test size: 4 jobs, 1 cancelled at a random moment, one worker killed with
 SIGKILL mid-training, then everything deleted; no orphan process, temp file or file without a
 record may be left, and every surviving artifact verifies."""
 
@@ -12,12 +12,12 @@ import job_soak  # noqa: E402
 
 
 def test_a_soak_with_cancels_and_a_killed_worker_leaves_nothing_behind(home, tmp_path):
-    result = job_soak.soak(tmp_path / "data", home, jobs=6, cancel_share=0.34, kills=1, seed=4)
+    result = job_soak.soak(tmp_path / "data", home, jobs=4, cancel_share=0.25, kills=1, seed=4)
     assert result["problems"] == []
     states = result["final_states"]
     assert states.get("JOB_STATE_FAILED") == 1  # the killed worker's job, and only it
-    assert states.get("JOB_STATE_SUCCEEDED", 0) >= 6 - 2 - 1
-    assert sum(states.values()) == 6
+    assert states.get("JOB_STATE_SUCCEEDED", 0) >= 4 - 1 - 1
+    assert sum(states.values()) == 4
     assert "**0** (goal: 0)" in job_soak.report(result, tmp_path)
 
 

@@ -263,3 +263,17 @@ def test_existing_artifact_directory_is_never_overwritten(home, tmp_path):
     with pytest.raises(DistillError, match="already exists"):
         run(digits_spec(), out, RunContext(home))
     assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_a_job_without_text_never_imports_transformers():
+    """Every job worker imports the pipeline; `transformers` (seconds to import) is loaded only
+    by jobs that read text."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, bridge.pipeline, bridge.server.worker, bridge.cli;"
+        "print(sorted(m for m in ('transformers', 'torch._dynamo') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

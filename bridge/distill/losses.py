@@ -19,10 +19,10 @@ def kd_loss(
     scale independent of T (Hinton et al.); hard = cross-entropy with the true labels.
     Returns (loss, soft, hard); without teacher logits or with alpha 0 it is plain CE.
     """
-    labelled = labels >= 0  # -1 marks unlabeled rows: soft targets only
+    # -1 marks unlabeled rows (soft targets only): the mean runs over the labelled rows
     hard = (
-        F.cross_entropy(student_logits[labelled], labels[labelled])
-        if labelled.any()
+        F.cross_entropy(student_logits, labels, ignore_index=-1)
+        if bool((labels >= 0).any())
         else torch.zeros((), device=student_logits.device)
     )
     if teacher_logits is None or alpha == 0.0:

@@ -4,10 +4,13 @@ local directory) and BERT-style students, initialised from the teacher when widt
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -15,17 +18,21 @@ from torch import nn
 from bridge.data.vocabulary import PrunedVocabulary
 from bridge.spec import SpecError, TransformerConfig
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever fetched from a hub
-from transformers import (  # noqa: E402 - must follow the offline switch
-    AutoConfig,
-    AutoModelForSequenceClassification,
-    BertConfig,
-    BertForSequenceClassification,
-)
-from transformers import logging as hf_logging  # noqa: E402
+if TYPE_CHECKING:
+    from transformers import BertConfig, BertForSequenceClassification
 
-hf_logging.set_verbosity_error()
-hf_logging.disable_progress_bar()
+
+@functools.cache
+def _transformers() -> ModuleType:
+    """`transformers`, imported on first use: it costs seconds at start-up, and a job without
+    text (every job worker imports this module) never needs it."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever fetched from a hub
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    return transformers
+
 
 HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
@@ -100,7 +107,7 @@ def hf_config(directory: Path) -> dict:
 
 
 def has_task_head(path: Path, num_labels: int) -> bool:
-    config = AutoConfig.from_pretrained(path)
+    config = _transformers().AutoConfig.from_pretrained(path)
     archs = config.architectures or []
     return any(a.endswith("ForSequenceClassification") for a in archs) and (
         config.num_labels == num_labels
@@ -112,7 +119,7 @@ def load_hf_classifier(path: Path, num_labels: int) -> TextClassifier:
     with `num_labels` outputs. Eager attention, so attention maps can be returned."""
     try:
         with warnings_silenced():
-            hf = AutoModelForSequenceClassification.from_pretrained(
+            hf = _transformers().AutoModelForSequenceClassification.from_pretrained(
                 path,
                 num_labels=num_labels,
                 attn_implementation="eager",
@@ -137,7 +144,7 @@ def build_transformer_student(
     teacher's embeddings (the kept rows) and every k-th layer (DistilBERT-style); returns the
     student and the teacher layers (0-based) it was initialised from. `init=False` skips the
     copy (a shape-only student, e.g. for the pre-flight export)."""
-    teacher_cfg = AutoConfig.from_pretrained(teacher_dir)
+    teacher_cfg = _transformers().AutoConfig.from_pretrained(teacher_dir)
     if config.max_seq_len > getattr(teacher_cfg, "max_position_embeddings", 512):
         raise SpecError(
             "student.transformer.max_seq_len",
@@ -155,7 +162,7 @@ def build_transformer_student(
             )
         pad_id = max(0, int(vocabulary.to_student()[pad_id]))
         vocab_size = vocabulary.size
-    student_cfg = BertConfig(
+    student_cfg = _transformers().BertConfig(
         vocab_size=vocab_size,
         hidden_size=config.hidden_size,
         num_hidden_layers=config.layers,
@@ -167,7 +174,7 @@ def build_transformer_student(
         num_labels=num_labels,
     )
     student_cfg._attn_implementation = "eager"
-    student = BertForSequenceClassification(student_cfg)
+    student = _transformers().BertForSequenceClassification(student_cfg)
     copied: list[int] = []
     if init and config.init_from_teacher and _copyable(teacher_cfg, student_cfg):
         copied = _init_from_teacher(
