@@ -25,6 +25,8 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.DisabledIfSystemProperty;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -36,8 +38,11 @@ import org.junit.jupiter.api.io.TempDir;
  * hold gets GOAWAY ENHANCE_YOUR_CALM on the fourth ping (about 40 s in), WARNINGs from grpc-java
  * ("Received GOAWAY with ENHANCE_YOUR_CALM. Debug data: too_many_pings", "Increased keepalive time
  * nanos ...") and the channel goes IDLE, then READY again. {@code -Ddistillbridge.realServer=skip} skips it.
+ * It runs beside the other test classes, so only ping-related io.grpc warnings count here; the
+ * channel's own states are the main evidence.
  */
 @DisabledIfSystemProperty(named = "distillbridge.realServer", matches = "skip")
+@Execution(ExecutionMode.CONCURRENT) // beside the other classes: the hold is mostly waiting
 class KeepAliveTest {
     private static final Duration STARTUP = Duration.ofSeconds(120);
     // C-core's policy lets the first ping through and sends GOAWAY on the third strike, so a
@@ -107,8 +112,10 @@ class KeepAliveTest {
                 }
                 grpcLog.removeHandler(capture);
 
+                // Other classes run meanwhile (their own channels may log); keep what is about pings.
                 List<String> warnings = records.stream().filter(r -> r.getLevel().intValue() >= Level.WARNING.intValue())
-                        .map(r -> r.getLoggerName() + " " + r.getLevel() + ": " + format(r)).toList();
+                        .map(r -> r.getLoggerName() + " " + r.getLevel() + ": " + format(r))
+                        .filter(KeepAliveTest::aboutKeepalive).toList();
                 assertEquals(List.of(), warnings, "io.grpc warnings during the hold (states " + states + ", changes " + changes + ")");
                 assertEquals(List.of("0s READY"), states, "channel states during the hold");
                 assertEquals(List.of(), changes, "channel state changes during the hold");
@@ -164,6 +171,12 @@ class KeepAliveTest {
             state = bridge.getJob(jobId).state();
         }
         return state;
+    }
+
+    private static boolean aboutKeepalive(String warning) {
+        String text = warning.toLowerCase(java.util.Locale.ROOT);
+        return List.of("goaway", "too_many_pings", "enhance_your_calm", "keepalive", "ping").stream()
+                .anyMatch(text::contains);
     }
 
     private static String format(LogRecord r) {

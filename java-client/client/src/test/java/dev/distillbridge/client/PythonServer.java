@@ -25,6 +25,9 @@ import java.util.concurrent.TimeUnit;
 final class PythonServer implements AutoCloseable {
     private static final Duration POLL = Duration.ofMillis(100);
     private static final int TAIL_LINES = 40;
+    // Fresh for each test JVM (a Maven run): teachers trained by older code are never reused.
+    private static final Path SHARED_TEACHERS = Path.of("target", "shared-teachers",
+            Long.toString(ProcessHandle.current().pid())).toAbsolutePath();
 
     private final Process process;
     private final Path log;
@@ -58,6 +61,12 @@ final class PythonServer implements AutoCloseable {
             Duration startup) {
         java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(python.toString(), "-m", "bridge"));
         command.addAll(args);
+        for (String flag : java.util.List.of("--data-dir", "--home")) {
+            int at = args.indexOf(flag);
+            if (at >= 0 && at + 1 < args.size()) {
+                shareTeachers(Path.of(args.get(at + 1)));
+            }
+        }
         ProcessBuilder builder = new ProcessBuilder(command)
                 .directory(repoRoot.toFile())
                 .redirectErrorStream(true);
@@ -76,6 +85,24 @@ final class PythonServer implements AutoCloseable {
         reader.start();
         server.awaitReady(readyFile, startup, builder);
         return server;
+    }
+
+    /**
+     * Links {@code home/teachers} to one directory for this test JVM, so the zoo teachers the
+     * servers train on first use (digits-mlp, ...) are trained once per Maven run, not once per
+     * test class. The server trains them under a file lock, as it does for concurrent jobs.
+     */
+    private static synchronized void shareTeachers(Path home) {
+        Path teachers = home.resolve("teachers");
+        if (Files.exists(teachers, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try {
+            Files.createDirectories(home);
+            Files.createSymbolicLink(teachers, Files.createDirectories(SHARED_TEACHERS));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot link " + teachers + " to " + SHARED_TEACHERS, e);
+        }
     }
 
     /** "host:port" to connect to. */
