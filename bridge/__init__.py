@@ -8,6 +8,7 @@ from bridge.errors import DistillError, GateError, JobCancelled
 from bridge.events import (
     Event,
     LogEvent,
+    MlflowRun,
     PhaseProgressEvent,
     ProgressEvent,
     StageEvent,
@@ -41,6 +42,7 @@ __all__ = [
     "Gates",
     "JobCancelled",
     "LogEvent",
+    "MlflowRun",
     "MlpConfig",
     "PhaseProgressEvent",
     "ProgressEvent",

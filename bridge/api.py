@@ -21,7 +21,7 @@ from typing import Any
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge.errors import DistillError, JobCancelled
-from bridge.events import EventSink, ignore_events
+from bridge.events import Event, EventSink, MlflowRun, ignore_events
 from bridge.export.manifest import read_manifest, verify_files
 from bridge.paths import default_home
 from bridge.remote import RemoteClient
@@ -38,6 +38,7 @@ from bridge.spec import (
     TeacherPreparation,
     TrainingParams,
 )
+from bridge.tracking import MlflowSettings, tracked
 
 
 @dataclass
@@ -47,6 +48,9 @@ class DistillationResult:
     job_id: str
     metrics: dict[str, float]
     manifest: dict
+    # The job's MLflow run and registered version (local: Distiller(mlflow_tracking_uri=...);
+    # remote: a server with --mlflow-tracking-uri); None when not tracked or it failed.
+    mlflow_run: MlflowRun | None = None
     _local_dir: Path | None = field(default=None, repr=False)
     _client: RemoteClient | None = field(default=None, repr=False)
     _files: list[pb.ArtifactFile] = field(default_factory=list, repr=False)
@@ -105,8 +109,24 @@ class Distiller:
     """Describe a distillation fluently, then `distill(dataset, params)`. Validation happens in
     `distill()`: a bad field raises `SpecError` naming it, local or remote alike."""
 
-    def __init__(self, *, home: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        home: str | Path | None = None,
+        mlflow_tracking_uri: str | None = None,
+        mlflow_alias: str = "",
+    ) -> None:
+        """`mlflow_tracking_uri` (local runs): record each run in MLflow and register an
+        artifact that passes its gates; `mlflow_alias` (e.g. "champion") moves to a new version
+        that beats its holder on the same test split. Credentials: MLflow's environment
+        variables (MLFLOW_TRACKING_USERNAME / _PASSWORD / _TOKEN)."""
         self._home = Path(home) if home else default_home()
+        self._mlflow: MlflowSettings | None = None
+        if mlflow_tracking_uri is not None:
+            self._mlflow = MlflowSettings(mlflow_tracking_uri, mlflow_alias)
+            self._mlflow.check("mlflow_tracking_uri", "mlflow_alias")
+        elif mlflow_alias:
+            raise SpecError("mlflow_alias", "needs mlflow_tracking_uri")
         self._client: RemoteClient | None = None
         self._teacher = Teacher()
         self._student: StudentConfig | None = None
@@ -115,6 +135,7 @@ class Distiller:
         self._preparation = TeacherPreparation()
         self._self_distillation: SelfDistillation | None = None
         self._name = ""
+        self._registered_model_name = ""
         self._on_event: EventSink = ignore_events
 
     @classmethod
@@ -196,6 +217,12 @@ class Distiller:
         self._name = name
         return self
 
+    def set_registered_model_name(self, name: str) -> Distiller:
+        """The MLflow registered model the artifact becomes a version of (default: the name
+        given to `set_name`); used where the job is tracked in MLflow."""
+        self._registered_model_name = name
+        return self
+
     def on_event(self, sink: EventSink) -> Distiller:
         """Called with every StageEvent, ProgressEvent, ValidationEvent, LogEvent and
         PhaseProgressEvent (a long phase's progress, about once a second)."""
@@ -225,6 +252,7 @@ class Distiller:
             quantization=self._quantization,
             gates=self._gates,
             name=self._name,
+            registered_model_name=self._registered_model_name,
             teacher_preparation=self._preparation,
             self_distillation=self._self_distillation or SelfDistillation(),
         )
@@ -260,7 +288,7 @@ class Distiller:
         `on_event` sink. The fluent setters only describe a spec for `distill`/`validate`."""
         if self._client is not None:
             return self._distill_remote(spec)
-        return run_local(_check_local(spec), self._home, self._on_event)
+        return run_local(_check_local(spec), self._home, self._on_event, self._mlflow)
 
     @property
     def _local_teacher(self) -> str | None:
@@ -279,7 +307,14 @@ class Distiller:
     def _distill_remote(self, spec: DistillSpec) -> DistillationResult:
         assert self._client is not None
         job = self._client.submit(spec)
-        finished = self._client.watch(job.job_id, self._on_event)
+        runs: list[MlflowRun] = []
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, MlflowRun):
+                runs.append(event)
+            self._on_event(event)
+
+        finished = self._client.watch(job.job_id, on_event)
         if finished.state == pb.JOB_STATE_CANCELLED:
             raise JobCancelled(f"job {job.job_id} was cancelled: {finished.error}")
         if finished.state != pb.JOB_STATE_SUCCEEDED:
@@ -287,21 +322,31 @@ class Distiller:
         r = finished.result
         manifest = json.loads(r.manifest_json)
         return DistillationResult(
-            job.job_id, dict(r.metrics), manifest, _client=self._client, _files=list(r.files)
+            job.job_id,
+            dict(r.metrics),
+            manifest,
+            runs[-1] if runs else None,
+            _client=self._client,
+            _files=list(r.files),
         )
 
 
 def run_local(
-    spec: DistillSpec, home: Path, on_event: EventSink = ignore_events
+    spec: DistillSpec,
+    home: Path,
+    on_event: EventSink = ignore_events,
+    mlflow: MlflowSettings | None = None,
 ) -> DistillationResult:
     """Runs, in this process, a spec its door has already `check`ed (the API's own doors check
-    first: `Distiller.run_spec`); the artifact lands under `home`/runs."""
+    first: `Distiller.run_spec`); the artifact lands under `home`/runs. With `mlflow`, the run
+    is recorded there (bridge/tracking.py)."""
     from bridge.pipeline import RunContext, run  # torch loads only when needed
 
     job_id = "local-" + uuid.uuid4().hex[:12]
     out = home / "runs" / job_id
-    result = run(spec, out, RunContext(home=home, job_id=job_id), on_event)
-    return DistillationResult(job_id, result.metrics, result.manifest, _local_dir=out)
+    ctx = RunContext(home=home, job_id=job_id)
+    result, mlflow_run = tracked(mlflow, spec, job_id, on_event, lambda s: run(spec, out, ctx, s))
+    return DistillationResult(job_id, result.metrics, result.manifest, mlflow_run, _local_dir=out)
 
 
 def _check_local(spec: DistillSpec) -> DistillSpec:

@@ -23,6 +23,7 @@ from bridge.cli_checks import (
     check_new_output,
     check_serve,
     connection_options,
+    mlflow_settings,
     retention_policy,
 )
 from bridge.cli_progress import JobPrinter
@@ -134,6 +135,7 @@ def _parser() -> argparse.ArgumentParser:
         "queued or running job needs is removed. Default: keep everything",
     )
     _add_executor_flags(s)
+    _add_mlflow_flags(s, "every job")
     s.add_argument("--log-format", choices=("json", "text"), default="json")
     s.add_argument(
         "--ready-file",
@@ -196,6 +198,7 @@ def _parser() -> argparse.ArgumentParser:
         help="print a complete example config (every field, defaults filled in) and exit",
     )
     d.add_argument("--out", type=Path, help="where the artifact goes (required to train)")
+    _add_mlflow_flags(d, "this local run (with --remote: the server's serve flags do it)")
     d.set_defaults(run=_distill)
 
     i = sub.add_parser("inspect", help="verify an artifact directory and print its summary")
@@ -323,6 +326,23 @@ def _ray_resources(args: argparse.Namespace):  # -> RayResources, imported lazil
     )
 
 
+def _add_mlflow_flags(p: argparse.ArgumentParser, what: str) -> None:
+    g = p.add_argument_group("MLflow (credentials: MLFLOW_TRACKING_USERNAME/_PASSWORD/_TOKEN)")
+    g.add_argument(
+        "--mlflow-tracking-uri",
+        metavar="URI",
+        help=f"record {what} as an MLflow run, e.g. http://mlflow.internal:5000; an artifact "
+        "that passes its gates becomes a version of the registered model registered_model_name "
+        "(else the spec's name)",
+    )
+    g.add_argument(
+        "--mlflow-alias",
+        metavar="ALIAS",
+        help="a new version takes this alias (e.g. champion) when its test accuracy beats the "
+        "version holding it, on the same test split",
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     check_serve(args)
     from bridge.server import ServerConfig, serve
@@ -350,6 +370,7 @@ def _serve(args: argparse.Namespace) -> int:
         job_retries=args.job_retries,
         retention=retention_policy(args),
         min_ping_interval_s=args.min_ping_interval,
+        mlflow=mlflow_settings(args),
     )
     serve(config, args.log_format, args.ready_file)
     return 0
@@ -365,7 +386,9 @@ def _distill(args: argparse.Namespace) -> int:
     check_distill(args)
     spec = spec_from_proto(parse_spec_args(args))
     distiller = (
-        Distiller.remote(args.remote, **connection_options(args)) if args.remote else Distiller()
+        Distiller.remote(args.remote, **connection_options(args))
+        if args.remote
+        else Distiller(**_mlflow_options(args))
     )
     with distiller:
         if args.dry_run:
@@ -376,10 +399,19 @@ def _distill(args: argparse.Namespace) -> int:
             result = distiller.on_event(printer).run_spec(spec)
         out = result.download(args.out)
     _print_metrics(result.metrics)
+    if result.mlflow_run is not None:
+        print(f"mlflow run: {result.mlflow_run.run_url or result.mlflow_run.run_id}")
     print(f"artifact: {out}")
     if result.report_directory is not None:
         print(f"report: {result.report_directory / 'report.md'}")
     return 0
+
+
+def _mlflow_options(args: argparse.Namespace) -> dict[str, str]:
+    settings = mlflow_settings(args)
+    if settings is None:
+        return {}
+    return {"mlflow_tracking_uri": settings.tracking_uri, "mlflow_alias": settings.alias}
 
 
 def _inspect(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import socket
 from pathlib import Path
 
 from bridge.spec import SpecError
+from bridge.tracking import MlflowSettings
 
 MAX_PORT = 65535
 
@@ -41,8 +42,25 @@ def check_serve(args: argparse.Namespace) -> None:
     _check_tls(args)
     _check_executor(args)
     retention_policy(args)
+    mlflow_settings(args)
     if args.ready_file is not None:
         check_creatable_dir("--ready-file", args.ready_file.parent)
+
+
+def mlflow_settings(args: argparse.Namespace) -> MlflowSettings | None:
+    """--mlflow-tracking-uri and --mlflow-alias, checked (SpecError names the flag)."""
+    if args.mlflow_tracking_uri is None:
+        if args.mlflow_alias is not None:
+            raise SpecError("--mlflow-alias", "needs --mlflow-tracking-uri")
+        return None
+    if getattr(args, "remote", None) is not None:
+        raise SpecError(
+            "--mlflow-tracking-uri",
+            "a job run with --remote is recorded by its server (serve --mlflow-tracking-uri)",
+        )
+    settings = MlflowSettings(args.mlflow_tracking_uri, args.mlflow_alias or "")
+    settings.check()
+    return settings
 
 
 def retention_policy(args: argparse.Namespace):  # -> RetentionPolicy, imported lazily
@@ -114,6 +132,7 @@ def check_distill(args: argparse.Namespace) -> None:
         if not sep or not host or not port.isdigit() or not 1 <= int(port) <= MAX_PORT:
             raise SpecError("--remote", f"expected HOST:PORT, got {args.remote!r}")
     _check_connection(args)
+    mlflow_settings(args)
 
 
 # The connection flags, by the client keyword each sets (bridge.remote.ConnectionOptions).

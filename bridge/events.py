@@ -57,7 +57,19 @@ class LogEvent:
     level: str = "INFO"
 
 
-Event = StageEvent | ProgressEvent | ValidationEvent | LogEvent | PhaseProgressEvent
+@dataclass(frozen=True)
+class MlflowRun:
+    """Where the job is recorded in MLflow (bridge/tracking.py): sent when the run exists, and
+    again with `model_version` once the artifact is registered. Not from the pipeline."""
+
+    run_id: str
+    run_url: str = ""  # the run's page in the MLflow UI ("" for file: or sqlite: stores)
+    experiment_id: str = ""
+    registered_model_name: str = ""
+    model_version: str = ""
+
+
+Event = StageEvent | ProgressEvent | ValidationEvent | LogEvent | PhaseProgressEvent | MlflowRun
 EventSink = Callable[[Event], None]
 
 

@@ -12,6 +12,7 @@ import enum
 import math
 import numbers
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -543,6 +544,8 @@ class DistillSpec:
     self_distillation: SelfDistillation = field(default_factory=SelfDistillation)
     # ONNX teacher files only: the output that scores the classes ("" = chosen by the bridge).
     teacher_output: str = ""
+    # The MLflow registered model the artifact becomes a version of ("" = `name`, else derived).
+    registered_model_name: str = ""
 
     @property
     def is_self_distillation(self) -> bool:
@@ -554,6 +557,7 @@ class DistillSpec:
         _check_text("teacher.upload_id", self.teacher_upload_id)
         _check_text("teacher.output", self.teacher_output)
         _check_text("name", self.name)
+        check_registered_model_name("registered_model_name", self.registered_model_name)
         if not isinstance(self.quantization, QuantType):
             raise SpecError("quantization", f"a QuantType, got {self.quantization!r}")
         for name, part, kind in (
@@ -604,6 +608,7 @@ class DistillSpec:
             "self_distillation": asdict(self.self_distillation)
             if self.is_self_distillation
             else None,
+            "registered_model_name": self.registered_model_name or None,
         }
 
 
@@ -625,6 +630,21 @@ def _int_tuple(name: str, value: object) -> tuple[int, ...]:
         if isinstance(item, bool) or not isinstance(item, numbers.Integral):
             raise SpecError(f"{name}[{i}]", f"must be an integer, got {item!r}")
     return tuple(int(item) for item in items)
+
+
+# What MLflow's registry and URLs take without surprises ('/' and ':' are refused by MLflow).
+REGISTERED_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\- ]{0,255}")
+
+
+def check_registered_model_name(name: str, value: object) -> None:
+    """An MLflow registered model name, or "" (= derived from the job)."""
+    _check_text(name, value)
+    if value and (value != str(value).strip() or not REGISTERED_MODEL_NAME.fullmatch(str(value))):
+        raise SpecError(
+            name,
+            "letters, digits, '_', '-', '.' and spaces, starting with a letter or digit, at "
+            f"most 256 characters; got {value!r}",
+        )
 
 
 def _check_text(name: str, value: object, required: bool = False) -> None:

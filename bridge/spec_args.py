@@ -69,6 +69,12 @@ def _int_list(flag: str, path: str) -> Callable[[str], dict[str, Any]]:
 
 SPEC_FLAGS: tuple[SpecFlag, ...] = (
     SpecFlag("name", "label shown in listings", "name"),
+    SpecFlag(
+        "registered-model-name",
+        "MLflow registered model the artifact becomes a version of (default: --name)",
+        "registered_model_name",
+        metavar="NAME",
+    ),
     SpecFlag("teacher", "zoo name or a teacher file / HF directory path", "teacher.reference"),
     SpecFlag("teacher-upload-id", "a teacher stored on the server", "teacher.upload_id"),
     SpecFlag(

@@ -13,6 +13,7 @@ from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge.events import (
     Event,
     LogEvent,
+    MlflowRun,
     PhaseProgressEvent,
     ProgressEvent,
     StageEvent,
@@ -57,6 +58,7 @@ def spec_to_proto(spec: DistillSpec) -> pb.DistillSpec:
         ),
         quantization=_QUANT_TO_PROTO[spec.quantization],
         name=spec.name,
+        registered_model_name=spec.registered_model_name,
     )
     student = spec.student
     if isinstance(student, MlpConfig):
@@ -183,6 +185,7 @@ def spec_from_proto(msg: pb.DistillSpec) -> DistillSpec:
         quantization=_QUANT_FROM_PROTO[msg.quantization],
         gates=_optional_fields(Gates, msg.gates, fp32_fallback=msg.gates.fp32_fallback),
         name=msg.name,
+        registered_model_name=msg.registered_model_name,
         teacher_preparation=_optional_fields(TeacherPreparation, msg.teacher.preparation),
         self_distillation=_optional_fields(SelfDistillation, msg.self_distillation),
     )
@@ -261,4 +264,5 @@ _EVENT_TYPES: dict[str, type] = {
     "validation": ValidationEvent,
     "log": LogEvent,
     "phase_progress": PhaseProgressEvent,
+    "mlflow_run": MlflowRun,
 }

@@ -127,6 +127,7 @@ def cases(directory: Path) -> list[Case]:
 # does not apply to that kind of job).
 _VALUES: dict[str, Any] = {
     "name": "conformance",
+    "registered_model_name": "conformance models.v2",  # MLflow's registry: spaces and dots
     "quantization": "QUANT_TYPE_INT8",
     "teacher.preparation.fine_tune_encoder": False,
     "teacher.preparation.epochs": 3,

@@ -91,6 +91,18 @@ def _rows(f: dict[str, str], busy: str) -> list[tuple[list[str], str]]:
         (["serve", "--executor", "ray", "--ray-address", "auto", "--ray-cpus", "0"], "--ray-cpus"),
         (["serve", "--executor", "ray", "--ray-address", "auto", "--ray-gpus", "-1"], "--ray-gpus"),
         (["serve", "--job-retries", "-1"], "--job-retries"),
+        (["serve", "--mlflow-tracking-uri", "mlflow.internal:5000"], "--mlflow-tracking-uri"),
+        (["serve", "--mlflow-tracking-uri", "http://"], "--mlflow-tracking-uri"),
+        (["serve", "--mlflow-tracking-uri", "http://h:99999"], "--mlflow-tracking-uri"),
+        (["serve", "--mlflow-alias", "champion"], "--mlflow-alias"),  # needs a tracking URI
+        (
+            ["serve", "--mlflow-tracking-uri", "http://h:5000", "--mlflow-alias", "latest"],
+            "--mlflow-alias",
+        ),
+        (
+            ["serve", "--mlflow-tracking-uri", "http://h:5000", "--mlflow-alias", "a/b"],
+            "--mlflow-alias",
+        ),
         (["debug-server", "--port", "-1"], "--port"),
         (["debug-server", "--port", busy], "--port"),
         (["debug-server", "--home", f["under_file"]], "--home"),
@@ -113,6 +125,28 @@ def _rows(f: dict[str, str], busy: str) -> list[tuple[list[str], str]]:
         (["distill", *DIGITS, "--test-fraction", "0.9", "--dry-run"], "dataset.test_fraction"),
         (["distill", *DIGITS, "--split-column", "split", "--dry-run"], "dataset.split_column"),
         (["distill", *DIGITS, "--teacher-output", "probs", "--dry-run"], "teacher.output"),
+        (
+            ["distill", *DIGITS, "--registered-model-name", "a/b", "--dry-run"],
+            "registered_model_name",
+        ),
+        (
+            ["distill", *DIGITS, "--mlflow-tracking-uri", "ftp://x", "--dry-run"],
+            "--mlflow-tracking-uri",
+        ),
+        (["distill", *DIGITS, "--mlflow-alias", "v2", "--dry-run"], "--mlflow-alias"),
+        (
+            [
+                "distill",
+                *DIGITS,
+                "--remote",
+                "127.0.0.1:1",
+                "--plaintext",
+                "--mlflow-tracking-uri",
+                "http://127.0.0.1:5000",
+                "--dry-run",
+            ],
+            "--mlflow-tracking-uri",
+        ),
         (["inspect", f["missing"]], "directory"),
         (["inspect"], "directory"),
         (["demo", "--out", f["taken"]], "--out"),

@@ -105,6 +105,7 @@ def _through_fluent_api(distiller: Distiller, spec: DistillSpec) -> DistillSpec:
     """The spec described with the public fluent API, then validated (nothing runs)."""
     distiller.set_student_config(spec.student).enable_quantization(spec.quantization)
     distiller.set_gates(spec.gates).set_name(spec.name)
+    distiller.set_registered_model_name(spec.registered_model_name)
     distiller.set_teacher_preparation(spec.teacher_preparation)
     if spec.is_self_distillation:
         distiller.set_self_distillation(spec.self_distillation)

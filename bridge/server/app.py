@@ -32,6 +32,7 @@ from bridge.server.servicer import DistillerServicer
 from bridge.server.store import Store
 from bridge.server.uploads import UploadLimits, UploadStore
 from bridge.spec import DEFAULT_MAX_STUDENT_PARAMETERS
+from bridge.tracking import MlflowSettings
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["DistillerService"].full_name
 # WatchJob streams each hold a thread for their lifetime: size the pool for many watchers.
@@ -70,6 +71,7 @@ class ServerConfig:
     # 30 s; the Java builder refuses less than 20 s). More often: GOAWAY "too_many_pings".
     min_ping_interval_s: float = 20.0
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # default: keep all
+    mlflow: MlflowSettings | None = None  # every job an MLflow run (--mlflow-tracking-uri)
 
     def make_executor(self, paths: ServerPaths) -> Executor:
         if self.executor == "local":
@@ -130,6 +132,7 @@ class DistillServer:
             self.metrics,
             prepare=self.uploads.resolve,
             executor=config.make_executor(paths),
+            tracking=config.mlflow,
         )
         self.retention = Retention(
             config.retention, self.jobs, self.uploads, paths.home / TEACHER_CACHE_DIR

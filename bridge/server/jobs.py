@@ -10,6 +10,7 @@ and a resumed one could not prove it matched a clean run). Queued jobs stay queu
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge.errors import DistillError
-from bridge.events import LogEvent, StageEvent
+from bridge.events import Event, LogEvent, StageEvent
 from bridge.export.manifest import MANIFEST, artifact_members
 from bridge.paths import sha256_file, tree_bytes
 from bridge.server import logs
@@ -33,9 +34,11 @@ from bridge.server.metrics import Metrics
 from bridge.server.store import Store, StoredJob
 from bridge.server.worker import KILL_GRACE_SECONDS
 from bridge.spec import DistillSpec, SpecError
+from bridge.tracking import Finished, JobTracker, MlflowSettings
 from bridge.wire import event_to_proto, spec_from_proto, spec_to_proto
 
 TERMINAL = {pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED}
+MLFLOW_STATUS = {pb.JOB_STATE_FAILED: "FAILED", pb.JOB_STATE_CANCELLED: "KILLED"}
 INTERRUPTED_BY_RESTART = "interrupted by server restart"
 INTERRUPTED_BY_SHUTDOWN = "interrupted by server shutdown"
 ARTIFACT = "artifact"  # the one entry of a job's directory that outlives its worker
@@ -93,6 +96,7 @@ class JobRecord:
     execution: Execution | None = None
     pump: threading.Thread | None = None  # follows the execution (jobs.py `_pump`)
     attempts: int = 0  # worker starts so far (a retry after a lost worker is the second)
+    tracker: JobTracker | None = None  # its MLflow run (serve --mlflow-tracking-uri)
 
     @property
     def artifact_dir(self) -> Path:
@@ -125,8 +129,17 @@ class JobRecord:
             metrics=self.metrics, manifest_json=self.manifest_json, files=self.files
         )
 
+    @property
+    def mlflow_run(self) -> pb.MlflowRun | None:
+        """The latest of the job's MlflowRun events (they survive a restart with the events)."""
+        for event in reversed(self.events):
+            if event.HasField("mlflow_run"):
+                return event.mlflow_run
+        return None
+
     def to_proto(self) -> pb.Job:
         return pb.Job(
+            mlflow_run=self.mlflow_run,
             job_id=self.job_id,
             state=self.state,
             spec=self.spec_proto,
@@ -185,8 +198,10 @@ class JobManager:
         metrics: Metrics | None = None,
         prepare: Callable[[DistillSpec], DistillSpec] = _identity,
         executor: Executor | None = None,
+        tracking: MlflowSettings | None = None,
     ) -> None:
         self.paths = paths
+        self.tracking = tracking
         self.store = store
         self.limits = limits or JobLimits()
         self.metrics = metrics or Metrics()
@@ -405,6 +420,14 @@ class JobManager:
     def _launch(self, job: JobRecord, spec: DistillSpec) -> None:
         """Starts the job's worker (again, on a retry) and the thread that follows it."""
         job.attempts += 1
+        if self.tracking is not None and job.tracker is None and job.spec is not None:
+            job.tracker = JobTracker(
+                self.tracking,
+                job.spec,  # as submitted: upload ids, not the server's paths
+                job.job_id,
+                lambda event: self._tracker_event(job, event),
+                lambda operation: self.metrics.mlflow_errors.labels(operation).inc(),
+            ).start()
         try:
             execution = self.executor.start(job.job_id, spec, job.staging_dir)
         except Exception as e:  # e.g. the Ray cluster went away: this job fails, the server stays
@@ -435,6 +458,8 @@ class JobManager:
                 files = _publish(job.staging_dir, job.artifact_dir)
             except OSError as e:
                 outcome = ("error", f"cannot store the artifact: {e}")
+            else:
+                self._track_success(job, outcome[1])
         lost = None if outcome or job.done else execution.failure()
         with self._lock:
             if lost and job.attempts <= self.limits.job_retries and not self._closed:
@@ -468,6 +493,8 @@ class JobManager:
                 continue
             kind, payload = message
             if kind == "event":
+                if job.tracker is not None:
+                    job.tracker.observe(payload)
                 with self._lock:
                     if job.done:
                         continue
@@ -480,6 +507,23 @@ class JobManager:
             else:
                 return kind, payload
         return None
+
+    def _track_success(self, job: JobRecord, result: dict) -> None:
+        """The run's final metrics, artifacts and registration, before the job's last event
+        (which carries the version); bounded by the tracker's finish timeout."""
+        if job.tracker is None:
+            return
+        manifest = json.loads((job.artifact_dir / MANIFEST).read_text())
+        job.tracker.finish(Finished("FINISHED", result["metrics"], job.artifact_dir, manifest))
+        job.tracker.close()
+
+    def _tracker_event(self, job: JobRecord, event: Event) -> None:
+        """An event of the job's MLflow tracker (its thread), while the job has not ended."""
+        with self._lock:
+            if not job.done:
+                self._append(job, event_to_proto(event))
+                return
+        log.info("MLflow event after the job ended: %s", event, extra=logs.job(job.job_id))
 
     def _succeed(self, job: JobRecord, result: dict, files: list[pb.ArtifactFile]) -> None:
         job.metrics = result["metrics"]
@@ -507,6 +551,8 @@ class JobManager:
             manifest_json=job.manifest_json,
         )
         self.store.touch_uploads(upload_ids(job.spec_proto), job.finished)
+        if job.tracker is not None and state in MLFLOW_STATUS:
+            job.tracker.abandon(Finished(MLFLOW_STATUS[state]))
         if state != pb.JOB_STATE_SUCCEEDED:
             shutil.rmtree(job.artifact_dir, ignore_errors=True)
             shutil.rmtree(job.staging_dir, ignore_errors=True)

@@ -76,6 +76,13 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        self.mlflow_errors = Counter(
+            "distillbridge_mlflow_errors",
+            "Jobs whose MLflow tracking failed (serve --mlflow-tracking-uri), by the operation "
+            "that failed first; the jobs themselves went on.",
+            ["operation"],
+            registry=r,
+        )
         self.auth_failures = Counter(
             "distillbridge_auth_failures", "Calls refused with UNAUTHENTICATED.", registry=r
         )

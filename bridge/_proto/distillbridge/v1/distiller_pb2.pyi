@@ -42,7 +42,7 @@ UPLOAD_KIND_MODEL: UploadKind
 UPLOAD_KIND_DATASET: UploadKind
 
 class DistillSpec(_message.Message):
-    __slots__ = ("teacher", "student", "quantization", "dataset", "training", "gates", "name", "self_distillation")
+    __slots__ = ("teacher", "student", "quantization", "dataset", "training", "gates", "name", "self_distillation", "registered_model_name")
     TEACHER_FIELD_NUMBER: _ClassVar[int]
     STUDENT_FIELD_NUMBER: _ClassVar[int]
     QUANTIZATION_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +51,7 @@ class DistillSpec(_message.Message):
     GATES_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     SELF_DISTILLATION_FIELD_NUMBER: _ClassVar[int]
+    REGISTERED_MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     teacher: TeacherRef
     student: StudentConfig
     quantization: QuantType
@@ -59,7 +60,8 @@ class DistillSpec(_message.Message):
     gates: Gates
     name: str
     self_distillation: SelfDistillation
-    def __init__(self, teacher: _Optional[_Union[TeacherRef, _Mapping]] = ..., student: _Optional[_Union[StudentConfig, _Mapping]] = ..., quantization: _Optional[_Union[QuantType, str]] = ..., dataset: _Optional[_Union[DatasetRef, _Mapping]] = ..., training: _Optional[_Union[TrainingParams, _Mapping]] = ..., gates: _Optional[_Union[Gates, _Mapping]] = ..., name: _Optional[str] = ..., self_distillation: _Optional[_Union[SelfDistillation, _Mapping]] = ...) -> None: ...
+    registered_model_name: str
+    def __init__(self, teacher: _Optional[_Union[TeacherRef, _Mapping]] = ..., student: _Optional[_Union[StudentConfig, _Mapping]] = ..., quantization: _Optional[_Union[QuantType, str]] = ..., dataset: _Optional[_Union[DatasetRef, _Mapping]] = ..., training: _Optional[_Union[TrainingParams, _Mapping]] = ..., gates: _Optional[_Union[Gates, _Mapping]] = ..., name: _Optional[str] = ..., self_distillation: _Optional[_Union[SelfDistillation, _Mapping]] = ..., registered_model_name: _Optional[str] = ...) -> None: ...
 
 class SelfDistillation(_message.Message):
     __slots__ = ("ship_exit", "feature_weight", "tokenizer")
@@ -222,7 +224,7 @@ class Gates(_message.Message):
     def __init__(self, max_parity_error: _Optional[float] = ..., max_int8_accuracy_drop: _Optional[float] = ..., min_retention: _Optional[float] = ..., fp32_fallback: _Optional[bool] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("job_id", "state", "spec", "stage", "error", "created_at", "started_at", "finished_at", "result")
+    __slots__ = ("job_id", "state", "spec", "stage", "error", "created_at", "started_at", "finished_at", "result", "mlflow_run")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
@@ -232,6 +234,7 @@ class Job(_message.Message):
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    MLFLOW_RUN_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     state: JobState
     spec: DistillSpec
@@ -241,7 +244,8 @@ class Job(_message.Message):
     started_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
     result: DistillResult
-    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., spec: _Optional[_Union[DistillSpec, _Mapping]] = ..., stage: _Optional[str] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[_Union[DistillResult, _Mapping]] = ...) -> None: ...
+    mlflow_run: MlflowRun
+    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., spec: _Optional[_Union[DistillSpec, _Mapping]] = ..., stage: _Optional[str] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[_Union[DistillResult, _Mapping]] = ..., mlflow_run: _Optional[_Union[MlflowRun, _Mapping]] = ...) -> None: ...
 
 class DistillResult(_message.Message):
     __slots__ = ("metrics", "manifest_json", "files")
@@ -325,7 +329,7 @@ class WatchJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., from_sequence: _Optional[int] = ...) -> None: ...
 
 class JobEvent(_message.Message):
-    __slots__ = ("job_id", "sequence", "time", "stage", "progress", "validation", "log", "finished", "phase_progress")
+    __slots__ = ("job_id", "sequence", "time", "stage", "progress", "validation", "log", "finished", "phase_progress", "mlflow_run")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
@@ -335,6 +339,7 @@ class JobEvent(_message.Message):
     LOG_FIELD_NUMBER: _ClassVar[int]
     FINISHED_FIELD_NUMBER: _ClassVar[int]
     PHASE_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    MLFLOW_RUN_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     sequence: int
     time: _timestamp_pb2.Timestamp
@@ -344,7 +349,8 @@ class JobEvent(_message.Message):
     log: LogEvent
     finished: FinishedEvent
     phase_progress: PhaseProgressEvent
-    def __init__(self, job_id: _Optional[str] = ..., sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stage: _Optional[_Union[StageEvent, _Mapping]] = ..., progress: _Optional[_Union[ProgressEvent, _Mapping]] = ..., validation: _Optional[_Union[ValidationEvent, _Mapping]] = ..., log: _Optional[_Union[LogEvent, _Mapping]] = ..., finished: _Optional[_Union[FinishedEvent, _Mapping]] = ..., phase_progress: _Optional[_Union[PhaseProgressEvent, _Mapping]] = ...) -> None: ...
+    mlflow_run: MlflowRun
+    def __init__(self, job_id: _Optional[str] = ..., sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stage: _Optional[_Union[StageEvent, _Mapping]] = ..., progress: _Optional[_Union[ProgressEvent, _Mapping]] = ..., validation: _Optional[_Union[ValidationEvent, _Mapping]] = ..., log: _Optional[_Union[LogEvent, _Mapping]] = ..., finished: _Optional[_Union[FinishedEvent, _Mapping]] = ..., phase_progress: _Optional[_Union[PhaseProgressEvent, _Mapping]] = ..., mlflow_run: _Optional[_Union[MlflowRun, _Mapping]] = ...) -> None: ...
 
 class StageEvent(_message.Message):
     __slots__ = ("stage", "message")
@@ -428,6 +434,20 @@ class LogEvent(_message.Message):
     level: str
     message: str
     def __init__(self, level: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class MlflowRun(_message.Message):
+    __slots__ = ("run_id", "run_url", "experiment_id", "registered_model_name", "model_version")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_URL_FIELD_NUMBER: _ClassVar[int]
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REGISTERED_MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    run_url: str
+    experiment_id: str
+    registered_model_name: str
+    model_version: str
+    def __init__(self, run_id: _Optional[str] = ..., run_url: _Optional[str] = ..., experiment_id: _Optional[str] = ..., registered_model_name: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class FinishedEvent(_message.Message):
     __slots__ = ("state", "error", "result")
