@@ -9,7 +9,14 @@ import sys
 import time
 from typing import TextIO
 
-from bridge.events import Event, LogEvent, PhaseProgressEvent, StageEvent, ValidationEvent
+from bridge.events import (
+    Event,
+    LogEvent,
+    MlflowRun,
+    PhaseProgressEvent,
+    StageEvent,
+    ValidationEvent,
+)
 from bridge.progress import duration_words
 
 PLAIN_EVERY_S = 10.0
@@ -44,6 +51,12 @@ class JobPrinter:
             self._line(f"  epoch {event.epoch}: val accuracy {event.accuracy:.4f}{best}")
         elif isinstance(event, LogEvent):
             self._line(f"  {event.message}")
+        elif isinstance(event, MlflowRun):
+            registered = f", registered as {event.registered_model_name!r} version "
+            self._line(
+                f"  MLflow run {event.run_url or event.run_id}"
+                + (registered + event.model_version if event.model_version else "")
+            )
 
     def close(self) -> None:
         if self._bars is not None:

@@ -38,6 +38,8 @@ import java.util.OptionalDouble;
  * @param state FINISHED: the job's final state
  * @param phaseProgress PHASE_PROGRESS: how far a phase (teacher preparation, training, export,
  *     ...) has come; null for every other kind
+ * @param mlflowRun MLFLOW_RUN: the job's MLflow run (and, once registered, its model version);
+ *     null for every other kind
  */
 public record DistillEvent(
         Kind kind,
@@ -60,7 +62,8 @@ public record DistillEvent(
         double accuracy,
         boolean best,
         JobState state,
-        PhaseProgress phaseProgress) {
+        PhaseProgress phaseProgress,
+        MlflowRun mlflowRun) {
 
     /** The kind of a {@link DistillEvent}. */
     public enum Kind {
@@ -74,6 +77,11 @@ public record DistillEvent(
         LOG,
         /** How far a phase has come: {@link #phaseProgress()}. */
         PHASE_PROGRESS,
+        /**
+         * The job's MLflow run was created, or its artifact registered as a model version:
+         * {@link #mlflowRun()} (a server with {@code --mlflow-tracking-uri}).
+         */
+        MLFLOW_RUN,
         /** The job ended; always the last event. */
         FINISHED
     }
@@ -175,6 +183,8 @@ public record DistillEvent(
                 return level + ": " + message;
             case PHASE_PROGRESS:
                 return phaseProgress.summary();
+            case MLFLOW_RUN:
+                return mlflowRun.summary();
             default:
                 return "finished: " + state + (message.isEmpty() ? "" : " - " + message);
         }
@@ -196,6 +206,8 @@ public record DistillEvent(
                 return b.finished(e.getFinished());
             case PHASE_PROGRESS:
                 return b.phaseProgress(e.getPhaseProgress());
+            case MLFLOW_RUN:
+                return b.mlflowRun(e.getMlflowRun());
             default:
                 return null;
         }
@@ -215,33 +227,38 @@ public record DistillEvent(
 
         DistillEvent stage(dev.distillbridge.proto.v1.StageEvent s) {
             return new DistillEvent(Kind.STAGE, jobId, sequence, time, s.getStage(), s.getMessage(), "",
-                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null, null);
+                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null, null, null);
         }
 
         DistillEvent progress(dev.distillbridge.proto.v1.ProgressEvent p) {
             return new DistillEvent(Kind.PROGRESS, jobId, sequence, time, "", "", "",
                     p.getEpoch(), p.getEpochs(), p.getStep(), p.getStepsPerEpoch(), p.getLoss(), p.getSoftLoss(),
-                    p.getHardLoss(), p.getLearningRate(), p.getTemperature(), p.getAlpha(), 0, false, null, null);
+                    p.getHardLoss(), p.getLearningRate(), p.getTemperature(), p.getAlpha(), 0, false, null, null, null);
         }
 
         DistillEvent validation(dev.distillbridge.proto.v1.ValidationEvent v) {
             return new DistillEvent(Kind.VALIDATION, jobId, sequence, time, "", "", "",
-                    v.getEpoch(), 0, 0, 0, v.getLoss(), 0, 0, 0, 0, 0, v.getAccuracy(), v.getBest(), null, null);
+                    v.getEpoch(), 0, 0, 0, v.getLoss(), 0, 0, 0, 0, 0, v.getAccuracy(), v.getBest(), null, null, null);
         }
 
         DistillEvent log(dev.distillbridge.proto.v1.LogEvent l) {
             return new DistillEvent(Kind.LOG, jobId, sequence, time, "", l.getMessage(), l.getLevel(),
-                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null, null);
+                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null, null, null);
         }
 
         DistillEvent finished(dev.distillbridge.proto.v1.FinishedEvent f) {
             return new DistillEvent(Kind.FINISHED, jobId, sequence, time, "", f.getError(), "",
-                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, JobState.fromProto(f.getState()), null);
+                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, JobState.fromProto(f.getState()), null, null);
         }
 
         DistillEvent phaseProgress(PhaseProgressEvent p) {
             return new DistillEvent(Kind.PHASE_PROGRESS, jobId, sequence, time, "", "", "",
-                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null, PhaseProgress.fromProto(p));
+                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null, PhaseProgress.fromProto(p), null);
+        }
+
+        DistillEvent mlflowRun(dev.distillbridge.proto.v1.MlflowRun m) {
+            return new DistillEvent(Kind.MLFLOW_RUN, jobId, sequence, time, "", "", "",
+                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null, null, MlflowRun.fromProto(m));
         }
     }
 }

@@ -45,6 +45,7 @@ public final class DistillationJob {
     private final Context.CancellableContext watchContext = Context.ROOT.withCancellation();
     private final AtomicBoolean finished = new AtomicBoolean();
     private final AtomicReference<DistillEvent.PhaseProgress> latestProgress = new AtomicReference<>();
+    private final AtomicReference<MlflowRun> mlflowRun = new AtomicReference<>();
     private volatile boolean cancelRequested;
     private volatile String jobId;
 
@@ -90,6 +91,9 @@ public final class DistillationJob {
     private void noteProgress(DistillEvent event) {
         if (event.phaseProgress() != null) {
             latestProgress.set(event.phaseProgress());
+        }
+        if (event.mlflowRun() != null) {
+            mlflowRun.set(event.mlflowRun());
         }
     }
 
@@ -196,6 +200,15 @@ public final class DistillationJob {
      */
     public Optional<DistillEvent.PhaseProgress> latestProgress() {
         return Optional.ofNullable(latestProgress.get());
+    }
+
+    /**
+     * The job's MLflow run as its latest {@link DistillEvent.Kind#MLFLOW_RUN MLFLOW_RUN} event
+     * told (with the registered model version once there is one); empty on a server without
+     * {@code --mlflow-tracking-uri}, or until the run exists.
+     */
+    public Optional<MlflowRun> mlflowRun() {
+        return Optional.ofNullable(mlflowRun.get());
     }
 
     /** True once the job succeeded, failed or was cancelled (as far as this client knows). */

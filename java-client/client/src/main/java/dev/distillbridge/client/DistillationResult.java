@@ -13,6 +13,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.TreeMap;
 
@@ -28,22 +29,38 @@ public final class DistillationResult {
     private final String manifestJson;
     private final List<ArtifactFile> files;
     private final ArtifactSource source;
+    private final MlflowRun mlflowRun;
     private volatile ArtifactManifest manifest;
 
     private DistillationResult(String jobId, Map<String, Double> metrics, String manifestJson,
-            List<ArtifactFile> files, ArtifactSource source) {
+            List<ArtifactFile> files, ArtifactSource source, MlflowRun mlflowRun) {
         this.jobId = jobId;
         this.metrics = Collections.unmodifiableMap(new TreeMap<>(metrics));
         this.manifestJson = manifestJson;
         this.files = List.copyOf(files);
         this.source = source;
+        this.mlflowRun = mlflowRun;
     }
 
     static DistillationResult fromProto(String jobId, DistillResult result, ArtifactSource source) {
         return new DistillationResult(jobId, result.getMetricsMap(), result.getManifestJson(),
                 result.getFilesList().stream()
                         .map(f -> new ArtifactFile(f.getName(), f.getSizeBytes(), f.getSha256())).toList(),
-                source);
+                source, null);
+    }
+
+    /** This result with the job's MLflow run (the latest its events or GetJob reported). */
+    DistillationResult withMlflowRun(MlflowRun run) {
+        return new DistillationResult(jobId, metrics, manifestJson, files, source, run);
+    }
+
+    /**
+     * Where the job is recorded in MLflow, on a server with {@code --mlflow-tracking-uri}: the
+     * run, and the registered model version the artifact became; empty when the server does
+     * not track jobs (or its tracking server failed before the run existed).
+     */
+    public Optional<MlflowRun> mlflowRun() {
+        return Optional.ofNullable(mlflowRun);
     }
 
     /** The server's id of the job that produced this result. */

@@ -25,6 +25,7 @@ import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.regex.Pattern;
 
 /**
  * Describes one distillation and runs it: obtained from {@link DistillBridge#newDistiller()},
@@ -47,6 +48,8 @@ import java.util.function.Consumer;
  * thread-safe: configure it on one thread.
  */
 public final class Distiller {
+    // What MLflow's registry takes without surprises (as bridge.spec.REGISTERED_MODEL_NAME).
+    private static final Pattern REGISTERED_MODEL_NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9_. -]{0,254}[A-Za-z0-9_.-])?");
     private final JobRunner runner;
     private final Executor asyncExecutor;
     private final List<Consumer<DistillEvent>> listeners = new ArrayList<>();
@@ -57,6 +60,7 @@ public final class Distiller {
     private QuantType quantization = QuantType.NONE;
     private Gates gates;
     private String name = "";
+    private String registeredModelName = "";
     private Duration timeout;
 
     /**
@@ -134,6 +138,16 @@ public final class Distiller {
     /** A free-form label shown in job listings. */
     public Distiller setName(String name) {
         this.name = name == null ? "" : name;
+        return this;
+    }
+
+    /**
+     * The MLflow registered model the artifact becomes a new version of, on a server with
+     * {@code --mlflow-tracking-uri}; empty (the default) = the name from {@link #setName}.
+     * Letters, digits, '_', '-', '.' and spaces, starting with a letter or digit, at most 256.
+     */
+    public Distiller setRegisteredModelName(String registeredModelName) {
+        this.registeredModelName = registeredModelName == null ? "" : registeredModelName;
         return this;
     }
 
@@ -262,7 +276,12 @@ public final class Distiller {
     /** Validates the builder's state and copies it into a spec. */
     private DistillSpec spec(Dataset dataset, TrainingParams params) {
         Problems problems = new Problems();
-        DistillSpec.Builder spec = DistillSpec.newBuilder().setQuantization(SpecProtos.quantization(quantization)).setName(name);
+        DistillSpec.Builder spec = DistillSpec.newBuilder().setQuantization(SpecProtos.quantization(quantization)).setName(name)
+                .setRegisteredModelName(registeredModelName);
+        if (!registeredModelName.isEmpty() && !REGISTERED_MODEL_NAME.matcher(registeredModelName).matches()) {
+            problems.add("registered_model_name", "letters, digits, '_', '-', '.' and spaces, starting with a "
+                    + "letter or digit, at most 256 characters; got '" + registeredModelName + "'");
+        }
         if (teacher == null || teacher.reference().filter(String::isBlank).isPresent()) {
             problems.add("teacher", "setTeacherModel(...) was not called");
         } else {

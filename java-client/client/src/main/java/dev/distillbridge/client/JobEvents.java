@@ -7,6 +7,7 @@ import dev.distillbridge.proto.v1.JobEvent;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -26,8 +27,15 @@ final class JobEvents {
     static DistillationResult follow(JobRunner runner, String jobId, Deadline deadline,
             List<Consumer<DistillEvent>> listeners) {
         List<Consumer<DistillEvent>> copy = List.copyOf(listeners);
-        FinishedEvent finished = runner.watch(jobId, deadline, event -> deliver(event, copy));
-        return outcome(jobId, finished, runner.artifacts(jobId));
+        AtomicReference<MlflowRun> run = new AtomicReference<>();
+        FinishedEvent finished = runner.watch(jobId, deadline, event -> {
+            if (event.hasMlflowRun()) { // the latest: registered, once the artifact is
+                run.set(MlflowRun.fromProto(event.getMlflowRun()));
+            }
+            deliver(event, copy);
+        });
+        DistillationResult result = outcome(jobId, finished, runner.artifacts(jobId));
+        return run.get() == null ? result : result.withMlflowRun(run.get());
     }
 
     /** Hands one event to every listener; a listener that throws is logged and skipped. */

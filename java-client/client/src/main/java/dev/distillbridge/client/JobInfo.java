@@ -20,6 +20,7 @@ import java.util.function.Function;
  * @param startedAt when it started running
  * @param finishedAt when it ended
  * @param result the artifact, once the job succeeded
+ * @param mlflowRun the job's MLflow run, on a server with {@code --mlflow-tracking-uri}
  */
 public record JobInfo(
         String jobId,
@@ -31,7 +32,8 @@ public record JobInfo(
         Optional<Instant> createdAt,
         Optional<Instant> startedAt,
         Optional<Instant> finishedAt,
-        Optional<DistillationResult> result) {
+        Optional<DistillationResult> result,
+        Optional<MlflowRun> mlflowRun) {
 
     static JobInfo fromProto(Job job, Function<String, ArtifactSource> artifacts) {
         return new JobInfo(
@@ -47,7 +49,8 @@ public record JobInfo(
                 job.hasResult()
                         ? Optional.of(DistillationResult.fromProto(job.getJobId(), job.getResult(),
                                 artifacts.apply(job.getJobId())))
-                        : Optional.empty());
+                        : Optional.empty(),
+                job.hasMlflowRun() ? Optional.of(MlflowRun.fromProto(job.getMlflowRun())) : Optional.empty());
     }
 
     private static Optional<Instant> instant(boolean present, Timestamp t) {

@@ -77,6 +77,6 @@ public class EventStreamTckTest extends FlowPublisherVerification<DistillEvent> 
 
     static DistillEvent event(long sequence) {
         return new DistillEvent(DistillEvent.Kind.LOG, "job-tck", sequence, null, "", "line " + sequence, "INFO",
-                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null, null);
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, null, null, null);
     }
 }

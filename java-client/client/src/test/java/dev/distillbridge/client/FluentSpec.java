@@ -100,6 +100,7 @@ final class FluentSpec {
             "distillbridge.v1.Gates.min_retention",
             "distillbridge.v1.Gates.fp32_fallback",
             "distillbridge.v1.DistillSpec.name",
+            "distillbridge.v1.DistillSpec.registered_model_name",
             "distillbridge.v1.DistillSpec.self_distillation",
             "distillbridge.v1.SelfDistillation.ship_exit",
             "distillbridge.v1.SelfDistillation.feature_weight",
@@ -130,6 +131,7 @@ final class FluentSpec {
      */
     static Arguments describe(DistillSpec spec, Distiller distiller, Map<String, Path> localFiles) {
         distiller.setName(spec.getName());
+        distiller.setRegisteredModelName(spec.getRegisteredModelName());
         switch (spec.getQuantization()) {
             case QUANT_TYPE_NONE -> distiller.enableQuantization(QuantType.NONE);
             case QUANT_TYPE_INT8 -> distiller.enableQuantization(QuantType.INT8);
