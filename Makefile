@@ -15,7 +15,7 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MVN := mvn -B -ntp
 
-.PHONY: setup demo demo-text test test-python test-java lint proto bench bench-report clean
+.PHONY: setup demo demo-text test test-python test-java lint proto bench bench-report clean mlflow-screenshot
 
 setup: $(PYTHON_STAMP) $(JAVA_STAMP) $(FASHION_MNIST)
 
@@ -78,5 +78,16 @@ bench: setup
 bench-report: $(PYTHON_STAMP)
 	PYTHONPATH=$(CURDIR) $(PY) bench/report.py
 
+# docs/mlflow-runs.png for the README, by hand (no test needs it): headless Chromium, and the
+# full mlflow wheel (same version as mlflow-skinny) with its UI's GraphQL packages in a directory
+# of its own, put on the screenshot's MLflow server's path only (their pins stay out of the venv).
+MLFLOW_UI := .mlflow-ui
+mlflow-screenshot: $(PYTHON_STAMP)
+	command -v chromium >/dev/null || apt-get install -y chromium
+	test -f $(MLFLOW_UI)/mlflow/server/js/build/index.html || $(PY) -m pip install -q --no-deps \
+		--target $(MLFLOW_UI) "mlflow==$$($(PY) -c 'from importlib.metadata import version; print(version("mlflow-skinny"))')" \
+		'graphene<4' 'graphql-core>=3.1,<3.3' 'graphql-relay>=3.1,<3.3' 'python-dateutil<3'
+	$(PY) scripts/mlflow_screenshot.py --mlflow-ui $(MLFLOW_UI)
+
 clean:
-	rm -rf java-client/*/target examples/java/target examples/spring-boot/target distill-data demo-artifact
+	rm -rf java-client/*/target examples/java/target examples/spring-boot/target distill-data demo-artifact $(MLFLOW_UI)
