@@ -24,6 +24,7 @@ from mlflow import MlflowClient
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge._proto.distillbridge.v1 import distiller_pb2_grpc as pb_grpc
+from bridge.api import Distiller
 from bridge.cli import main
 from bridge.events import LogEvent, ProgressEvent, StageEvent, ValidationEvent
 from bridge.export.manifest import read_manifest, verify_files
@@ -144,11 +145,14 @@ def test_each_job_is_a_run_and_a_registered_version_that_takes_the_alias_when_be
 ):
     srv, stub = tracked_server
     named = dict(name="digits kd", registered_model_name=MODEL)
-    # weak first (takes the free alias), then strong (beats it)
-    jobs = [
-        _run_job(stub, digits_spec(quantization=QuantType.NONE, training=WEAK, **named)),
-        _run_job(stub, digits_spec(**named)),
-    ]
+    # weak first (takes the free alias), then strong (beats it), through the Python client
+    jobs = [_run_job(stub, digits_spec(quantization=QuantType.NONE, training=WEAK, **named))]
+    with Distiller.remote(f"127.0.0.1:{srv.port}", plaintext=True) as remote:
+        result = remote.run_spec(digits_spec(**named))
+    replay = stub.WatchJob(pb.WatchJobRequest(job_id=result.job_id), timeout=60)
+    jobs.append((stub.GetJob(pb.GetJobRequest(job_id=result.job_id)), list(replay)))
+    assert result.mlflow_run is not None and result.mlflow_run.model_version == "2"
+    assert result.mlflow_run.run_id == jobs[1][0].mlflow_run.run_id
     client = MlflowClient(srv.config.mlflow.tracking_uri)
     for version, (job, events) in enumerate(jobs, start=1):
         assert job.state == pb.JOB_STATE_SUCCEEDED, job.error
@@ -273,7 +277,7 @@ def test_a_tracking_server_stopped_mid_job_leaves_the_job_succeeded_with_a_warni
     srv, stub = tracked_server
     before = _mlflow_errors(srv)
     spec = digits_spec(
-        training=TrainingParams(epochs=40, batch_size=64, learning_rate=5e-3, seed=3)
+        training=TrainingParams(epochs=10, batch_size=64, learning_rate=5e-3, seed=3)
     )
     job = stub.SubmitJob(pb.SubmitJobRequest(spec=spec_to_proto(spec)))
     events: list[pb.JobEvent] = []

@@ -97,6 +97,7 @@ class JobRecord:
     pump: threading.Thread | None = None  # follows the execution (jobs.py `_pump`)
     attempts: int = 0  # worker starts so far (a retry after a lost worker is the second)
     tracker: JobTracker | None = None  # its MLflow run (serve --mlflow-tracking-uri)
+    mlflow_run: pb.MlflowRun | None = None  # the latest MlflowRun event (GetJob shows it)
 
     @property
     def artifact_dir(self) -> Path:
@@ -128,14 +129,6 @@ class JobRecord:
         return pb.DistillResult(
             metrics=self.metrics, manifest_json=self.manifest_json, files=self.files
         )
-
-    @property
-    def mlflow_run(self) -> pb.MlflowRun | None:
-        """The latest of the job's MlflowRun events (they survive a restart with the events)."""
-        for event in reversed(self.events):
-            if event.HasField("mlflow_run"):
-                return event.mlflow_run
-        return None
 
     def to_proto(self) -> pb.Job:
         return pb.Job(
@@ -380,6 +373,9 @@ class JobManager:
             files=stored.files,
             events=stored.events,
         )
+        job.mlflow_run = next(
+            (e.mlflow_run for e in reversed(job.events) if e.HasField("mlflow_run")), None
+        )
         self._jobs[job.job_id] = job
         job.clear_scratch()  # what a worker left when the server died
         if job.state == pb.JOB_STATE_RUNNING:
@@ -571,6 +567,8 @@ class JobManager:
         event.time.CopyFrom(timestamp(time.time()))
         self.store.append_event(event)
         job.events.append(event)
+        if event.HasField("mlflow_run"):
+            job.mlflow_run = event.mlflow_run
         self._lock.notify_all()
 
 
