@@ -255,7 +255,8 @@ def test_each_job_is_a_run_and_a_registered_version_that_takes_the_alias_when_be
     assert _mlflow_errors(srv) == 0
 
 
-def test_a_local_cli_run_is_tracked_too(uri, home, tmp_path, capsys):
+def test_a_local_cli_run_is_tracked_too(uri, home, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DISTILL_BRIDGE_HOME", str(home))  # the session's zoo, not ~
     argv = ["distill", "--teacher", "digits-mlp", "--dataset", "digits", "--mlp", "16"]
     argv += ["--epochs", "2", "--seed", "3", "--name", "cli/run: 1", "--out", str(tmp_path / "a")]
     assert main([*argv, "--mlflow-tracking-uri", uri]) == 0
@@ -337,6 +338,12 @@ def test_settings_and_names_are_checked_and_params_flattened():
     with pytest.raises(SpecError) as e:
         digits_spec(registered_model_name="model ").validate()
     assert e.value.field == "registered_model_name"
+    with pytest.raises(SpecError) as e:
+        Distiller(mlflow_tracking_uri="mlflow.internal")
+    assert e.value.field == "mlflow_tracking_uri"
+    with pytest.raises(SpecError) as e:
+        Distiller(mlflow_alias="champion")  # without a tracking URI it could not take effect
+    assert e.value.field == "mlflow_alias"
     assert registry_name(digits_spec(registered_model_name="x.y z")) == "x.y z"
     assert registry_name(digits_spec(name="a:b")) == "a-b"
     assert registry_name(digits_spec()) == "digits-mlp-student"
