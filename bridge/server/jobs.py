@@ -509,7 +509,12 @@ class JobManager:
         (which carries the version); bounded by the tracker's finish timeout."""
         if job.tracker is None:
             return
-        manifest = json.loads((job.artifact_dir / MANIFEST).read_text())
+        try:
+            manifest = json.loads((job.artifact_dir / MANIFEST).read_text())
+        except (OSError, ValueError) as e:  # the job stands; only its MLflow record is short
+            job.tracker.abandon(Finished("FINISHED"))
+            log.warning("MLflow: cannot read the manifest: %s", e, extra=logs.job(job.job_id))
+            return
         job.tracker.finish(Finished("FINISHED", result["metrics"], job.artifact_dir, manifest))
         job.tracker.close()
 
