@@ -140,6 +140,92 @@ def _mlflow_errors(srv) -> float:
     )
 
 
+def test_settings_and_names_are_checked_and_params_flattened():
+    with pytest.raises(SpecError) as e:
+        MlflowSettings("localhost:5000").check()
+    assert e.value.field == "--mlflow-tracking-uri"
+    with pytest.raises(SpecError) as e:
+        MlflowSettings("http://h:5000", alias="latest").check("uri", "alias")
+    assert e.value.field == "alias"
+    with pytest.raises(SpecError) as e:
+        digits_spec(registered_model_name="team/model").validate()
+    assert e.value.field == "registered_model_name"
+    with pytest.raises(SpecError) as e:
+        digits_spec(registered_model_name="model ").validate()
+    assert e.value.field == "registered_model_name"
+    with pytest.raises(SpecError) as e:
+        Distiller(mlflow_tracking_uri="mlflow.internal")
+    assert e.value.field == "mlflow_tracking_uri"
+    with pytest.raises(SpecError) as e:
+        Distiller(mlflow_alias="champion")  # without a tracking URI it could not take effect
+    assert e.value.field == "mlflow_alias"
+    assert registry_name(digits_spec(registered_model_name="x.y z")) == "x.y z"
+    assert registry_name(digits_spec(name="a:b")) == "a-b"
+    assert registry_name(digits_spec()) == "digits-mlp-student"
+    flat = flatten_params(digits_spec(training=FAST).to_dict())
+    assert flat["training.temperature"] == "None" and flat["training.epochs"] == "4"
+    assert flat["student.hidden_sizes"] == "[32]" and flat["gates.max_parity_error"] == "0.0001"
+
+
+def test_an_unreachable_tracking_server_costs_one_warning_and_never_blocks():
+    port = _free_port()  # nothing listens there
+    seen: list[object] = []
+    errors: list[str] = []
+    tracker = JobTracker(
+        MlflowSettings(f"http://127.0.0.1:{port}", finish_timeout_s=30),
+        digits_spec(),
+        "job-000000000000",
+        seen.append,
+        errors.append,
+    ).start()
+    began = time.monotonic()
+    for epoch in range(1, 2001):  # far more than the queue holds: observe never waits
+        tracker.observe(ProgressEvent(epoch, 2000, 1, 1, 0.5, 0.3, 0.2, 1e-3, 4.0, 0.5))
+        tracker.observe(StageEvent("train.distill"))
+        tracker.observe(ValidationEvent(epoch, 0.9, 0.3, False))
+    assert time.monotonic() - began < 2.0
+    tracker.finish(Finished("FINISHED", {"student_accuracy": 0.9}))
+    assert tracker.close(timeout=30)
+    warnings = [e for e in seen if isinstance(e, LogEvent) and e.level == "WARNING"]
+    assert len(warnings) == 1 and "starting the run failed" in warnings[0].message
+    assert errors == ["start_run"] and tracker.run is None
+
+
+def test_without_the_option_mlflow_is_never_imported_and_missing_it_is_named(monkeypatch):
+    code = "import sys, bridge.cli, bridge.server, bridge.api; print('mlflow' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "mlflow" else real(n, *a)
+    )
+    with pytest.raises(SpecError) as e:
+        MlflowSettings("http://127.0.0.1:5000").check()
+    assert e.value.field == "--mlflow-tracking-uri" and "mlflow package" in str(e.value)
+
+
+def test_a_local_cli_run_is_tracked_too(uri, home, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DISTILL_BRIDGE_HOME", str(home))  # the session's zoo, not ~
+    argv = ["distill", "--teacher", "digits-mlp", "--dataset", "digits", "--mlp", "16"]
+    argv += ["--epochs", "2", "--seed", "3", "--name", "cli/run: 1", "--out", str(tmp_path / "a")]
+    assert main([*argv, "--mlflow-tracking-uri", uri]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("mlflow run: "))
+    run_id = line.rsplit("/", 1)[-1]
+    client = MlflowClient(uri)
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED" and run.data.params["training.epochs"] == "2"
+    assert run.data.tags["distillbridge.job_id"].startswith("local-")
+    # no registered_model_name: the spec's name, made safe for the registry ('/' and ':')
+    versions = client.search_model_versions(f"run_id='{run_id}'")
+    assert [v.name for v in versions] == ["cli-run- 1"]
+
+
+# The zoo teacher is in the session's home by now (the CLI run trained it there): the
+# tracked server's data dir links it.
 def test_each_job_is_a_run_and_a_registered_version_that_takes_the_alias_when_better(
     tracked_server, tmp_path
 ):
@@ -255,23 +341,6 @@ def test_each_job_is_a_run_and_a_registered_version_that_takes_the_alias_when_be
     assert _mlflow_errors(srv) == 0
 
 
-def test_a_local_cli_run_is_tracked_too(uri, home, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("DISTILL_BRIDGE_HOME", str(home))  # the session's zoo, not ~
-    argv = ["distill", "--teacher", "digits-mlp", "--dataset", "digits", "--mlp", "16"]
-    argv += ["--epochs", "2", "--seed", "3", "--name", "cli/run: 1", "--out", str(tmp_path / "a")]
-    assert main([*argv, "--mlflow-tracking-uri", uri]) == 0
-    out = capsys.readouterr().out
-    line = next(x for x in out.splitlines() if x.startswith("mlflow run: "))
-    run_id = line.rsplit("/", 1)[-1]
-    client = MlflowClient(uri)
-    run = client.get_run(run_id)
-    assert run.info.status == "FINISHED" and run.data.params["training.epochs"] == "2"
-    assert run.data.tags["distillbridge.job_id"].startswith("local-")
-    # no registered_model_name: the spec's name, made safe for the registry ('/' and ':')
-    versions = client.search_model_versions(f"run_id='{run_id}'")
-    assert [v.name for v in versions] == ["cli-run- 1"]
-
-
 def test_a_tracking_server_stopped_mid_job_leaves_the_job_succeeded_with_a_warning(
     tracked_server, mlflow_server
 ):
@@ -299,70 +368,3 @@ def test_a_tracking_server_stopped_mid_job_leaves_the_job_succeeded_with_a_warni
     done = next(e for e in events if e.HasField("stage") and e.stage.stage == "done")
     assert events[-1].time.seconds - done.time.seconds < 10
     assert job.job_id in [j.job_id for j in stub.ListJobs(pb.ListJobsRequest()).jobs]
-
-
-def test_an_unreachable_tracking_server_costs_one_warning_and_never_blocks(home):
-    port = _free_port()  # nothing listens there
-    seen: list[object] = []
-    errors: list[str] = []
-    tracker = JobTracker(
-        MlflowSettings(f"http://127.0.0.1:{port}", finish_timeout_s=30),
-        digits_spec(),
-        "job-000000000000",
-        seen.append,
-        errors.append,
-    ).start()
-    began = time.monotonic()
-    for epoch in range(1, 2001):  # far more than the queue holds: observe never waits
-        tracker.observe(ProgressEvent(epoch, 2000, 1, 1, 0.5, 0.3, 0.2, 1e-3, 4.0, 0.5))
-        tracker.observe(StageEvent("train.distill"))
-        tracker.observe(ValidationEvent(epoch, 0.9, 0.3, False))
-    assert time.monotonic() - began < 2.0
-    tracker.finish(Finished("FINISHED", {"student_accuracy": 0.9}))
-    assert tracker.close(timeout=30)
-    warnings = [e for e in seen if isinstance(e, LogEvent) and e.level == "WARNING"]
-    assert len(warnings) == 1 and "starting the run failed" in warnings[0].message
-    assert errors == ["start_run"] and tracker.run is None
-
-
-def test_settings_and_names_are_checked_and_params_flattened():
-    with pytest.raises(SpecError) as e:
-        MlflowSettings("localhost:5000").check()
-    assert e.value.field == "--mlflow-tracking-uri"
-    with pytest.raises(SpecError) as e:
-        MlflowSettings("http://h:5000", alias="latest").check("uri", "alias")
-    assert e.value.field == "alias"
-    with pytest.raises(SpecError) as e:
-        digits_spec(registered_model_name="team/model").validate()
-    assert e.value.field == "registered_model_name"
-    with pytest.raises(SpecError) as e:
-        digits_spec(registered_model_name="model ").validate()
-    assert e.value.field == "registered_model_name"
-    with pytest.raises(SpecError) as e:
-        Distiller(mlflow_tracking_uri="mlflow.internal")
-    assert e.value.field == "mlflow_tracking_uri"
-    with pytest.raises(SpecError) as e:
-        Distiller(mlflow_alias="champion")  # without a tracking URI it could not take effect
-    assert e.value.field == "mlflow_alias"
-    assert registry_name(digits_spec(registered_model_name="x.y z")) == "x.y z"
-    assert registry_name(digits_spec(name="a:b")) == "a-b"
-    assert registry_name(digits_spec()) == "digits-mlp-student"
-    flat = flatten_params(digits_spec(training=FAST).to_dict())
-    assert flat["training.temperature"] == "None" and flat["training.epochs"] == "4"
-    assert flat["student.hidden_sizes"] == "[32]" and flat["gates.max_parity_error"] == "0.0001"
-
-
-def test_without_the_option_mlflow_is_never_imported_and_missing_it_is_named(monkeypatch):
-    code = "import sys, bridge.cli, bridge.server, bridge.api; print('mlflow' in sys.modules)"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert out.stdout.strip() == "False", out.stderr
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda n, *a: None if n == "mlflow" else real(n, *a)
-    )
-    with pytest.raises(SpecError) as e:
-        MlflowSettings("http://127.0.0.1:5000").check()
-    assert e.value.field == "--mlflow-tracking-uri" and "mlflow package" in str(e.value)
