@@ -38,7 +38,7 @@ from bridge.spec import (
     TeacherPreparation,
     TrainingParams,
 )
-from bridge.tracking import MlflowSettings, tracked
+from bridge.tracking import MlflowSettings, refuse_untracked_registry, tracked
 
 
 @dataclass
@@ -219,7 +219,9 @@ class Distiller:
 
     def set_registered_model_name(self, name: str) -> Distiller:
         """The MLflow registered model the artifact becomes a version of (default: the name
-        given to `set_name`); used where the job is tracked in MLflow."""
+        given to `set_name`). A job that sets it where it is not tracked in MLflow (no
+        `mlflow_tracking_uri` here, a server without --mlflow-tracking-uri) is refused with a
+        `SpecError` naming `registered_model_name`; `validate` checks only its form."""
         self._registered_model_name = name
         return self
 
@@ -288,6 +290,7 @@ class Distiller:
         `on_event` sink. The fluent setters only describe a spec for `distill`/`validate`."""
         if self._client is not None:
             return self._distill_remote(spec)
+        refuse_untracked_registry(spec, self._mlflow, "give Distiller(mlflow_tracking_uri=...)")
         return run_local(_check_local(spec), self._home, self._on_event, self._mlflow)
 
     @property

@@ -34,6 +34,7 @@ from bridge.events import Event
 from bridge.export.manifest import MANIFEST, artifact_members
 from bridge.paths import sha256_file
 from bridge.spec import DistillSpec, SpecError
+from bridge.tracking import refuse_untracked_registry
 from bridge.wire import event_to_proto, spec_from_proto, spec_to_proto
 
 LOOPBACK = "127.0.0.1"
@@ -87,6 +88,7 @@ class DebugEntryPoint:
     def submit(self, spec_bytes: bytes) -> str:
         """Starts the job on a thread of this process; returns its id."""
         spec = self._spec(spec_bytes)
+        refuse_untracked_registry(spec, None, "the debug server does not record jobs in MLflow")
         job = _Job("debug-" + uuid.uuid4().hex[:12])
         with self._lock:
             self._jobs[job.job_id] = job

@@ -131,6 +131,18 @@ def check_alias(flag: str, alias: str) -> None:
         )
 
 
+def refuse_untracked_registry(spec: DistillSpec, tracking: MlflowSettings | None, how: str) -> None:
+    """A registered model name only means something where the job is tracked: where it is not,
+    the job is refused naming the field (`how`: what turns tracking on at that door), so the
+    name is never silently dropped."""
+    if spec.registered_model_name and tracking is None:
+        raise SpecError(
+            "registered_model_name",
+            f"{spec.registered_model_name!r} names an MLflow registered model, but this job is "
+            f"not recorded in MLflow: {how}",
+        )
+
+
 def registry_name(spec: DistillSpec) -> str:
     """The registered model a job's artifact joins: the spec's `registered_model_name`, else its
     `name`, else "<dataset>-<student kind>-student" (made safe for MLflow's registry)."""

@@ -40,7 +40,8 @@ from bridge.wire import spec_to_proto
 from tests.conftest import FAST, digits_spec
 from tests.serverkit import share_zoo_cache
 
-# One MLflow server for the module: its tests run on one xdist worker, in order (--dist loadgroup).
+# One MLflow server for the module: its tests run on one xdist worker, in order (make test-python
+# gives each worker whole files; the group keeps that under --dist loadgroup too).
 pytestmark = pytest.mark.xdist_group("mlflow")
 
 WEAK = TrainingParams(epochs=1, batch_size=64, learning_rate=2e-4, seed=3)
@@ -205,6 +206,26 @@ def test_without_the_option_mlflow_is_never_imported_and_missing_it_is_named(mon
     with pytest.raises(SpecError) as e:
         MlflowSettings("http://127.0.0.1:5000").check()
     assert e.value.field == "--mlflow-tracking-uri" and "mlflow package" in str(e.value)
+
+
+def test_a_registered_model_name_where_nothing_is_tracked_is_refused_naming_it(server, home):
+    """Without tracking the name could not take effect: the job is refused, never run."""
+    from bridge import Dataset, MlpConfig
+
+    doors = {
+        "local": (Distiller(home=home), "Distiller(mlflow_tracking_uri=...)"),
+        "server": (
+            Distiller.remote(f"127.0.0.1:{server.port}", plaintext=True),
+            "--mlflow-tracking-uri",
+        ),
+    }
+    for door, (distiller, remedy) in doors.items():
+        with distiller, pytest.raises(SpecError) as e:
+            distiller.set_teacher("digits-mlp").set_student_config(
+                MlpConfig((8,))
+            ).set_registered_model_name(MODEL).distill(Dataset.builtin("digits"), WEAK)
+        assert e.value.code == "INVALID_ARGUMENT", door
+        assert "registered_model_name" in str(e.value) and remedy in str(e.value), door
 
 
 def test_a_local_cli_run_is_tracked_too(uri, home, tmp_path, capsys, monkeypatch):

@@ -17,6 +17,7 @@ from bridge.server import logs
 from bridge.server.jobs import JobManager, JobRecord, ServerClosing
 from bridge.server.uploads import KIND_NAMES, UploadError, UploadStore
 from bridge.spec import SpecError
+from bridge.tracking import refuse_untracked_registry
 from bridge.wire import spec_from_proto, spec_to_proto
 
 CHUNK_BYTES = 256 * 1024
@@ -44,6 +45,9 @@ class DistillerServicer(pb_grpc.DistillerServiceServicer):
             )
             if request.validate_only:
                 return pb.Job(spec=spec_to_proto(spec))
+            refuse_untracked_registry(
+                spec, self.jobs.tracking, "start the server with --mlflow-tracking-uri"
+            )
             job = self.jobs.submit(spec)
         except SpecError as e:
             self._reject(context, e.code, str(e))

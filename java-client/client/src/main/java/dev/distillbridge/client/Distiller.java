@@ -145,6 +145,9 @@ public final class Distiller {
      * The MLflow registered model the artifact becomes a new version of, on a server with
      * {@code --mlflow-tracking-uri}; empty (the default) = the name from {@link #setName}.
      * Letters, digits, '_', '-', '.' and spaces, starting with a letter or digit, at most 256.
+     * A server (or debug server) that does not record jobs in MLflow refuses a job that sets it
+     * ({@code INVALID_ARGUMENT} naming {@code registered_model_name}); {@code validate} checks
+     * only its form.
      */
     public Distiller setRegisteredModelName(String registeredModelName) {
         this.registeredModelName = registeredModelName == null ? "" : registeredModelName;
