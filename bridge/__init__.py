@@ -4,6 +4,7 @@ The public face; everything else is private to the package.
 """
 
 from bridge.api import DistillationResult, Distiller, Teacher
+from bridge.cache_budget import CacheBudget
 from bridge.errors import DistillError, GateError, JobCancelled
 from bridge.events import (
     Event,
@@ -31,6 +32,7 @@ from bridge.spec import (
 )
 
 __all__ = [
+    "CacheBudget",
     "CnnConfig",
     "Dataset",
     "DistillError",

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
+from bridge.cache_budget import CacheBudget
 from bridge.errors import DistillError, JobCancelled
 from bridge.events import Event, EventSink, MlflowRun, ignore_events
 from bridge.export.manifest import read_manifest, verify_files
@@ -107,7 +108,11 @@ class Teacher:
 
 class Distiller:
     """Describe a distillation fluently, then `distill(dataset, params)`. Validation happens in
-    `distill()`: a bad field raises `SpecError` naming it, local or remote alike."""
+    `distill()`: a bad field raises `SpecError` naming it, local or remote alike.
+
+    `teacher_cache_budget` (local runs; a server has `serve --teacher-cache-budget`): what the
+    job's teacher-output cache may take, a `CacheBudget` or its text (`"2GB"`,
+    `"disk=2GB,resident=512MB,features=recompute"`); a bad one raises `ValueError` naming it."""
 
     def __init__(
         self,
@@ -115,12 +120,14 @@ class Distiller:
         home: str | Path | None = None,
         mlflow_tracking_uri: str | None = None,
         mlflow_alias: str = "",
+        teacher_cache_budget: CacheBudget | str | None = None,
     ) -> None:
         """`mlflow_tracking_uri` (local runs): record each run in MLflow and register an
         artifact that passes its gates; `mlflow_alias` (e.g. "champion") moves to a new version
         that beats its holder on the same test split. Credentials: MLflow's environment
         variables (MLFLOW_TRACKING_USERNAME / _PASSWORD / _TOKEN)."""
         self._home = Path(home) if home else default_home()
+        self._budget = _budget(teacher_cache_budget)
         self._mlflow: MlflowSettings | None = None
         if mlflow_tracking_uri is not None:
             self._mlflow = MlflowSettings(mlflow_tracking_uri, mlflow_alias)
@@ -291,7 +298,7 @@ class Distiller:
         if self._client is not None:
             return self._distill_remote(spec)
         refuse_untracked_registry(spec, self._mlflow, "give Distiller(mlflow_tracking_uri=...)")
-        return run_local(_check_local(spec), self._home, self._on_event, self._mlflow)
+        return run_local(_check_local(spec), self._home, self._on_event, self._mlflow, self._budget)
 
     @property
     def _local_teacher(self) -> str | None:
@@ -339,6 +346,7 @@ def run_local(
     home: Path,
     on_event: EventSink = ignore_events,
     mlflow: MlflowSettings | None = None,
+    teacher_cache_budget: CacheBudget | None = None,
 ) -> DistillationResult:
     """Runs, in this process, a spec its door has already `check`ed (the API's own doors check
     first: `Distiller.run_spec`); the artifact lands under `home`/runs. With `mlflow`, the run
@@ -347,9 +355,19 @@ def run_local(
 
     job_id = "local-" + uuid.uuid4().hex[:12]
     out = home / "runs" / job_id
-    ctx = RunContext(home=home, job_id=job_id)
+    budget = teacher_cache_budget or CacheBudget()
+    ctx = RunContext(home=home, job_id=job_id, teacher_cache_budget=budget)
     result, mlflow_run = tracked(mlflow, spec, job_id, on_event, lambda s: run(spec, out, ctx, s))
     return DistillationResult(job_id, result.metrics, result.manifest, mlflow_run, _local_dir=out)
+
+
+def _budget(value: CacheBudget | str | None) -> CacheBudget:
+    if value is None or isinstance(value, CacheBudget):
+        return value or CacheBudget()
+    try:
+        return CacheBudget.parse(value)
+    except ValueError as e:
+        raise ValueError(f"teacher_cache_budget: {e}") from None
 
 
 def _check_local(spec: DistillSpec) -> DistillSpec:

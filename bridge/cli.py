@@ -25,6 +25,7 @@ from bridge.cli_checks import (
     connection_options,
     mlflow_settings,
     retention_policy,
+    teacher_cache_budget,
 )
 from bridge.cli_progress import JobPrinter
 from bridge.errors import DistillError
@@ -133,6 +134,16 @@ def _parser() -> argparse.ArgumentParser:
         "teacher-cache=14d (finished jobs by age since they ended or by count, uploads and "
         "teacher-output cache entries by age since a job last used them; s, m, h, d). Nothing a "
         "queued or running job needs is removed. Default: keep everything",
+    )
+    s.add_argument(
+        "--teacher-cache-budget",
+        default=None,
+        metavar="SIZE|KEY=VALUE,...",
+        help="what one job's teacher-output cache entry may take: a disk size (2GB, 500MiB) or "
+        "disk=SIZE,resident=SIZE,features=auto|full|compact|recompute. Logits are always cached; "
+        "hidden-state and attention targets are cached compactly when they fit, else recomputed "
+        "during training with the teacher kept loaded. Compact targets above `resident` are "
+        "read per batch instead of memory-mapped. Default: disk=1GiB,resident=256MiB",
     )
     _add_executor_flags(s)
     _add_mlflow_flags(s, "every job")
@@ -369,6 +380,7 @@ def _serve(args: argparse.Namespace) -> int:
         ray_node_home=args.ray_node_home,
         job_retries=args.job_retries,
         retention=retention_policy(args),
+        teacher_cache_budget=teacher_cache_budget(args),
         min_ping_interval_s=args.min_ping_interval,
         mlflow=mlflow_settings(args),
     )

@@ -10,6 +10,7 @@ import os
 import socket
 from pathlib import Path
 
+from bridge.cache_budget import CacheBudget
 from bridge.spec import SpecError
 from bridge.tracking import MlflowSettings
 
@@ -43,6 +44,7 @@ def check_serve(args: argparse.Namespace) -> None:
     _check_executor(args)
     retention_policy(args)
     mlflow_settings(args)
+    teacher_cache_budget(args)
     if args.ready_file is not None:
         check_creatable_dir("--ready-file", args.ready_file.parent)
 
@@ -70,6 +72,15 @@ def retention_policy(args: argparse.Namespace):  # -> RetentionPolicy, imported 
         return RetentionPolicy.parse(",".join(args.retain))
     except ValueError as e:
         raise SpecError("--retain", str(e)) from None
+
+
+def teacher_cache_budget(args: argparse.Namespace) -> CacheBudget:
+    if args.teacher_cache_budget is None:
+        return CacheBudget()
+    try:
+        return CacheBudget.parse(args.teacher_cache_budget)
+    except ValueError as e:
+        raise SpecError("--teacher-cache-budget", str(e)) from None
 
 
 RAY_ONLY_FLAGS = ("ray_address", "ray_cpus", "ray_gpus", "ray_memory_mb", "ray_node_home")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bridge.cache_budget import CacheBudget
 from bridge.data import load_dataset
 from bridge.data.tokenize import TOKENIZER_FILE
 from bridge.distill import TrainData, accuracy, predict_logits, train
@@ -75,6 +76,8 @@ class RunContext:
     should_stop: Callable[[], bool] = field(default=lambda: False)
     # Set when the job runs on a Ray cluster: training.workers > 1 then uses Ray Train there.
     ray_address: str | None = None
+    # What the teacher-output cache may take (the operator's: serve --teacher-cache-budget).
+    teacher_cache_budget: CacheBudget = field(default_factory=CacheBudget)
 
 
 @dataclass(frozen=True)
@@ -181,8 +184,9 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
                 teacher_encoder,
                 spec.training.batch_size,
                 on_event,
+                ctx.teacher_cache_budget,
             )
-        report_cache(cached, metrics, on_event)
+        report_cache(cached, metrics, on_event, len(teacher_splits["train"]))
         teacher_test = np.asarray(cached.outputs["test"].logits)
         check_classes(teacher_test, dataset)
         ys = split_labels(dataset, cached)
@@ -251,6 +255,8 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
                 self_distill=self_loss,
                 should_stop=ctx.should_stop,
             )
+    if cached is not None:
+        cached.close()  # a teacher kept to recompute feature targets goes now
     metrics.update(
         train_seconds=outcome.seconds,
         train_cpu_seconds=outcome.cpu_seconds,
@@ -313,6 +319,8 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
         spec, dataset, ctx.job_id, work, quantized, prepared.info, metrics, test, encoder, ops
     )
     manifest["operators"] = operators
+    if cached is not None and cached.plan is not None:  # which feature path, and why
+        manifest["teacher_cache"] = cached.plan.to_dict()
     if search is not None:
         manifest["training"]["search"] = search.to_dict()
     manifest["verification"] = verification

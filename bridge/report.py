@@ -188,6 +188,7 @@ def render_markdown(manifest: dict, history: TrainingHistory) -> str:
     for title, rows in sections:
         if rows:
             lines += [f"## {title}", "", "| measure | value |", "|---|---|", *rows, ""]
+    lines += _teacher_cache(manifest)
     lines += _gates(manifest)
     lines += _search(manifest)
     lines += _epochs(history)
@@ -275,7 +276,12 @@ _TIME = (
     ("student training", "train_seconds", "s"),
     ("of which the schedule search (all trials)", "search_seconds", "s"),
 )
-_SHOWN = {key for table in (_ACCURACY, _SIZE, _VOCABULARY, _PARITY, _TIME) for _, key, _ in table}
+_CACHE = (
+    ("cache entry on disk", "teacher_cache_bytes", "bytes"),
+    ("per training row", "teacher_cache_bytes_per_row", "bytes"),
+)
+_TABLES = (_ACCURACY, _SIZE, _VOCABULARY, _PARITY, _TIME, _CACHE)
+_SHOWN = {key for table in _TABLES for _, key, _ in table}
 
 
 def _rows(m: dict, table: tuple[tuple[str, str, str], ...]) -> list[str]:
@@ -306,6 +312,25 @@ def _rss_rows(m: dict) -> list[str]:
     phases = [k[len("peak_rss_") : -len("_mb")] for k in m if _is_rss(k)]
     phases.sort(key=lambda p: (_PHASES.index(p) if p in _PHASES else len(_PHASES), p))
     return [f"| {p} | {m[f'peak_rss_{p}_mb']:,.0f} MiB |" for p in phases]
+
+
+def _teacher_cache(manifest: dict) -> list[str]:
+    """Which path the teacher's feature targets took (cached, compact, recomputed) and why."""
+    plan = manifest.get("teacher_cache")
+    if not plan:
+        return []
+    m = manifest.get("metrics", {})
+    lines = ["## Teacher-output cache", "", f"Feature targets: {plan['described']}."]
+    lines += [f"Why: {plan['reason']}.", "", "| measure | value |", "|---|---|"]
+    lines += [f"| budget | {plan['budget']} |"]
+    lines += _rows(m, _CACHE)
+    if plan["features"] != "none":
+        for label, key in (
+            ("fp16 feature targets", "features_fp16_bytes"),
+            ("compact", "features_compact_bytes"),
+        ):
+            lines.append(f"| {label} (needed) | {_bytes(plan[key])} |")
+    return [*lines, ""]
 
 
 def _gates(manifest: dict) -> list[str]:

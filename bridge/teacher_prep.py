@@ -21,10 +21,12 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
 
+from bridge.cache_budget import CacheBudget
 from bridge.data import LoadedDataset
 from bridge.data.features import Features, float_features
 from bridge.data.tokenize import TOKENIZER_FILE, TextEncoder
@@ -32,7 +34,9 @@ from bridge.distill import TrainData, accuracy, predict_logits, train
 from bridge.distill.teacher_cache import (
     TEACHER_CACHE_DIR,
     CacheResult,
+    TeacherShape,
     cache_key,
+    plan_features,
     teacher_batch_size,
     teacher_outputs,
 )
@@ -253,7 +257,8 @@ def _text(
     return PreparedTeacher(
         source,
         sha,
-        lambda: HfTeacher(source.reference, directory, num_labels, sha),
+        # a partial, not a lambda: a recomputing DDP worker unpickles it and loads its own
+        partial(HfTeacher, source.reference, directory, num_labels, sha),
         info,
         (directory / "teacher.onnx").stat().st_size,
         onnx_path=directory / "teacher.onnx",
@@ -437,19 +442,34 @@ def teacher_outputs_for(
     encoder: TextEncoder | None,
     student_batch: int,
     on_event: EventSink = ignore_events,
+    budget: CacheBudget | None = None,
 ) -> CacheResult:
     """The teacher's outputs for every split, from the teacher-output cache under `home` (the
     teacher is loaded only on a miss, with "teacher_cache" progress), keyed by teacher, data,
-    tokenizer and request."""
+    tokenizer, request and storage layout. Feature targets follow `budget` (`plan_features`)."""
+    shape = None
+    if request.hidden or request.attention or request.pooled:
+        assert prepared.directory is not None  # only Transformer teachers give features
+        config = hf_config(prepared.directory)
+        shape = TeacherShape(config["hidden_size"], config["num_attention_heads"])
+    plan = plan_features(splits, request, shape, dataset.num_classes, budget or CacheBudget())
     key = cache_key(
         teacher=prepared.identity,
         dataset=dataset.fingerprint,
         tokenizer=encoder.manifest_block() if encoder else None,
-        request=asdict(request),
+        request=asdict(plan.cached_request(request)),
+        layout=plan.layout,
     )
     batch = teacher_batch_size(student_batch, encoder is not None)
     return teacher_outputs(
-        home / TEACHER_CACHE_DIR, key, splits, request, prepared.load, batch, on_event=on_event
+        home / TEACHER_CACHE_DIR,
+        key,
+        splits,
+        request,
+        prepared.load,
+        batch,
+        on_event=on_event,
+        plan=plan,
     )
 
 

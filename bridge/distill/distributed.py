@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +74,9 @@ def write_job(
             "params": params,
             "names": {"train": data.features.names, "val": val.features.names},
             "teacher_cache": str(teacher_cache) if teacher_cache and data.teacher else None,
+            # compact or recomputed feature targets: the reader itself (it pickles without
+            # open files or a loaded teacher; each worker opens or loads its own)
+            "teacher_features": data.teacher.features if data.teacher else None,
         },
         job / "job.pt",
     )
@@ -96,6 +99,8 @@ def read_job(job: Path) -> dict:
             if split == "train" and spec["teacher_cache"]
             else None
         )
+        if teacher is not None and spec.get("teacher_features") is not None:
+            teacher = replace(teacher, features=spec["teacher_features"])
         data[split] = TrainData(
             Features(tuple(spec["names"][split]), arrays),
             np.load(job / f"{split}.y.npy"),

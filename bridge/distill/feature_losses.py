@@ -122,6 +122,9 @@ class FeatureLoss(FeatureAlignment):
         self, teacher: TeacherOutputs, idx: np.ndarray, logits: torch.Tensor, width: int
     ) -> TeacherBatch:
         """Hidden states and attention maps trimmed to the batch's sequence `width`."""
+        if teacher.features is not None:  # compact or recomputed
+            hidden, attention = teacher.features.read(idx, width)
+            return TeacherBatch(logits, hidden, attention)
         return TeacherBatch(
             logits,
             {

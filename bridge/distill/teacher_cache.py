@@ -1,9 +1,15 @@
 """Teacher outputs computed once, written to memory-mapped .npy files, reused by later jobs.
 
-Keyed by a hash of (teacher identity, dataset fingerprint, preprocessing, requested outputs), so
-a second job with the same teacher and data skips teacher inference entirely — the teacher is
-never even loaded. The trainer reads batches straight from the memory maps: teacher outputs do
-not occupy the student's RAM.
+Keyed by a hash of (teacher identity, dataset fingerprint, preprocessing, requested outputs,
+storage layout), so a second job with the same teacher and data skips teacher inference
+entirely — the teacher is never even loaded. The trainer reads batches straight from the files:
+teacher outputs do not occupy the student's RAM.
+
+Feature targets (hidden states, attention maps) grow with rows x tokens x layers, so they follow
+the job's `CacheBudget` (`plan_features`): logits are always cached; feature targets are cached
+compactly (bridge/distill/compact.py) when they fit the disk budget, in the dense fp16 layout
+of old only when asked (`features=full`), and otherwise recomputed on the fly: the trainer keeps
+the teacher loaded and runs it under inference mode for each batch (`RecomputeReader`).
 """
 
 from __future__ import annotations
@@ -14,13 +20,24 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+import torch
+from torch import Tensor
 
+from bridge.cache_budget import CacheBudget, format_bytes
 from bridge.data import LoadedDataset
 from bridge.data.features import Features
+from bridge.distill.compact import (
+    LAYOUT_FILE,
+    ArraySpec,
+    CompactReader,
+    CompactWriter,
+    compact_bytes,
+)
 from bridge.events import EventSink, LogEvent, ignore_events
 from bridge.models.teachers import OutputRequest, Teacher
 from bridge.paths import locked, locked_if_free, tree_bytes
@@ -34,12 +51,171 @@ TEACHER_CACHE_DIR = "teacher-cache"  # under the home (a server's --data-dir)
 COMPLETE = "complete.json"  # written last; its mtime is the entry's last use
 
 
+# How a job's feature targets reach the trainer (metric `teacher_features_path`).
+FEATURE_PATHS = {"none": 0, "full": 1, "compact": 2, "recompute": 3}
+_LAYOUTS = {"full": "full-v1", "compact": "compact-v1"}  # anything else: logits-v1
+
+
+class FeatureReader(Protocol):
+    """A split's feature targets for one batch, as dense float tensors trimmed or padded to the
+    batch's `width`: (hidden per hidden_states index, attention per 0-based layer)."""
+
+    def read(self, idx: np.ndarray, width: int) -> tuple[dict[int, Tensor], dict[int, Tensor]]: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class TeacherOutputs:
     logits: np.ndarray  # [N, classes] float32
     hidden: dict[int, np.ndarray] = field(default_factory=dict)  # [N, L, H] float16
     attention: dict[int, np.ndarray] = field(default_factory=dict)  # [N, heads, L, L] float16
     pooled: np.ndarray | None = None  # [N, H] float16: mean-pooled last hidden state
+    # Set when feature targets are compact or recomputed (then `hidden`/`attention` are empty).
+    features: FeatureReader | None = None
+
+
+@dataclass(frozen=True)
+class TeacherShape:
+    """What sizes a Transformer teacher's feature targets: read from its config, not loaded."""
+
+    hidden_size: int
+    heads: int
+
+
+@dataclass(frozen=True)
+class FeaturePlan:
+    """Where this job's feature targets come from, and why (bytes needed against the budget)."""
+
+    path: str  # a key of FEATURE_PATHS
+    budget: CacheBudget
+    logits_bytes: int  # always cached: logits of every split (+ pooled sentence features)
+    full_bytes: int  # feature targets, dense fp16 at the split's padded width
+    compact_bytes: int  # feature targets, real tokens only, int8/uint8 + scales
+    reason: str
+
+    @property
+    def code(self) -> int:
+        return FEATURE_PATHS[self.path]
+
+    @property
+    def layout(self) -> str:
+        return _LAYOUTS.get(self.path, "logits-v1")
+
+    @property
+    def mapped(self) -> bool:
+        """Compact targets are memory-mapped only when all of them may be resident."""
+        return self.compact_bytes <= self.budget.resident_bytes
+
+    def to_dict(self) -> dict:
+        """For the manifest and the report: the path, why, and the sizes it was chosen from."""
+        return {
+            "features": self.path,
+            "described": PATH_NAMES[self.path],
+            "reason": self.reason,
+            "budget": self.budget.describe(),
+            "logits_bytes": self.logits_bytes,
+            "features_fp16_bytes": self.full_bytes,
+            "features_compact_bytes": self.compact_bytes,
+        }
+
+    def cached_request(self, request: OutputRequest) -> OutputRequest:
+        """What the cache entry holds: everything, or (recomputing) logits and pooled only."""
+        return request if self.path in _LAYOUTS else OutputRequest(pooled=request.pooled)
+
+
+def plan_features(
+    splits: dict[str, Features],
+    request: OutputRequest,
+    shape: TeacherShape | None,
+    classes: int,
+    budget: CacheBudget,
+    feature_split: str = "train",
+) -> FeaturePlan:
+    """Chooses full / compact / recompute from sizes known before the teacher runs: the
+    split's token lengths give the compact layout's exact size."""
+    rows = sum(len(f) for f in splits.values())
+    train = splits[feature_split]
+    pooled = len(train) * shape.hidden_size * 2 if request.pooled and shape else 0
+    logits = rows * classes * 4 + pooled
+    specs = feature_specs(request, shape)
+    if not specs:
+        return FeaturePlan("none", budget, logits, 0, 0, "no feature losses")
+    width = train.arrays[0].shape[1]
+    full = len(train) * sum(_dense_row_bytes(s, width) for s in specs.values())
+    compact = compact_bytes(specs, train.arrays[1].sum(axis=1))
+    room = budget.disk_bytes - logits
+    plan = lambda path, why: FeaturePlan(path, budget, logits, full, compact, why)  # noqa: E731
+    sizes = f"fp16 {format_bytes(full)}, compact {format_bytes(compact)}"
+    left = (
+        f"the disk budget leaves {format_bytes(room)} after logits"
+        if room >= 0
+        else f"logits alone take {format_bytes(logits)} of the disk budget"
+    )
+    if budget.features == "recompute":
+        return plan("recompute", f"the budget says features=recompute ({sizes})")
+    if budget.features == "full" and full <= room:
+        return plan("full", f"fp16 feature targets ({format_bytes(full)}) fit: {left}")
+    if compact <= room:
+        return plan("compact", f"compact feature targets fit ({sizes}; {left})")
+    return plan("recompute", f"feature targets do not fit even compact ({sizes}; {left})")
+
+
+def feature_specs(request: OutputRequest, shape: TeacherShape | None) -> dict[str, ArraySpec]:
+    if shape is None:
+        return {}
+    heads = 1 if request.average_heads else shape.heads
+    return {f"hidden_{i}": ArraySpec("hidden", shape.hidden_size) for i in request.hidden} | {
+        f"attention_{i}": ArraySpec("attention", heads) for i in request.attention
+    }
+
+
+def _dense_row_bytes(spec: ArraySpec, width: int) -> int:
+    per_token = spec.size if spec.kind == "hidden" else spec.size * width
+    return 2 * width * per_token
+
+
+class RecomputeReader:
+    """Feature targets computed now: the teacher (loaded on first use, kept until `close`) runs
+    each batch under inference mode. Pickles without the loaded teacher, so a DDP worker loads
+    its own."""
+
+    def __init__(
+        self, load: Callable[[], Teacher], features: Features, request: OutputRequest
+    ) -> None:
+        self.load = load
+        self.features = features
+        self.request = OutputRequest(request.hidden, request.attention, request.average_heads)
+        self._teacher: Teacher | None = None
+
+    def read(self, idx: np.ndarray, width: int) -> tuple[dict[int, Tensor], dict[int, Tensor]]:
+        if self._teacher is None:
+            self._teacher = self.load()
+        out = self._teacher.forward_batch(self.features.batch(idx), self.request)
+        hidden = {i: _fit(out[f"hidden_{i}"], width, (1,)) for i in self.request.hidden}
+        attention = {i: _fit(out[f"attention_{i}"], width, (2, 3)) for i in self.request.attention}
+        return hidden, attention
+
+    def close(self) -> None:
+        if self._teacher is not None:
+            self._teacher.release()
+            self._teacher = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_teacher": None}
+
+
+def _fit(value: np.ndarray, width: int, axes: tuple[int, ...]) -> Tensor:
+    """Pads (zeros) or trims the token axes of a batch to `width`."""
+    out = torch.from_numpy(value.astype(np.float32))
+    for axis in axes:
+        if out.shape[axis] > width:
+            out = out.narrow(axis, 0, width)
+        elif out.shape[axis] < width:
+            pad = list(out.shape)
+            pad[axis] = width - out.shape[axis]
+            out = torch.cat([out, out.new_zeros(pad)], dim=axis)
+    return out
 
 
 @dataclass(frozen=True)
@@ -49,6 +225,14 @@ class CacheResult:
     seconds: float
     directory: Path
     cpu_seconds: float = 0.0  # this process's CPU time (all threads)
+    plan: FeaturePlan | None = None
+    bytes: int = 0  # the entry on disk
+
+    def close(self) -> None:
+        """Releases what reading feature targets holds (a recomputing teacher, open files)."""
+        for outputs in self.outputs.values():
+            if outputs.features is not None:
+                outputs.features.close()
 
 
 def cache_key(**facts: object) -> str:
@@ -64,9 +248,14 @@ def teacher_outputs(
     batch_size: int,
     feature_split: str = "train",
     on_event: EventSink = ignore_events,
+    plan: FeaturePlan | None = None,
 ) -> CacheResult:
     """Logits for every split (hidden states / attention only for `feature_split`), from the
-    cache when present; otherwise the teacher is loaded, run once and released."""
+    cache when present; otherwise the teacher is loaded, run once and released. `plan` (default:
+    everything in the fp16 layout) says which feature targets are cached and how; `key` must
+    include its layout. Recomputed targets come from a `RecomputeReader` on `feature_split`."""
+    plan = plan or FeaturePlan("full", CacheBudget(), 0, 0, 0, "no budget given")
+    cached_request = plan.cached_request(request)
     directory = root / key[:32]
     start, cpu_start = time.perf_counter(), time.process_time()
     with locked(directory):  # a concurrent job with the same key waits, then reads this one's
@@ -79,25 +268,34 @@ def teacher_outputs(
             progress = PhaseProgress(
                 on_event, "teacher_cache", rows, "rows", f"teacher outputs for {rows:,} rows"
             )
-            _build(
-                directory, key, splits, request, load_teacher, batch_size, feature_split, progress
-            )
+            writing = _Writing(cached_request, batch_size, feature_split, plan.path == "compact")
+            _build(directory, key, splits, load_teacher, writing, progress)
             progress.finish()
         # Opened under the lock, so retention cannot remove the entry in between; once open,
         # the memory maps outlive a later removal.
-        outputs = {name: open_split(directory, name) for name in splits}
+        outputs = {name: open_split(directory, name, plan.mapped) for name in splits}
+        size = tree_bytes(directory)
+    if plan.path == "recompute":
+        reader = RecomputeReader(load_teacher, splits[feature_split], request)
+        outputs[feature_split] = replace(outputs[feature_split], features=reader)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    return CacheResult(outputs, hit, seconds, directory, cpu)
+    return CacheResult(outputs, hit, seconds, directory, cpu, plan, size)
+
+
+@dataclass(frozen=True)
+class _Writing:
+    request: OutputRequest  # what the entry holds
+    batch_size: int
+    feature_split: str
+    compact: bool  # feature targets compactly (else dense fp16)
 
 
 def _build(
     directory: Path,
     key: str,
     splits: dict[str, Features],
-    request: OutputRequest,
     load_teacher: Callable[[], Teacher],
-    batch_size: int,
-    feature_split: str,
+    writing: _Writing,
     progress: PhaseProgress,
 ) -> None:
     """Writes the entry in a fresh temporary directory and renames it into place: a crash
@@ -107,8 +305,12 @@ def _build(
         teacher = load_teacher()
         try:
             for name, features in splits.items():
-                wanted = request if name == feature_split else OutputRequest()
-                _write_split(tmp, name, features, teacher, wanted, batch_size, progress)
+                features_here = name == writing.feature_split
+                wanted = writing.request if features_here else OutputRequest()
+                compact = writing.compact and features_here
+                _write_split(
+                    tmp, name, features, teacher, wanted, writing.batch_size, progress, compact
+                )
         finally:
             teacher.release()
         (tmp / COMPLETE).write_text(json.dumps({"key": key, "splits": list(splits)}))
@@ -126,11 +328,17 @@ def _write_split(
     request: OutputRequest,
     batch_size: int,
     progress: PhaseProgress,
+    compact: bool = False,
 ) -> None:
     arrays: dict[str, np.ndarray] = {}
     width = features.arrays[0].shape[1] if features.is_text else 0
+    writer = CompactWriter(directory, split) if compact else None
     for rows, out in teacher.outputs(features, request, batch_size):
+        lengths = features.arrays[1][rows].sum(axis=1) if writer else None
         for name, value in out.items():
+            if writer is not None and name.startswith(("hidden_", "attention_")):
+                writer.write(name, value, lengths)
+                continue
             if name not in arrays:
                 arrays[name] = np.lib.format.open_memmap(
                     directory / f"{split}.{name}.npy",
@@ -139,9 +347,13 @@ def _write_split(
                     shape=(len(features), *_full_shape(name, value.shape[1:], width)),
                 )
             _store(arrays[name], rows, value)
+        if writer is not None:
+            writer.add_lengths(lengths)
         progress.advance(rows.stop - rows.start)
     for array in arrays.values():
         array.flush()
+    if writer is not None:
+        writer.close()
 
 
 def _full_shape(name: str, shape: tuple[int, ...], width: int) -> tuple[int, ...]:
@@ -162,7 +374,9 @@ def _store(target: np.ndarray, rows: slice, value: np.ndarray) -> None:
         target[rows] = value
 
 
-def open_split(directory: Path, split: str) -> TeacherOutputs:
+def open_split(directory: Path, split: str, mapped: bool = True) -> TeacherOutputs:
+    """A split of an entry; compact feature targets are memory-mapped only when `mapped`."""
+
     def load(path: Path) -> np.ndarray:
         return np.load(path, mmap_mode="r")
 
@@ -176,7 +390,9 @@ def open_split(directory: Path, split: str) -> TeacherOutputs:
     pooled_file = directory / f"{split}.pooled.npy"
     pooled = load(pooled_file) if pooled_file.is_file() else None
     logits = np.asarray(load(directory / f"{split}.logits.npy"))
-    return TeacherOutputs(logits, hidden, attention, pooled)
+    compact = (directory / f"{split}.{LAYOUT_FILE}").is_file()
+    reader = CompactReader(directory, split, mapped) if compact else None
+    return TeacherOutputs(logits, hidden, attention, pooled, reader)
 
 
 def teacher_batch_size(student_batch: int, text: bool) -> int:
@@ -187,18 +403,45 @@ def teacher_batch_size(student_batch: int, text: bool) -> int:
     return max(1, min(student_batch, TEXT_TEACHER_BATCH if text else TEACHER_BATCH))
 
 
-def report_cache(cached: CacheResult, metrics: dict[str, float], on_event: EventSink) -> None:
+def report_cache(
+    cached: CacheResult, metrics: dict[str, float], on_event: EventSink, train_rows: int
+) -> None:
     metrics["teacher_cache_hit"] = float(cached.hit)
     metrics["teacher_cache_seconds"] = cached.seconds
     metrics["teacher_cache_cpu_seconds"] = cached.cpu_seconds
+    recompute = cached.plan is not None and cached.plan.path == "recompute"
+    released = "teacher kept loaded to recompute features" if recompute else "teacher released"
     if cached.hit:
         on_event(LogEvent("teacher outputs found in the cache: no teacher inference"))
     else:
         on_event(
+            LogEvent(f"teacher outputs computed in {cached.seconds:.1f} s and cached; {released}")
+        )
+    metrics["teacher_cache_bytes"] = cached.bytes
+    metrics["teacher_cache_bytes_per_row"] = cached.bytes / max(1, train_rows)
+    plan = cached.plan
+    if plan is None:
+        return
+    metrics["teacher_features_path"] = plan.code
+    metrics["teacher_cache_budget_bytes"] = plan.budget.disk_bytes
+    if plan.path != "none":
+        metrics["teacher_features_fp16_bytes"] = plan.full_bytes
+        metrics["teacher_features_compact_bytes"] = plan.compact_bytes
+        on_event(
             LogEvent(
-                f"teacher outputs computed in {cached.seconds:.1f} s and cached; teacher released"
+                f"teacher feature targets: {PATH_NAMES[plan.path]}: {plan.reason}; cache entry "
+                f"{format_bytes(cached.bytes)} ({format_bytes(cached.bytes / max(1, train_rows))}"
+                " per training row)"
             )
         )
+
+
+PATH_NAMES = {
+    "none": "none",
+    "full": "cached (fp16)",
+    "compact": "cached compactly (int8 hidden, uint8 attention, real tokens only)",
+    "recompute": "recomputed on the fly each batch (logits cached)",
+}
 
 
 def split_labels(dataset: LoadedDataset, cached: CacheResult) -> dict[str, np.ndarray]:

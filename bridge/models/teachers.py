@@ -187,6 +187,12 @@ class Teacher(ABC):
     @abstractmethod
     def release(self) -> None: ...
 
+    def forward_batch(
+        self, batch: tuple[np.ndarray, ...], request: OutputRequest
+    ) -> dict[str, np.ndarray]:
+        """One batch's outputs (under inference mode), as `outputs` gives them."""
+        return self._forward(batch, request)
+
     def outputs(
         self, features: Features, request: OutputRequest | None = None, batch_size: int = 256
     ) -> Iterator[tuple[slice, dict[str, np.ndarray]]]:

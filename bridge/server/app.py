@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
 from bridge._proto.distillbridge.v1 import distiller_pb2_grpc as pb_grpc
+from bridge.cache_budget import CacheBudget
 from bridge.distill.teacher_cache import TEACHER_CACHE_DIR
 from bridge.paths import trust_directory
 from bridge.server import logs
@@ -72,6 +73,9 @@ class ServerConfig:
     min_ping_interval_s: float = 20.0
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # default: keep all
     mlflow: MlflowSettings | None = None  # every job an MLflow run (--mlflow-tracking-uri)
+    # One job's teacher-output cache entry (disk, resident); feature targets beyond it are
+    # recomputed during training.
+    teacher_cache_budget: CacheBudget = field(default_factory=CacheBudget)
 
     def make_executor(self, paths: ServerPaths) -> Executor:
         if self.executor == "local":
@@ -83,7 +87,11 @@ class ServerConfig:
         from bridge.server.ray_executor import RayExecutor  # Ray is imported only when used
 
         return RayExecutor(
-            self.ray_address, paths.data_root, self.ray_resources, self.ray_node_home
+            self.ray_address,
+            paths.data_root,
+            self.ray_resources,
+            self.ray_node_home,
+            self.teacher_cache_budget,
         )
 
     def token(self) -> str | None:
@@ -117,7 +125,7 @@ class DistillServer:
         data_dir.mkdir(parents=True, exist_ok=True)
         data_root = (config.data_root or data_dir / "files").resolve()
         data_root.mkdir(parents=True, exist_ok=True)
-        paths = ServerPaths(data_dir, data_root)
+        paths = ServerPaths(data_dir, data_root, config.teacher_cache_budget)
         trust_directory(paths.uploads)
         self.config = config
         self.metrics = Metrics()

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bridge._proto.distillbridge.v1 import distiller_pb2 as pb
+from bridge.cache_budget import CacheBudget
 from bridge.errors import DistillError
 from bridge.events import Event, LogEvent, StageEvent
 from bridge.export.manifest import MANIFEST, artifact_members
@@ -149,6 +150,8 @@ class JobRecord:
 class ServerPaths:
     data_dir: Path  # bridge.db, jobs/, uploads/ and the zoo teacher cache live here
     data_root: Path  # user teacher and dataset files must live under this
+    # What one job's teacher-output cache entry may take (serve --teacher-cache-budget).
+    teacher_cache_budget: CacheBudget = field(default_factory=CacheBudget)
 
     @property
     def home(self) -> Path:

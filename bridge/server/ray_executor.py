@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bridge.cache_budget import CacheBudget
 from bridge.errors import first_line, one_line
 from bridge.events import LogEvent
 from bridge.export.manifest import artifact_members, member_path, read_manifest, verify_files
@@ -118,6 +119,7 @@ class _NodeAgent:
         packed: dict[str, tuple[str, Bundle]],
         job_id: str,
         node_home: str | None,
+        budget: CacheBudget | None = None,
     ) -> dict[str, bytes] | None:
         """Runs the job on this node; the artifact's files on success, None otherwise (the
         outcome message says why)."""
@@ -136,7 +138,7 @@ class _NodeAgent:
             if self._cancelled:
                 return None
             # the local executor's worker, on this node; it joins the cluster for Ray Train
-            paths = ServerPaths(data_dir=home, data_root=work / "inputs")
+            paths = ServerPaths(home, work / "inputs", budget or CacheBudget())
             executor = LocalExecutor(paths, ray_address=context.gcs_address)
             self._worker = worker = executor.start(job_id, spec, work / "artifact")
             self._put(("event", LogEvent(f"running on {node}, worker {worker.where}")))
@@ -343,9 +345,11 @@ class RayExecutor:
         data_root: Path,
         resources: RayResources | None = None,
         node_home: Path | None = None,
+        teacher_cache_budget: CacheBudget | None = None,
     ) -> None:
         import ray
 
+        self.teacher_cache_budget = teacher_cache_budget or CacheBudget()
         self.data_root = data_root
         self.resources = resources or RayResources()
         self.node_home = str(node_home) if node_home else None
@@ -373,7 +377,7 @@ class RayExecutor:
             runtime_env=_forwarded_environment(),
             **self.resources.actor_options(),
         ).remote()
-        run_ref = agent.run.remote(spec, packed, job_id, self.node_home)
+        run_ref = agent.run.remote(spec, packed, job_id, self.node_home, self.teacher_cache_budget)
         return RayExecution(agent, run_ref, agent._actor_id.hex()[:12], self._closed)
 
     def close(self) -> None:

@@ -59,7 +59,11 @@ def worker_main(
         events.put(("event", event))
 
     ctx = RunContext(
-        home=paths.home, data_root=paths.data_root, job_id=job_id, ray_address=ray_address
+        home=paths.home,
+        data_root=paths.data_root,
+        job_id=job_id,
+        ray_address=ray_address,
+        teacher_cache_budget=paths.teacher_cache_budget,
     )
     try:
         result = run(spec, out_dir, ctx, on_event)

@@ -1,0 +1,88 @@
+"""How much a job's teacher-output cache may take: `serve --teacher-cache-budget` and
+`Distiller(teacher_cache_budget=...)`. The operator's business, not the job's, so it is not a
+spec field. Parsed and checked here with the standard library only (the CLI checks its flags
+before anything heavy loads); applied by bridge/distill/teacher_cache.py.
+
+- `disk`: the bytes one job's cache entry may hold. Logits are always cached (a few bytes per
+  row); the teacher's hidden states and attention maps are cached when they fit, compactly by
+  default, and otherwise recomputed on the fly during training.
+- `resident`: how much of the cached feature targets the trainer may memory-map. Mapped pages
+  count in the job's RSS; above this figure the trainer reads each batch's rows with pread, so
+  only the batch is resident (the kernel's page cache still serves repeated reads).
+- `features`: `auto` (compact when it fits, else recompute), `full` (the fp16 layout of old,
+  when it fits), `compact` (the same as auto), `recompute` (never cache feature targets).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+FEATURE_MODES = ("auto", "full", "compact", "recompute")
+# One job's entry; a demo-size text job (10k tweets, 3 hidden + 2 attention layers) needs
+# ~0.6 GB compact, so it caches; 100k longer documents do not, and recompute instead.
+DEFAULT_DISK_BYTES = 1024**3
+DEFAULT_RESIDENT_BYTES = 256 * 1024**2
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?", re.IGNORECASE)
+_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
+
+
+@dataclass(frozen=True)
+class CacheBudget:
+    disk_bytes: int = DEFAULT_DISK_BYTES
+    resident_bytes: int = DEFAULT_RESIDENT_BYTES
+    features: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.disk_bytes < 0 or self.resident_bytes < 0:
+            raise ValueError("disk and resident must be >= 0 bytes")
+        if self.features not in FEATURE_MODES:
+            raise ValueError(
+                f"features={self.features!r}: must be one of {', '.join(FEATURE_MODES)}"
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> CacheBudget:
+        """`2GB` (disk only) or `disk=2GB,resident=512MiB,features=compact`. Sizes take B, KB,
+        MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024). ValueError names
+        the part that is wrong."""
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if not parts:
+            raise ValueError("give a size such as 2GB, or disk=2GB,resident=512MB")
+        values: dict[str, int | str] = {}
+        for part in parts:
+            key, eq, raw = part.partition("=")
+            if not eq:  # a bare size is the disk budget
+                key, raw = "disk", part
+            if key not in ("disk", "resident", "features"):
+                raise ValueError(f"{part!r}: the key must be one of disk, resident, features")
+            name = {"disk": "disk_bytes", "resident": "resident_bytes"}.get(key, key)
+            if name in values:
+                raise ValueError(f"{key} is given twice")
+            values[name] = raw.strip() if key == "features" else parse_size(key, raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def describe(self) -> str:
+        return (
+            f"disk {format_bytes(self.disk_bytes)}, resident {format_bytes(self.resident_bytes)}"
+            f", features {self.features}"
+        )
+
+
+def parse_size(key: str, raw: str) -> int:
+    match = _SIZE.fullmatch(raw.strip())
+    if not match:
+        raise ValueError(f"{key}={raw!r}: give a size such as 500MB, 2GB or 1.5GiB")
+    number, power, binary = match.groups()
+    if binary and not power:
+        raise ValueError(f"{key}={raw!r}: give a size such as 500MB, 2GB or 1.5GiB")
+    base = 1024 if binary else 1000
+    return int(float(number) * base ** _POWERS[power.lower()])
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
