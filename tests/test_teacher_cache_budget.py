@@ -240,3 +240,29 @@ def test_retention_counts_every_file_of_a_compact_entry(tmp_path):
     assert result.bytes == size
     removed = remove_unused(tmp_path, unused_for=0, now=2e9)
     assert removed == [(result.directory, size)] and not result.directory.exists()
+
+
+@pytest.mark.parametrize("budget", ["disk=1MB,resident=0", "1KB"])
+def test_ddp_workers_read_the_same_feature_targets(tmp_path, budget):
+    """A torchrun worker opens the entry by path and gets the job's own reader: compact (read
+    with pread here) or recomputing (it loads its own teacher)."""
+    from bridge.distill.distributed import read_job, write_job
+    from bridge.distill.trainer import TrainData
+    from bridge.spec import TrainingParams
+
+    splits, plan, result = _cached(tmp_path / "cache", CacheBudget.parse(budget), budget)
+    data = TrainData(splits["train"], np.zeros(ROWS, np.int64), result.outputs["train"])
+    val = TrainData(splits["val"], np.zeros(6, np.int64))
+    model = torch.nn.Linear(1, 1)
+    write_job(tmp_path / "job", model, data, val, TrainingParams(), result.directory)
+    worker = read_job(tmp_path / "job")["train"].teacher
+    assert type(worker.features) is type(result.outputs["train"].features)
+    idx = np.array([2, 5, 11])
+    for mine, theirs in zip(
+        _batch(result.outputs["train"].features, splits, idx),
+        _batch(worker.features, splits, idx),
+        strict=True,
+    ):
+        assert mine.keys() == theirs.keys()
+        assert all(torch.equal(mine[k], theirs[k]) for k in mine)
+    np.testing.assert_array_equal(worker.logits, result.outputs["train"].logits)

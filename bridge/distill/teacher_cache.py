@@ -229,10 +229,13 @@ class CacheResult:
     bytes: int = 0  # the entry on disk
 
     def close(self) -> None:
-        """Releases what reading feature targets holds (a recomputing teacher, open files)."""
+        """Releases what reading feature targets holds (a recomputing teacher, open files, and
+        the fp16 memory maps, whose pages would otherwise count in the export phase's RSS)."""
         for outputs in self.outputs.values():
             if outputs.features is not None:
                 outputs.features.close()
+            outputs.hidden.clear()
+            outputs.attention.clear()
 
 
 def cache_key(**facts: object) -> str:
@@ -411,22 +414,24 @@ def report_cache(
     metrics["teacher_cache_cpu_seconds"] = cached.cpu_seconds
     recompute = cached.plan is not None and cached.plan.path == "recompute"
     released = "teacher kept loaded to recompute features" if recompute else "teacher released"
-    if cached.hit:
+    if cached.hit and recompute:
+        on_event(LogEvent("teacher logits found in the cache; the teacher recomputes features"))
+    elif cached.hit:
         on_event(LogEvent("teacher outputs found in the cache: no teacher inference"))
     else:
         on_event(
             LogEvent(f"teacher outputs computed in {cached.seconds:.1f} s and cached; {released}")
         )
-    metrics["teacher_cache_bytes"] = cached.bytes
-    metrics["teacher_cache_bytes_per_row"] = cached.bytes / max(1, train_rows)
+    metrics["teacher_cache_bytes"] = float(cached.bytes)
+    metrics["teacher_cache_bytes_per_row"] = cached.bytes / max(1, train_rows)  # training rows
     plan = cached.plan
     if plan is None:
         return
-    metrics["teacher_features_path"] = plan.code
-    metrics["teacher_cache_budget_bytes"] = plan.budget.disk_bytes
+    metrics["teacher_features_path"] = float(plan.code)
+    metrics["teacher_cache_budget_bytes"] = float(plan.budget.disk_bytes)
     if plan.path != "none":
-        metrics["teacher_features_fp16_bytes"] = plan.full_bytes
-        metrics["teacher_features_compact_bytes"] = plan.compact_bytes
+        metrics["teacher_features_fp16_bytes"] = float(plan.full_bytes)
+        metrics["teacher_features_compact_bytes"] = float(plan.compact_bytes)
         on_event(
             LogEvent(
                 f"teacher feature targets: {PATH_NAMES[plan.path]}: {plan.reason}; cache entry "

@@ -1,0 +1,169 @@
+"""Teacher-output cache (issue 20): bytes per row, peak RSS by phase and time per training step
+for the three ways feature targets reach the trainer, against the student trained alone (the
+seed's loop, plain cross-entropy, same batch), each run in its own process.
+
+- `cached`: `features=full`, dense fp16 at the padded width (the layout before issue 20);
+- `compact`: the default, real tokens only, int8 hidden states and uint8 attention;
+- `recompute`: logits cached, hidden states and attention recomputed per batch (the path a
+  budget too small for the compact targets takes).
+
+The text task of bench/_tasks.py (a stratified sample of airline tweets, MiniLM-L6 with a
+prepared head, a 2x384 student from its layers, 64 tokens, batch 32) with the default feature
+losses on (hidden and attention weight 1), one epoch, fp32 artifact.
+
+    PYTHONPATH=. .venv/bin/python bench/teacher_cache.py          # 3,000 rows, ~8 min on 2 cores
+    PYTHONPATH=. .venv/bin/python bench/teacher_cache.py 1000     # another sample size
+
+Writes bench/results/teacher_cache.json. Not measured here (issue 20's other half): the full
+airline run's accuracy per path and a 100k-row set.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as c  # noqa: E402
+
+EPOCHS = 1
+ROWS = 3000
+BUDGETS = {"cached": "disk=1GiB,features=full", "compact": "disk=1GiB", "recompute": "1KB"}
+MODES = ("student", *BUDGETS)
+GOAL_RSS, GOAL_BYTES_PER_ROW = 1.3, 10_000
+
+
+def child(rows: int, mode: str) -> dict:
+    import torch
+    from _tasks import TASKS
+
+    from bridge.cache_budget import CacheBudget
+    from bridge.distill.memory import peak_rss_mb, reset_peak
+    from bridge.pipeline import RunContext, run
+
+    torch.set_num_threads(2)
+    task, home = replace(TASKS["text"], rows=rows), c.bench_home()
+    if mode == "student":
+        inputs = task.seed_inputs(home, with_teacher=False)
+        reset_peak()
+        seconds = c.seed_loop(
+            inputs.student, None, inputs.x, inputs.y, EPOCHS, "student", task.batch, task.lr
+        )
+        steps = math.ceil(len(inputs.y) / task.batch) * EPOCHS
+        return {"peak_rss_mb": peak_rss_mb(), "step_ms": 1000 * seconds / steps}
+    spec = task.spec(EPOCHS)
+    spec = replace(spec, training=replace(spec.training, hidden_weight=1.0, attention_weight=1.0))
+    shutil.rmtree(home / "teacher-cache", ignore_errors=True)  # teacher inference included
+    budget = CacheBudget.parse(BUDGETS[mode])
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run(spec, Path(tmp) / "a", RunContext(home=home, teacher_cache_budget=budget))
+    m, train_rows = result.metrics, result.manifest["dataset"]["rows"]["train"]
+    steps = math.ceil(train_rows / task.batch) * EPOCHS
+    phases = {k: round(v, 1) for k, v in m.items() if k.startswith("peak_rss_")}
+    keep = (
+        "teacher_features_path",
+        "teacher_cache_bytes",
+        "teacher_cache_bytes_per_row",
+        "teacher_features_fp16_bytes",
+        "teacher_features_compact_bytes",
+        "teacher_cache_seconds",
+        "train_seconds",
+        "student_accuracy",
+        "teacher_accuracy",
+    )
+    return {
+        "peak_rss_mb": max(phases.values()),
+        "phases": phases,
+        "step_ms": 1000 * m["train_seconds"] / steps,
+        "train_rows": train_rows,
+        **{k: m[k] for k in keep if k in m},
+    }
+
+
+def main() -> None:
+    from _tasks import TASKS
+
+    rows = int(next((a for a in sys.argv[1:] if a.isdigit()), ROWS))
+    task = replace(TASKS["text"], rows=rows)
+    task.prepare(c.bench_home())  # the teacher's head, prepared once
+    runs = {}
+    for mode in MODES:
+        runs[mode] = c.run_child(__file__, str(rows), mode)
+        print(mode, runs[mode], flush=True)
+    result = {"task": task.describe() + ", hidden and attention losses on", "rows": rows}
+    c.finish("teacher_cache", {**result, "epochs": EPOCHS, "runs": runs}, report)
+
+
+def report(result: dict, plots: Path) -> str:
+    runs = result["runs"]
+    alone = runs["student"]
+    lines = [
+        f"{result['task']}; {result['rows']:,} rows, {result['epochs']} epoch, each run in its "
+        "own process. *Student alone*: the seed's loop without a teacher, same batch. "
+        f"Goals (issue 20): peak RSS <= {GOAL_RSS}x the student alone; cache <= "
+        f"{GOAL_BYTES_PER_ROW / 1000:.0f} KB per training row under the default budget "
+        "(the `compact` row: the default budget is 1 GiB, which these rows fit).",
+        "",
+        "| path | cache / train row | cache entry | peak RSS teacher | peak RSS train | peak RSS "
+        "job | job / student alone | ms / step | step / student alone | test accuracy |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| student alone | - | - | - | {alone['peak_rss_mb']:.0f} MiB | - | - | "
+        f"{alone['step_ms']:.0f} | 1.00x | - |",
+    ]
+    for mode in BUDGETS:
+        r = runs[mode]
+        ph = r["phases"]
+        lines.append(
+            f"| {mode} | {r['teacher_cache_bytes_per_row'] / 1000:,.1f} KB "
+            f"| {r['teacher_cache_bytes'] / 1e6:,.1f} MB "
+            f"| {ph.get('peak_rss_teacher_mb', 0):.0f} MiB "
+            f"| {ph.get('peak_rss_train_mb', 0):.0f} MiB "
+            f"| {r['peak_rss_mb']:.0f} MiB | {r['peak_rss_mb'] / alone['peak_rss_mb']:.2f}x "
+            f"| {r['step_ms']:.0f} | {r['step_ms'] / alone['step_ms']:.2f}x "
+            f"| {r.get('student_accuracy', float('nan')):.4f} |"
+        )
+    compact = runs["compact"]
+    per_row = compact["teacher_cache_bytes_per_row"]
+    lines += ["", *_verdicts(runs, alone), _bytes_verdict(per_row)]
+    return "\n".join(lines)
+
+
+def _verdicts(runs: dict, alone: dict) -> list[str]:
+    """Against the student alone: the teacher and training phases (what the cache changes),
+    and the whole job (export and verification included, which the seed's loop never runs)."""
+    out = []
+    for mode in BUDGETS:
+        ph = runs[mode]["phases"]
+        training = max(ph.get(f"peak_rss_{p}_mb", 0) for p in ("teacher", "train"))
+        for what, peak in (
+            ("teacher+train phases", training),
+            ("whole job", runs[mode]["peak_rss_mb"]),
+        ):
+            ratio = peak / alone["peak_rss_mb"]
+            met = "met" if ratio <= GOAL_RSS else "missed"
+            out.append(
+                f"- {mode}, {what}: peak RSS / student alone = {ratio:.2f}x (goal <= "
+                f"{GOAL_RSS}x): **{met}**"
+            )
+    return out
+
+
+def _bytes_verdict(per_row: float) -> str:
+    met = "met" if per_row <= GOAL_BYTES_PER_ROW else "missed"
+    return (
+        f"- default budget (compact here): {per_row / 1000:.1f} KB per training row (goal <= "
+        f"{GOAL_BYTES_PER_ROW / 1000:.0f} KB): **{met}**"
+    )
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv:
+        rows, mode = sys.argv[-2:]
+        print(json.dumps(child(int(rows), mode)))
+    else:
+        main()
