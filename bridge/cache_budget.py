@@ -22,7 +22,9 @@ FEATURE_MODES = ("auto", "full", "compact", "recompute")
 # One job's entry; a demo-size text job (10k tweets, 3 hidden + 2 attention layers) needs
 # ~0.6 GB compact, so it caches; 100k longer documents do not, and recompute instead.
 DEFAULT_DISK_BYTES = 1024**3
-DEFAULT_RESIDENT_BYTES = 256 * 1024**2
+# Above this the trainer reads compact targets per batch (pread): on 3,000 tweets mapping their
+# 113 MB raised the training phase's peak RSS by 131 MiB (bench/teacher_cache.py).
+DEFAULT_RESIDENT_BYTES = 64 * 1024**2
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?", re.IGNORECASE)
 _POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
 

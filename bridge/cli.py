@@ -143,7 +143,7 @@ def _parser() -> argparse.ArgumentParser:
         "disk=SIZE,resident=SIZE,features=auto|full|compact|recompute. Logits are always cached; "
         "hidden-state and attention targets are cached compactly when they fit, else recomputed "
         "during training with the teacher kept loaded. Compact targets above `resident` are "
-        "read per batch instead of memory-mapped. Default: disk=1GiB,resident=256MiB",
+        "read per batch instead of memory-mapped. Default: disk=1GiB,resident=64MiB",
     )
     _add_executor_flags(s)
     _add_mlflow_flags(s, "every job")

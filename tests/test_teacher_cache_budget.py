@@ -59,10 +59,10 @@ def test_uint8_attention_stays_within_half_a_step_of_each_rows_max():
 @pytest.mark.parametrize(
     ("text", "disk", "resident", "features"),
     [
-        ("2GB", 2 * 10**9, 256 * 1024**2, "auto"),
-        ("1.5GiB", int(1.5 * 1024**3), 256 * 1024**2, "auto"),
+        ("2GB", 2 * 10**9, 64 * 1024**2, "auto"),
+        ("1.5GiB", int(1.5 * 1024**3), 64 * 1024**2, "auto"),
         ("disk=10MB, resident=64KiB, features=recompute", 10**7, 64 * 1024, "recompute"),
-        ("4096", 4096, 256 * 1024**2, "auto"),
+        ("4096", 4096, 64 * 1024**2, "auto"),
     ],
 )
 def test_budget_parses_sizes_and_keys(text, disk, resident, features):
