@@ -266,3 +266,26 @@ def test_ddp_workers_read_the_same_feature_targets(tmp_path, budget):
         assert mine.keys() == theirs.keys()
         assert all(torch.equal(mine[k], theirs[k]) for k in mine)
     np.testing.assert_array_equal(worker.logits, result.outputs["train"].logits)
+
+
+def test_the_servers_budget_reaches_its_jobs_and_the_local_apis_its_runs(tmp_path, home):
+    """`serve --teacher-cache-budget` is the server's (ServerConfig -> ServerPaths -> the
+    worker's RunContext); `Distiller(teacher_cache_budget=...)` the local run's."""
+    from bridge import Distiller
+    from bridge.server import DistillServer, ServerConfig
+    from tests.conftest import digits_spec
+
+    budget = CacheBudget.parse("disk=12345678,resident=1MB")
+    srv = DistillServer(
+        ServerConfig(port=0, data_dir=home, data_root=tmp_path, teacher_cache_budget=budget)
+    ).start()
+    try:
+        with Distiller.remote(f"127.0.0.1:{srv.port}", plaintext=True) as remote:
+            served = remote.run_spec(digits_spec())
+    finally:
+        srv.stop(grace=1)
+    assert served.metrics["teacher_cache_budget_bytes"] == 12345678
+    assert served.metrics["teacher_features_path"] == 0  # an MLP student reads logits only
+    local = Distiller(home=home, teacher_cache_budget="7654321").run_spec(digits_spec())
+    assert local.metrics["teacher_cache_budget_bytes"] == 7654321
+    assert local.metrics["teacher_cache_bytes"] == served.metrics["teacher_cache_bytes"] > 0
