@@ -210,6 +210,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--out", type=Path, help="where the artifact goes (required to train)")
     _add_mlflow_flags(d, "this local run (with --remote: the server's serve flags do it)")
+    d.add_argument(
+        "--teacher-cache-budget",
+        default=None,
+        metavar="SIZE|KEY=VALUE,...",
+        help="a local run's teacher-output cache budget, as serve --teacher-cache-budget",
+    )
     d.set_defaults(run=_distill)
 
     i = sub.add_parser("inspect", help="verify an artifact directory and print its summary")
@@ -400,7 +406,7 @@ def _distill(args: argparse.Namespace) -> int:
     distiller = (
         Distiller.remote(args.remote, **connection_options(args))
         if args.remote
-        else Distiller(**_mlflow_options(args))
+        else Distiller(**_mlflow_options(args), teacher_cache_budget=teacher_cache_budget(args))
     )
     with distiller:
         if args.dry_run:

@@ -142,6 +142,12 @@ def check_distill(args: argparse.Namespace) -> None:
         host, sep, port = args.remote.rpartition(":")
         if not sep or not host or not port.isdigit() or not 1 <= int(port) <= MAX_PORT:
             raise SpecError("--remote", f"expected HOST:PORT, got {args.remote!r}")
+        if args.teacher_cache_budget is not None:
+            raise SpecError(
+                "--teacher-cache-budget",
+                "applies to local runs; a server's is its own (serve --teacher-cache-budget)",
+            )
+    teacher_cache_budget(args)
     _check_connection(args)
     mlflow_settings(args)
 

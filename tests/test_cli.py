@@ -1,6 +1,7 @@
 """The CLI's exit codes: 0 ok, 1 failed check, 2 bad input naming the field."""
 
 import json
+import re
 import shutil
 
 from bridge.cli import main
@@ -65,11 +66,14 @@ def test_local_distill_from_a_config_file(tmp_path, home, monkeypatch, capsys):
         training={"epochs": 9, "learningRate": 0.01},
     )
     argv = ["distill", "--config", config, "--epochs", "2", "--out", str(tmp_path / "art")]
-    assert main(argv) == 0
+    assert main([*argv, "--teacher-cache-budget", "disk=5MB,resident=1MB"]) == 0
     assert (tmp_path / "art" / "model.int8.onnx").is_file()
-    assert "student_int8_accuracy" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "student_int8_accuracy" in out
+    assert re.search(r"teacher_cache_budget_bytes\s+5e\+06\n", out)  # the local run's budget
     manifest = json.loads((tmp_path / "art" / "manifest.json").read_text())
     assert manifest["training"]["epochs"] == 2 and manifest["training"]["learning_rate"] == 0.01
+    assert manifest["teacher_cache"]["budget"].startswith("disk 5.0 MB, resident 1.0 MB")
 
 
 def test_a_config_gate_takes_effect(tmp_path, home, monkeypatch, capsys):

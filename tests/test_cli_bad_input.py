@@ -106,6 +106,22 @@ def _rows(f: dict[str, str], busy: str) -> list[tuple[list[str], str]]:
         (["serve", "--teacher-cache-budget", "lots"], "--teacher-cache-budget"),
         (["serve", "--teacher-cache-budget", "disk=1GB,ram=2GB"], "--teacher-cache-budget"),
         (["serve", "--teacher-cache-budget", "features=fp8"], "--teacher-cache-budget"),
+        (
+            ["distill", *DIGITS, "--teacher-cache-budget", "1XB", "--dry-run"],
+            "--teacher-cache-budget",
+        ),
+        (
+            [
+                "distill",
+                *DIGITS,
+                "--remote",
+                "127.0.0.1:1",
+                "--teacher-cache-budget",
+                "1G",
+                "--dry-run",
+            ],
+            "--teacher-cache-budget",
+        ),
         (["debug-server", "--port", "-1"], "--port"),
         (["debug-server", "--port", busy], "--port"),
         (["debug-server", "--home", f["under_file"]], "--home"),
