@@ -518,12 +518,9 @@ class JobTracker:
 
 
 def _bridge_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from bridge import __version__  # the package's own constant (imported late: no cycle)
 
-    try:
-        return version("distill-bridge")
-    except PackageNotFoundError:
-        return "unknown"
+    return __version__
 
 
 # ---------------------------------------------------------------- local runs
