@@ -31,6 +31,7 @@ class Run:
     params: dict = field(default_factory=dict)  # TrainingParams fields changed from BASE
     prune_vocabulary: bool = True
     layers: int = 2  # teacher layers 0, 3 for 2; 0, 2, 4 for 3 (every k-th, DistilBERT-style)
+    cache_budget: str | None = None  # Distiller(teacher_cache_budget=...); None: the default
 
 
 BASE = {"epochs": 3, "batch_size": 32, "learning_rate": 1e-4}
@@ -46,6 +47,16 @@ RUNS = {
     "kd_lr5e-5": Run("KD, learning rate 5e-5", (0,), {"learning_rate": 5e-5}),
     # capacity: a third layer (about 1.7 MiB more INT8, so about 9.9x: over the size goal)
     "kd_3layers": Run("KD, 3 layers", (0,), layers=3),
+    # issue 20: the same KD with the teacher's feature targets reaching the trainer each way
+    # (the default caches them compactly: int8 hidden states, uint8 attention, real tokens only)
+    "kd_cache_full": Run(
+        "KD, feature targets cached in full (fp16)",
+        (0, 1, 2),
+        cache_budget="disk=8GiB,features=full",
+    ),
+    "kd_recompute": Run(
+        "KD, feature targets recomputed per batch", (0, 1, 2), cache_budget="features=recompute"
+    ),
     "kd_logits": Run(
         "KD, logits only (hidden, attention weights 0)",
         (0, 1, 2),
@@ -70,7 +81,7 @@ def child(run: str, seed: int) -> dict:
     )
     params = TrainingParams(seed=seed, **{**BASE, **spec.params})
     result = (
-        Distiller(home=c.bench_home())
+        Distiller(home=c.bench_home(), teacher_cache_budget=spec.cache_budget)
         .set_teacher("minilm-l6")
         .set_student_config(student)
         .enable_quantization(QuantType.INT8)
@@ -90,6 +101,10 @@ def child(run: str, seed: int) -> dict:
         "student_vocabulary",
         "vocabulary_oov_val_pct",
         "train_seconds",
+        "teacher_features_path",
+        "teacher_cache_bytes_per_row",
+        "teacher_cache_seconds",
+        "peak_rss_train_mb",
     )
     return {k: m[k] for k in keys if k in m}
 
@@ -187,7 +202,50 @@ def report(result: dict, plots: Path) -> str:
             f"{GOAL_COMPRESSION}x (lowest: {min(compression):.1f}x) at once: "
             f"**{'met' if met else 'missed'}**.",
         ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _feature_paths(result)) + "\n"
+
+
+FEATURE_PATHS = ("kd_cache_full", "kd", "kd_recompute")
+
+
+def _feature_paths(result: dict) -> list[str]:
+    """Issue 20: what each way of feeding the feature targets costs, paired by seed against the
+    full fp16 cache (the layout before compact targets)."""
+    if not all(_values(result, name, "teacher_features_path") for name in FEATURE_PATHS):
+        return []
+    lines = [
+        "",
+        "Feature targets (issue 20): the same KD runs with the teacher's hidden states and "
+        "attention cached in full (fp16), compactly (the default budget) or recomputed per "
+        "batch. Difference = paired by seed against the full cache, mean +- SE.",
+        "",
+        "| run | path | cache KB / row | peak RSS train MiB | train s | fp32 accuracy "
+        "| INT8 accuracy | fp32 difference |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    full = _by_seed(result, "kd_cache_full", "student_accuracy")
+    for name in FEATURE_PATHS:
+        path = sorted(set(_values(result, name, "teacher_features_path")))
+        kb = [b / 1000 for b in _values(result, name, "teacher_cache_bytes_per_row")]
+        own = _by_seed(result, name, "student_accuracy")
+        diffs = [own[s] - full[s] for s in own if s in full]
+        lines.append(
+            f"| {RUNS[name].label} | {', '.join(path)} | {_mean_se(kb)} "
+            f"| {_mean_se(_values(result, name, 'peak_rss_train_mb'))} "
+            f"| {_mean_se(_values(result, name, 'train_seconds'))} "
+            f"| {_mean_se(list(own.values()))} "
+            f"| {_mean_se(_values(result, name, 'student_int8_accuracy'))} "
+            f"| {_mean_se(diffs) if name != 'kd_cache_full' else '-'} |"
+        )
+    return lines
+
+
+def _by_seed(result: dict, name: str, key: str) -> dict[str, float]:
+    return {
+        k.split("/")[1]: r[key]
+        for k, r in result["runs"].items()
+        if k.split("/")[0] == name and key in r
+    }
 
 
 if __name__ == "__main__":

@@ -131,8 +131,9 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE,...",
         help="remove what is no longer needed, e.g. jobs=7d,max-jobs=1000,uploads=30d,"
-        "teacher-cache=14d (finished jobs by age since they ended or by count, uploads and "
-        "teacher-output cache entries by age since a job last used them; s, m, h, d). Nothing a "
+        "teacher-cache=14d,teacher-cache-size=50GB (finished jobs by age since they ended or by "
+        "count, uploads and teacher-output cache entries by age since a job last used them; s, "
+        "m, h, d; the cache's total size, the least recently read entries first). Nothing a "
         "queued or running job needs is removed. Default: keep everything",
     )
     s.add_argument(

@@ -3,6 +3,7 @@ and the start-up sweep of what a crash left behind. Real servers on 127.0.0.1; d
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -237,11 +238,46 @@ def test_a_cache_build_left_by_a_crash_goes_once_old(tmp_path):
     assert removed == {"abc", "abc.123.tmp"}
 
 
+def test_over_the_size_cap_the_least_recently_read_entries_go_but_never_one_in_use(tmp_path):
+    """Four 1,000-byte entries read 4, 3, 2 and 1 hours ago under a 2,500-byte cap: the two
+    read longest ago go; when the oldest is in use, the next two go instead."""
+    root, now = tmp_path / "cache", time.time()
+
+    def fill() -> list[str]:
+        names = []
+        for hours in (4, 3, 2, 1):
+            entry = root / f"key{hours}"
+            entry.mkdir(parents=True, exist_ok=True)
+            (entry / "logits.npy").write_bytes(bytes(1000))
+            stamp = entry / "complete.json"
+            stamp.write_text("{}")
+            os.utime(stamp, (now - hours * 3600, now - hours * 3600))
+            names.append(entry.name)
+        return names
+
+    fill()
+    assert remove_unused(root, None, now, max_bytes=10_000) == []
+    removed = remove_unused(root, None, now, max_bytes=2_500)
+    assert [(p.name, size) for p, size in removed] == [("key4", 1002), ("key3", 1002)]
+    assert sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) == [
+        "key1",
+        "key2",
+    ]
+    fill()
+    with locked(root / "key4"):  # a job reading the oldest entry right now
+        removed = remove_unused(root, None, now, max_bytes=2_500)
+    assert [p.name for p, _ in removed] == ["key3", "key2"]
+    # an age and a cap together: whatever either lets go
+    removed = remove_unused(root, 1.5 * 3600, now, max_bytes=10_000)
+    assert [p.name for p, _ in removed] == ["key4"]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("jobs=7", "jobs='7': give an age such as 90s"),
         ("job=7d", "'job=7d': the key must be one of jobs, max-jobs, uploads, teacher-cache"),
+        ("teacher-cache-size=lots", "teacher-cache-size='lots': give a size such as 500MB"),
         ("max-jobs=-1", "max-jobs='-1': give a whole number"),
         ("uploads=1d,uploads=2d", "uploads is given twice"),
     ],
@@ -256,9 +292,14 @@ def test_a_bad_retain_flag_is_one_line_naming_it(text, message, tmp_path):
 
 
 def test_retain_parses_every_key_and_unit():
-    policy = RetentionPolicy.parse("jobs=90s,max-jobs=1000,uploads=12h,teacher-cache=1.5d")
-    assert policy == RetentionPolicy(jobs=90, max_jobs=1000, uploads=43200, teacher_cache=129600)
+    policy = RetentionPolicy.parse(
+        "jobs=90s,max-jobs=1000,uploads=12h,teacher-cache=1.5d,teacher-cache-size=50GB"
+    )
+    assert policy == RetentionPolicy(
+        jobs=90, max_jobs=1000, uploads=43200, teacher_cache=129600, teacher_cache_size=50 * 10**9
+    )
     assert policy.interval == 22.5  # a quarter of the shortest age
+    assert RetentionPolicy.parse("teacher-cache-size=2GiB").teacher_cache_size == 2 * 1024**3
     assert not RetentionPolicy.parse("").enabled
 
 

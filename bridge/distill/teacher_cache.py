@@ -470,22 +470,29 @@ def check_classes(logits: np.ndarray, dataset: LoadedDataset) -> None:
 
 
 def remove_unused(
-    root: Path, unused_for: float, now: float | None = None
+    root: Path,
+    unused_for: float | None,
+    now: float | None = None,
+    max_bytes: int | None = None,
 ) -> list[tuple[Path, int]]:
-    """Removes entries (and builds left by a crash) not used for `unused_for` seconds, skipping
-    any a job holds right now; returns what went, with the bytes each freed."""
-    cutoff = (time.time() if now is None else now) - unused_for
+    """Removes entries (and builds left by a crash) not used for `unused_for` seconds, then, while
+    what is left holds more than `max_bytes`, the least recently used; an entry a job holds right
+    now is never removed (nor a build in progress). Returns what went, with the bytes each
+    freed."""
+    cutoff = (time.time() if now is None else now) - (unused_for or 0)
+    entries = _entries(root)
+    total = sum(size for _, _, size in entries)
     removed = []
-    for entry in sorted(root.iterdir()) if root.is_dir() else []:
-        if entry.name.startswith(".") or not entry.is_dir():
-            continue  # lock files stay: removing one a waiter holds would break the lock
-        key_dir = key_directory(entry)
-        stamp = entry / COMPLETE if entry == key_dir else entry
-        with locked_if_free(key_dir) as free:
-            if free and _mtime(stamp, entry) < cutoff:
-                size = tree_bytes(entry)
+    for last_use, entry, size in sorted(entries, key=lambda e: e[0]):  # least recent first
+        too_old = unused_for is not None and last_use < cutoff
+        over = max_bytes is not None and total > max_bytes
+        if not (too_old or over):
+            continue
+        with locked_if_free(key_directory(entry)) as free:
+            if free:
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append((entry, size))
+                total -= size
     return removed
 
 
@@ -495,5 +502,22 @@ def key_directory(entry: Path) -> Path:
     return entry.with_name(entry.name.split(".")[0])
 
 
-def _mtime(stamp: Path, fallback: Path) -> float:
-    return (stamp if stamp.exists() else fallback).stat().st_mtime
+def _entries(root: Path) -> list[tuple[float, Path, int]]:
+    """(last use, entry, bytes) of each entry and build; lock files stay (a waiter holds one),
+    and a build renamed into place meanwhile is seen next time."""
+    found = []
+    for entry in sorted(root.iterdir()) if root.is_dir() else []:
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        try:
+            found.append((_last_use(entry), entry, tree_bytes(entry)))
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def _last_use(entry: Path) -> float:
+    """When a job last read an entry (its completion stamp, touched on every use), or when a
+    build was last written to."""
+    stamp = entry / COMPLETE if entry == key_directory(entry) else entry
+    return (stamp if stamp.exists() else entry).stat().st_mtime

@@ -3,6 +3,7 @@ TLS, the SQLite store, Prometheus metrics and a clean SIGTERM."""
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
 import os
@@ -227,6 +228,8 @@ def serve(config: ServerConfig, log_format: str = "json", ready_file: Path | Non
     """Runs until SIGINT/SIGTERM. Once it accepts calls it prints a line for people and, with
     `ready_file`, writes the JSON that programs wait for (`write_ready_file`)."""
     logs.configure(log_format)
+    # A crash in native code (gRPC, torch, Ray's core worker) leaves the Python stacks in the log.
+    faulthandler.enable()
     server = DistillServer(config).start()
     scheme = "tls" if server.tls else "plaintext"
     print(f"distill-bridge listening on {server.host}:{server.port} ({scheme})", flush=True)

@@ -1,6 +1,7 @@
 """Bounded disk on a server that runs for months: `serve --retain jobs=7d,uploads=30d,...`
 removes finished jobs (record, events, artifact), uploads no job has used for a while, and
-teacher-output cache entries no job has read for a while. Off unless asked: a server never deletes
+teacher-output cache entries no job has read for a while (or, over a size cap, those read least
+recently). Off unless asked: a server never deletes
 what a user may still want without being told to.
 
 Nothing a queued or running job needs is ever removed: unfinished jobs are skipped, an upload an
@@ -101,9 +102,12 @@ class Retention:
         return removed
 
     def _sweep_teacher_cache(self, now: float) -> int:
-        if self.policy.teacher_cache is None:
+        policy = self.policy
+        if policy.teacher_cache is None and policy.teacher_cache_size is None:
             return 0
-        removed = remove_unused(self.teacher_cache, self.policy.teacher_cache, now)
+        removed = remove_unused(
+            self.teacher_cache, policy.teacher_cache, now, policy.teacher_cache_size
+        )
         for entry, freed in removed:
             self.jobs.metrics.deleted.labels("teacher_cache", "retention").inc()
             self.jobs.metrics.freed_bytes.labels("teacher_cache").inc(freed)

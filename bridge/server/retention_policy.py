@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 
+from bridge.cache_budget import parse_size
+
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _AGE = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 # How often the sweep runs: a quarter of the shortest age, within these bounds.
@@ -20,11 +22,14 @@ class RetentionPolicy:
     max_jobs: int | None = None  # at most this many finished jobs, the oldest go first
     uploads: float | None = None  # counted from the last submit or finish of a job using it
     teacher_cache: float | None = None  # counted from the last job that read the entry
+    # at most this many bytes of teacher-output cache; the least recently read entries go first
+    teacher_cache_size: int | None = None
 
     @classmethod
     def parse(cls, text: str) -> RetentionPolicy:
-        """`jobs=7d,max-jobs=1000,uploads=30d,teacher-cache=14d` (units s, m, h, d).
-        ValueError names the part that is wrong."""
+        """`jobs=7d,max-jobs=1000,uploads=30d,teacher-cache=14d,teacher-cache-size=50GB` (ages
+        in s, m, h, d; sizes as for --teacher-cache-budget). ValueError names the part that is
+        wrong."""
         names = {f.name.replace("_", "-"): f.name for f in fields(cls)}
         values: dict[str, float | int] = {}
         for part in filter(None, (p.strip() for p in text.split(","))):
@@ -33,7 +38,7 @@ class RetentionPolicy:
                 raise ValueError(f"{part!r}: the key must be one of {', '.join(names)}")
             if names[key] in values:
                 raise ValueError(f"{key} is given twice")
-            values[names[key]] = _count(key, raw) if key == "max-jobs" else _age(key, raw)
+            values[names[key]] = _PARSERS.get(key, _age)(key, raw)
         return cls(**values)
 
     @property
@@ -42,6 +47,7 @@ class RetentionPolicy:
 
     @property
     def interval(self) -> float:
+        """A size cap alone is checked every MAX_INTERVAL_S."""
         ages = [a for a in (self.jobs, self.uploads, self.teacher_cache) if a is not None]
         return min(max(min(ages, default=MAX_INTERVAL_S) / 4, MIN_INTERVAL_S), MAX_INTERVAL_S)
 
@@ -57,3 +63,6 @@ def _count(key: str, raw: str) -> int:
     if not raw.isdigit():
         raise ValueError(f"{key}={raw!r}: give a whole number of jobs")
     return int(raw)
+
+
+_PARSERS = {"max-jobs": _count, "teacher-cache-size": parse_size}
