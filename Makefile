@@ -56,17 +56,19 @@ lint: $(PYTHON_STAMP)
 # whole files so a module's fixtures (a first text run, a server) are built once, then the
 # tests marked serial alone. One OpenMP thread per process (the jobs, servers and workers the
 # tests start inherit it): two processes each running torch on two threads oversubscribe two
-# cores, and OpenMP's spinning threads then burn the CPU (508 s -> 381 s for this pass).
+# cores, and OpenMP's spinning threads then burn the CPU (508 s -> 381 s for this pass). The
+# serial tests run three Ray nodes, and the Java tests a long job beside the others: the same.
+TEST_ENV := OMP_NUM_THREADS=1
 test-python: $(PYTHON_STAMP)
-	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 --dist loadfile -m "not serial" --durations=15
-	$(PY) -m pytest -q -m serial --durations=5
+	$(TEST_ENV) $(PY) -m pytest -q -n 2 --dist loadfile -m "not serial" --durations=15
+	$(TEST_ENV) $(PY) -m pytest -q -m serial --durations=5
 
 # Every java-client module's tests; the Spring Boot example runs against the modules that setup
 # installed into ~/.m2, and its verify also starts the packaged service each way its README
 # lists (RunModesIT).
 test-java: setup
-	cd java-client && $(MVN) test -Ddistillbridge.python=$(abspath $(PY))
-	cd examples/spring-boot && $(MVN) verify -Ddistillbridge.python=$(abspath $(PY))
+	cd java-client && $(TEST_ENV) $(MVN) test -Ddistillbridge.python=$(abspath $(PY))
+	cd examples/spring-boot && $(TEST_ENV) $(MVN) verify -Ddistillbridge.python=$(abspath $(PY))
 
 test: setup lint test-python test-java
 
