@@ -15,8 +15,9 @@ before anything heavy loads); applied by bridge/distill/teacher_cache.py.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from bridge.options import format_bytes, parse_pairs, parse_size
 
 FEATURE_MODES = ("auto", "full", "compact", "recompute")
 # One job's entry; a demo-size text job (10k tweets, 3 hidden + 2 attention layers) needs
@@ -25,8 +26,6 @@ DEFAULT_DISK_BYTES = 1024**3
 # Above this the trainer reads compact targets per batch (pread): on 3,000 tweets mapping their
 # 113 MB raised the training phase's peak RSS by 131 MiB (bench/teacher_cache.py).
 DEFAULT_RESIDENT_BYTES = 64 * 1024**2
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?", re.IGNORECASE)
-_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
 
 
 @dataclass(frozen=True)
@@ -48,43 +47,20 @@ class CacheBudget:
         """`2GB` (disk only) or `disk=2GB,resident=512MiB,features=compact`. Sizes take B, KB,
         MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024). ValueError names
         the part that is wrong."""
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        if not parts:
+        values = parse_pairs(text, ("disk", "resident", "features"), bare="disk")
+        if not values:
             raise ValueError("give a size such as 2GB, or disk=2GB,resident=512MB")
-        values: dict[str, int | str] = {}
-        for part in parts:
-            key, eq, raw = part.partition("=")
-            if not eq:  # a bare size is the disk budget
-                key, raw = "disk", part
-            if key not in ("disk", "resident", "features"):
-                raise ValueError(f"{part!r}: the key must be one of disk, resident, features")
-            name = {"disk": "disk_bytes", "resident": "resident_bytes"}.get(key, key)
-            if name in values:
-                raise ValueError(f"{key} is given twice")
-            values[name] = raw.strip() if key == "features" else parse_size(key, raw)
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(
+            **{
+                {"disk": "disk_bytes", "resident": "resident_bytes"}.get(key, key): (
+                    raw if key == "features" else parse_size(key, raw)
+                )
+                for key, raw in values.items()
+            }
+        )
 
     def describe(self) -> str:
         return (
             f"disk {format_bytes(self.disk_bytes)}, resident {format_bytes(self.resident_bytes)}"
             f", features {self.features}"
         )
-
-
-def parse_size(key: str, raw: str) -> int:
-    match = _SIZE.fullmatch(raw.strip())
-    if not match:
-        raise ValueError(f"{key}={raw!r}: give a size such as 500MB, 2GB or 1.5GiB")
-    number, power, binary = match.groups()
-    if binary and not power:
-        raise ValueError(f"{key}={raw!r}: give a size such as 500MB, 2GB or 1.5GiB")
-    base = 1024 if binary else 1000
-    return int(float(number) * base ** _POWERS[power.lower()])
-
-
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from bridge.cache_budget import CacheBudget, format_bytes
+from bridge.cache_budget import CacheBudget
 from bridge.data import LoadedDataset
 from bridge.data.features import Features
 from bridge.distill.compact import (
@@ -40,6 +40,7 @@ from bridge.distill.compact import (
 )
 from bridge.events import EventSink, LogEvent, ignore_events
 from bridge.models.teachers import OutputRequest, Teacher
+from bridge.options import format_bytes
 from bridge.paths import locked, locked_if_free, tree_bytes
 from bridge.progress import PhaseProgress
 from bridge.spec import SpecError

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 
-from bridge.cache_budget import parse_size
+from bridge.options import parse_pairs, parse_size
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _AGE = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
@@ -31,14 +31,10 @@ class RetentionPolicy:
         in s, m, h, d; sizes as for --teacher-cache-budget). ValueError names the part that is
         wrong."""
         names = {f.name.replace("_", "-"): f.name for f in fields(cls)}
-        values: dict[str, float | int] = {}
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            key, _, raw = part.partition("=")
-            if key not in names:
-                raise ValueError(f"{part!r}: the key must be one of {', '.join(names)}")
-            if names[key] in values:
-                raise ValueError(f"{key} is given twice")
-            values[names[key]] = _PARSERS.get(key, _age)(key, raw)
+        values = {
+            names[key]: _PARSERS.get(key, _age)(key, raw)
+            for key, raw in parse_pairs(text, tuple(names)).items()
+        }
         return cls(**values)
 
     @property
