@@ -207,8 +207,9 @@ public final class DistilledModel implements AutoCloseable {
         }
         Path modelPath = ArtifactFiles.resolve(dir, file);
         // Every file must be there at its size; the files this session reads are hashed (an
-        // INT8 load skips hashing the fp32 model; selfCheck() hashes everything), the model
-        // itself as the one read whose bytes ONNX Runtime then parses.
+        // INT8 load skips hashing the fp32 model; selfCheck() hashes everything). The model is
+        // read once: ONNX Runtime parses those bytes while another thread hashes them, and the
+        // model is returned only once they match the manifest.
         // A text model's tokenizer is read, hashed and parsed on its own thread meanwhile.
         if (manifest.isText()) {
             TextArtifact.checkInputs(manifest);
@@ -231,17 +232,25 @@ public final class DistilledModel implements AutoCloseable {
                     ArtifactFiles.verifyPresence(path, f);
                 }
             }
-            model = ArtifactFiles.readVerified(modelPath, listed);
+            model = ArtifactFiles.readSized(modelPath, listed);
         } catch (RuntimeException e) {
             tokenizer.cancel(false);
             throw e;
         }
+        CompletableFuture<Void> modelHash = checkInBackground(model, listed);
         long t1 = System.nanoTime();
         OrtRuntime.Started runtime = OrtRuntime.started();
         long t2 = System.nanoTime();
-        OrtSession session = createSession(model, file, options);
+        OrtSession session;
+        try {
+            session = createSession(model, file, options);
+        } catch (RuntimeException e) {
+            join(modelHash); // a file that does not match says so, not what ONNX Runtime made of it
+            throw e;
+        }
         long t3 = System.nanoTime();
         try {
+            join(modelHash);
             TextGolden text = join(tokenizer);
             Tokenizer loaded = text == null ? null : text.tokenizer();
             double diff = text == null ? replay(session, manifest, golden)
@@ -717,6 +726,26 @@ public final class DistilledModel implements AutoCloseable {
             }
         };
         Thread thread = new Thread(task, "distill-bridge-tokenizer-load");
+        thread.setDaemon(true);
+        thread.start();
+        return future;
+    }
+
+    /** {@link ArtifactFiles#checkSha256} of the model's bytes on a thread of its own. */
+    private static CompletableFuture<Void> checkInBackground(byte[] model, ArtifactFile listed) {
+        CompletableFuture<Void> future = new CompletableFuture<>();
+        Runnable task = new Runnable() { // not a lambda (see open)
+            @Override
+            public void run() {
+                try {
+                    ArtifactFiles.checkSha256(model, listed);
+                    future.complete(null);
+                } catch (Throwable e) { // handed to the loading thread
+                    future.completeExceptionally(e);
+                }
+            }
+        };
+        Thread thread = new Thread(task, "distill-bridge-model-hash");
         thread.setDaemon(true);
         thread.start();
         return future;

@@ -7,11 +7,14 @@ import java.time.Duration;
  * benchmark. The runtime's start overlaps reading and hashing the artifact, so the phases of
  * one load add up to {@link #total()}, not counting {@link #runtimeStart()}.
  *
- * @param verify reading manifest.json, and reading and checking (size, SHA-256) the artifact's files
+ * @param verify reading manifest.json, and reading and checking the artifact's files (size, and
+ *     SHA-256 for those the session uses; the model's own SHA-256 runs on another thread while the
+ *     session is created, and {@code golden} includes any wait for it)
  * @param runtimeWait how long the load then waited for ONNX Runtime to finish starting (zero
  *     when it had started before)
- * @param session creating the ONNX Runtime session from the verified bytes
- * @param golden replaying the golden vectors (for text: tokenizer loaded and ids checked too)
+ * @param session creating the ONNX Runtime session from the model's bytes
+ * @param golden the model's hash confirmed, then the golden vectors replayed (for text: tokenizer
+ *     loaded and ids checked too)
  * @param total the whole load
  * @param runtimeStart how long ONNX Runtime's start took (native libraries, environment), in the
  *     background, whichever load began it; zero when this load found it started

@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -142,6 +143,17 @@ class DistilledModelTest {
         assertEquals(ModelException.Code.HASH_MISMATCH, e.code());
         assertEquals(INT8, e.fileName().orElseThrow());
         assertTrue(e.getMessage().contains("sha256 mismatch for model.int8.onnx"), e.getMessage());
+    }
+
+    @Test
+    void aModelFileOnnxRuntimeCannotParseIsReportedAsTamperedNotAsAParseError() throws IOException {
+        Path dir = copyFixture(); // the session is created while another thread hashes the bytes
+        byte[] bytes = Files.readAllBytes(dir.resolve(INT8));
+        Arrays.fill(bytes, 0, 64, (byte) 0xff);
+        Files.write(dir.resolve(INT8), bytes);
+
+        ModelException e = assertThrows(ModelException.class, () -> DistilledModel.load(dir));
+        assertEquals(ModelException.Code.HASH_MISMATCH, e.code(), e.getMessage());
     }
 
     @Test
