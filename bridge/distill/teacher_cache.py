@@ -484,17 +484,28 @@ def remove_unused(
     entries = _entries(root)
     total = sum(size for _, _, size in entries)
     removed = []
-    for last_use, entry, size in sorted(entries, key=lambda e: e[0]):  # least recent first
-        too_old = unused_for is not None and last_use < cutoff
-        over = max_bytes is not None and total > max_bytes
-        if not (too_old or over):
-            continue
-        with locked_if_free(key_directory(entry)) as free:
-            if free:
-                shutil.rmtree(entry, ignore_errors=True)
-                removed.append((entry, size))
-                total -= size
+    for _, entry, size in sorted(entries, key=lambda e: e[0]):  # least recent first
+        if max_bytes is not None and total > max_bytes:
+            doomed = _remove_if_free(entry, lambda: True)
+        elif unused_for is not None:  # its last use read again under the lock: a job may have
+            doomed = _remove_if_free(entry, lambda e=entry: _last_use(e) < cutoff)  # just read it
+        else:
+            break
+        if doomed:
+            removed.append((entry, size))
+            total -= size
     return removed
+
+
+def _remove_if_free(entry: Path, still_wanted: Callable[[], bool]) -> bool:
+    with locked_if_free(key_directory(entry)) as free:
+        try:
+            if not (free and still_wanted()):
+                return False
+        except FileNotFoundError:  # gone meanwhile
+            return False
+        shutil.rmtree(entry, ignore_errors=True)
+        return True
 
 
 def key_directory(entry: Path) -> Path:
