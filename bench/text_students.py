@@ -206,6 +206,7 @@ def report(result: dict, plots: Path) -> str:
 
 
 FEATURE_PATHS = ("kd_cache_full", "kd", "kd_recompute")
+PATH_NAMES = {1: "cached fp16", 2: "compact", 3: "recomputed"}  # teacher_features_path
 
 
 def _feature_paths(result: dict) -> list[str]:
@@ -217,7 +218,9 @@ def _feature_paths(result: dict) -> list[str]:
         "",
         "Feature targets (issue 20): the same KD runs with the teacher's hidden states and "
         "attention cached in full (fp16), compactly (the default budget) or recomputed per "
-        "batch. Difference = paired by seed against the full cache, mean +- SE.",
+        "batch. Difference = paired by seed against the full cache, mean +- SE. Train s is "
+        "wall time on a machine other work shared at times; bench/teacher_cache.py times the "
+        "steps in isolation.",
         "",
         "| run | path | cache KB / row | peak RSS train MiB | train s | fp32 accuracy "
         "| INT8 accuracy | fp32 difference |",
@@ -225,7 +228,7 @@ def _feature_paths(result: dict) -> list[str]:
     ]
     full = _by_seed(result, "kd_cache_full", "student_accuracy")
     for name in FEATURE_PATHS:
-        path = sorted(set(_values(result, name, "teacher_features_path")))
+        path = sorted({PATH_NAMES[int(p)] for p in _values(result, name, "teacher_features_path")})
         kb = [b / 1000 for b in _values(result, name, "teacher_cache_bytes_per_row")]
         own = _by_seed(result, name, "student_accuracy")
         diffs = [own[s] - full[s] for s in own if s in full]
