@@ -193,7 +193,8 @@ def main() -> None:
         "tokens, teacher: the airline MiniLM-L6 (encoder fine-tuned), student transformer 2x384 "
         f"from its layers, hidden and attention losses on, batch {BATCH}; {steps} training steps"
     )
-    result = {"task": task, "rows": rows, "steps": steps, "runs": runs}
+    command = "PYTHONPATH=. .venv/bin/python bench/teacher_cache_at_size.py [rows steps] [run ...]"
+    result = {"command": command, "task": task, "rows": rows, "steps": steps, "runs": runs}
     c.finish("teacher_cache_at_size", result, report)
 
 
