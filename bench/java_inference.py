@@ -395,14 +395,16 @@ class Teacher:
 
 
 def teacher_of(manifest: dict) -> Teacher:
-    """Zoo teachers cache teacher.{pt,onnx} under teachers/<name>; a prepared text teacher
-    lives in teachers/<name>/<manifest teacher.file> with the ONNX the pipeline measured."""
+    """Zoo teachers cache teacher.{pt,onnx} in teachers/<name>/<dataset>/ (the manifest's
+    teacher.file is <dataset>/teacher.pt); a prepared text teacher lives in
+    teachers/<name>/<manifest teacher.file> with the ONNX the pipeline measured."""
     t = manifest["teacher"]
     base = home() / "teachers" / t["reference"]
     if t["architecture"] == "transformer":
         directory = base / t["file"]
         return Teacher(directory / "teacher.onnx", directory, directory / "tokenizer.json")
-    return Teacher(base / "teacher.onnx", base / "teacher.pt", None)
+    directory = (base / t["file"]).parent
+    return Teacher(directory / "teacher.onnx", directory / "teacher.pt", None)
 
 
 def write_inputs(task: str, art: Path, work: Path) -> Path:

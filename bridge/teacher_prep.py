@@ -143,7 +143,9 @@ def _zoo(source: TeacherSource, directory: Path) -> PreparedTeacher:
     zoo = source.zoo
     assert isinstance(zoo, ZooTeacher)
     saved = json.loads((directory / "info.json").read_text())
-    info = _info(source, zoo.architecture, "teacher.pt", saved["sha256"], saved["parameters"])
+    # the file under teachers/<name>, as a prepared text teacher's directory is
+    file = f"{directory.name}/teacher.pt"
+    info = _info(source, zoo.architecture, file, saved["sha256"], saved["parameters"])
 
     def load() -> Teacher:
         return TorchScriptTeacher(source.reference, directory / "teacher.pt", zoo.architecture)
@@ -161,13 +163,14 @@ def _zoo(source: TeacherSource, directory: Path) -> PreparedTeacher:
 def ensure_zoo_teacher(
     zoo: ZooTeacher, dataset: LoadedDataset, home: Path, on_event: EventSink = ignore_events
 ) -> Path:
-    """Trains the zoo teacher on its dataset's training split on first use and caches it
-    (TorchScript + ONNX + info.json). A file lock keeps concurrent jobs from training twice.
-    A cached teacher is retrained when its dataset or its recipe (`ZooTeacher.recipe`) changed."""
-    directory = zoo.cache_dir(home)
+    """Trains the zoo teacher on the dataset's training split on first use and caches it
+    (TorchScript + ONNX + info.json) in a directory of its own per dataset. A file lock keeps
+    concurrent jobs from training twice; a cached teacher is retrained when its recipe
+    (`ZooTeacher.recipe`) changed."""
+    directory = zoo.variant_dir(home, dataset.fingerprint)
+    directory.mkdir(parents=True, exist_ok=True)
     with locked(directory):
-        info = zoo.cached_info(home)
-        if info and info.get("dataset_fingerprint") == dataset.fingerprint:
+        if zoo.cached_info(home, dataset.fingerprint):
             return directory
         on_event(
             LogEvent(

@@ -85,9 +85,8 @@ def served(cluster, data_root) -> Iterator[tuple[pb_grpc.DistillerServiceStub, P
 
 
 def _from_file(seed: int, epochs: int = 4) -> DistillSpec:
-    """Digits from the CSV under the data root. Every job here reads it: a zoo teacher is
-    retrained when its data changes, and jobs of the same teacher on different data must not
-    run at once (the teacher's cache directory is shared)."""
+    """Digits from the CSV under the data root (every job here reads it, so the nodes train the
+    zoo teacher once for these data)."""
     training = TrainingParams(epochs=epochs, batch_size=64, learning_rate=5e-3, seed=seed)
     return digits_spec(dataset=Dataset.from_path("digits.csv"), training=training)
 

@@ -37,6 +37,12 @@ class ZooTeacher:
     def cache_dir(self, home: Path) -> Path:
         return home / "teachers" / self.name
 
+    def variant_dir(self, home: Path, dataset_fingerprint: str) -> Path:
+        """Where the teacher trained on one dataset lives. One directory per dataset: jobs on
+        different data (a user's CSV of digits beside the built-in digits) each read their own
+        teacher, never one that another job retrained in place."""
+        return self.cache_dir(home) / dataset_fingerprint[:16]
+
     @cached_property
     def recipe(self) -> str:
         """A hash of everything that shapes the trained teacher: the hyperparameters and the
@@ -58,12 +64,20 @@ class ZooTeacher:
         }
         return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
 
-    def cached_info(self, home: Path) -> dict | None:
-        """The saved teacher's info.json, or None when it has not been trained yet or was
-        trained by a different recipe."""
-        path = self.cache_dir(home) / "info.json"
-        info = json.loads(path.read_text()) if path.is_file() else None
-        return info if info and info.get("recipe") == self.recipe else None
+    def cached_info(self, home: Path, dataset_fingerprint: str | None = None) -> dict | None:
+        """The info.json of the teacher trained on that dataset (None: the most recently
+        trained on any), or None when there is none by this recipe."""
+        pattern = f"{dataset_fingerprint[:16]}/info.json" if dataset_fingerprint else "*/info.json"
+        infos = sorted(self.cache_dir(home).glob(pattern), key=lambda p: p.stat().st_mtime)
+        current = [i for i in map(_read_json, infos) if i.get("recipe") == self.recipe]
+        return current[-1] if current else None
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):  # removed or half-written meanwhile: not a cached teacher
+        return {}
 
 
 @dataclass(frozen=True)
