@@ -21,6 +21,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.locks.Lock;
@@ -714,38 +715,39 @@ public final class DistilledModel implements AutoCloseable {
      * ids, on a daemon thread of its own; the future fails with what that threw.
      */
     private static CompletableFuture<TextGolden> loadTokenizer(Path dir, ArtifactManifest manifest, GoldenVector golden) {
-        CompletableFuture<TextGolden> future = new CompletableFuture<>();
-        Runnable task = new Runnable() { // not a lambda (see open)
+        return onOwnThread("distill-bridge-tokenizer-load", new Callable<TextGolden>() { // not a lambda (see open)
             @Override
-            public void run() {
-                try {
-                    future.complete(TextGolden.of(TextArtifact.tokenizer(dir, manifest), golden));
-                } catch (Throwable e) { // handed to the loading thread
-                    future.completeExceptionally(e);
-                }
+            public TextGolden call() {
+                return TextGolden.of(TextArtifact.tokenizer(dir, manifest), golden);
             }
-        };
-        Thread thread = new Thread(task, "distill-bridge-tokenizer-load");
-        thread.setDaemon(true);
-        thread.start();
-        return future;
+        });
     }
 
     /** {@link ArtifactFiles#checkSha256} of the model's bytes on a thread of its own. */
     private static CompletableFuture<Void> checkInBackground(byte[] model, ArtifactFile listed) {
-        CompletableFuture<Void> future = new CompletableFuture<>();
-        Runnable task = new Runnable() { // not a lambda (see open)
+        return onOwnThread("distill-bridge-model-hash", new Callable<Void>() {
+            @Override
+            public Void call() {
+                ArtifactFiles.checkSha256(model, listed);
+                return null;
+            }
+        });
+    }
+
+    /** Runs {@code work} on a new daemon thread; its result or exception completes the future. */
+    private static <T> CompletableFuture<T> onOwnThread(String name, Callable<T> work) {
+        CompletableFuture<T> future = new CompletableFuture<>();
+        Runnable task = new Runnable() {
             @Override
             public void run() {
                 try {
-                    ArtifactFiles.checkSha256(model, listed);
-                    future.complete(null);
+                    future.complete(work.call());
                 } catch (Throwable e) { // handed to the loading thread
                     future.completeExceptionally(e);
                 }
             }
         };
-        Thread thread = new Thread(task, "distill-bridge-model-hash");
+        Thread thread = new Thread(task, name);
         thread.setDaemon(true);
         thread.start();
         return future;
