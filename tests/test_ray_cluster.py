@@ -96,7 +96,15 @@ def _submit(stub, spec) -> str:
 
 
 def _events(stub, job_id) -> list[pb.JobEvent]:
-    return list(stub.WatchJob(pb.WatchJobRequest(job_id=job_id), timeout=600))
+    """The job's whole event stream; a stream that breaks fails naming its status and the
+    events it had delivered (an early end under heavy load was once left unexplained)."""
+    seen: list[pb.JobEvent] = []
+    try:
+        seen.extend(stub.WatchJob(pb.WatchJobRequest(job_id=job_id), timeout=600))
+    except grpc.RpcError as e:
+        delivered = [str(event).replace("\n", " ") for event in seen]
+        pytest.fail(f"WatchJob({job_id}) ended with {e.code()}: {e.details()}; got {delivered}")
+    return seen
 
 
 def _placement(stub, job_id, timeout=300.0) -> tuple[str, int]:
