@@ -67,17 +67,21 @@ class ZooTeacher:
     def cached_info(self, home: Path, dataset_fingerprint: str | None = None) -> dict | None:
         """The info.json of the teacher trained on that dataset (None: the most recently
         trained on any), or None when there is none by this recipe."""
-        pattern = f"{dataset_fingerprint[:16]}/info.json" if dataset_fingerprint else "*/info.json"
-        infos = sorted(self.cache_dir(home).glob(pattern), key=lambda p: p.stat().st_mtime)
-        current = [i for i in map(_read_json, infos) if i.get("recipe") == self.recipe]
-        return current[-1] if current else None
+        variant = self.variant_dir(home, dataset_fingerprint).name if dataset_fingerprint else "*"
+        return _newest_info(self.cache_dir(home), variant, self.recipe)
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):  # removed or half-written meanwhile: not a cached teacher
-        return {}
+def _newest_info(directory: Path, variant: str, recipe: str | None = None) -> dict | None:
+    """The most recently written `<variant>/info.json` under a teacher's cache directory (of
+    `recipe` when given); removed or half-written ones do not count."""
+    for path in sorted(directory.glob(f"{variant}/info.json"), key=lambda p: -p.stat().st_mtime):
+        try:
+            info = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if recipe is None or info.get("recipe") == recipe:
+            return info
+    return None
 
 
 @dataclass(frozen=True)
@@ -97,8 +101,7 @@ class PretrainedTeacher:
 
     def cached_info(self, home: Path) -> dict | None:
         """Info of the most recently prepared variant, if any."""
-        infos = sorted(self.cache_dir(home).glob("*/info.json"), key=lambda p: p.stat().st_mtime)
-        return json.loads(infos[-1].read_text()) if infos else None
+        return _newest_info(self.cache_dir(home), "*")
 
 
 ZOO: dict[str, ZooTeacher | PretrainedTeacher] = {
