@@ -5,13 +5,20 @@ record may be left, and every surviving artifact verifies."""
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import job_soak  # noqa: E402
 
 
-def test_a_soak_with_cancels_and_a_killed_worker_leaves_nothing_behind(home, tmp_path):
+def test_a_soak_with_cancels_and_a_killed_worker_leaves_nothing_behind(home, tmp_path, monkeypatch):
+    # A system temp directory of the soak's own: the other test process quantizes in /tmp at
+    # the same time, and its quant-* directories are not the soak's leftovers.
+    system_temp = tmp_path / "system-temp"
+    system_temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(system_temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
     result = job_soak.soak(tmp_path / "data", home, jobs=4, cancel_share=0.25, kills=1, seed=4)
     assert result["problems"] == []
     states = result["final_states"]

@@ -34,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code --min-ping-interval 5}) accepts the client's keepalive pings (here every 10 s) on a
  * connection that carries no data, with no GOAWAY "too_many_pings" and no reconnect. The watched
  * job stays QUEUED behind a long one ({@code --max-concurrent-jobs 1}), so its stream says
- * nothing for the whole hold. Against a server that wants pings at most every 300 s the same
+ * nothing for the whole hold; the long job's worker is stopped (SIGSTOP) once it runs, so it
+ * holds the slot without taking a core from the test classes running beside this one. Against a server that wants pings at most every 300 s the same
  * hold gets GOAWAY ENHANCE_YOUR_CALM on the fourth ping (about 40 s in), WARNINGs from grpc-java
  * ("Received GOAWAY with ENHANCE_YOUR_CALM. Debug data: too_many_pings", "Increased keepalive time
  * nanos ...") and the channel goes IDLE, then READY again. {@code -Ddistillbridge.realServer=skip} skips it.
@@ -84,6 +85,7 @@ class KeepAliveTest {
             // The long job takes the one slot; it is followed over a connection of its own.
             DistillationJob running = digitsJob(busy, "keepalive-long");
             String runningId = running.submitted().get(60, TimeUnit.SECONDS);
+            freezeOnceRunning(server, busy, runningId);
 
             ManagedChannel channel = NettyChannelBuilder.forTarget(server.target())
                     .usePlaintext()
@@ -126,16 +128,35 @@ class KeepAliveTest {
                 assertEquals(JobState.QUEUED, bridge.getJob(queuedId).state());
                 assertEquals(JobState.RUNNING, bridge.getJob(runningId).state());
 
+                server.signalWorkers("CONT");
                 assertTrue(queued.cancel());
                 assertTrue(running.cancel());
                 assertEquals(JobState.CANCELLED, awaitEnd(bridge, queuedId));
                 assertEquals(JobState.CANCELLED, awaitEnd(bridge, runningId));
             } finally {
                 grpcLog.removeHandler(capture);
+                server.signalWorkers("CONT");
                 running.cancel();
                 channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
             }
         }
+    }
+
+    /**
+     * Waits until the long job's worker runs, then stops it (SIGSTOP): the job keeps the one
+     * slot, RUNNING, without using a core for the whole hold. The server has no worker watchdog
+     * that a silent worker would trip.
+     */
+    private static void freezeOnceRunning(PythonServer server, DistillBridge bridge, String jobId) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        // RUNNING is recorded as the worker is spawned; the worker process is the one that runs
+        // multiprocessing's spawn_main (beside it: multiprocessing's resource tracker)
+        while (bridge.getJob(jobId).state() != JobState.RUNNING || server.workers().stream()
+                .noneMatch(p -> p.info().commandLine().orElse("").contains("spawn_main"))) {
+            assertTrue(System.nanoTime() < deadline, "the long job's worker never started: " + bridge.getJob(jobId).state());
+            Thread.sleep(200);
+        }
+        assertTrue(server.signalWorkers("STOP") > 0, "no worker process to stop");
     }
 
     /** Records each change of the channel's state (as "12.3s IDLE") until the channel shuts down. */

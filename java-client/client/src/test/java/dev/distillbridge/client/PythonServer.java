@@ -156,6 +156,30 @@ final class PythonServer implements AutoCloseable {
         return String.join("\n", tail);
     }
 
+    /** The processes the server started and that are alive: its workers and their helpers. */
+    java.util.List<ProcessHandle> workers() {
+        return process.descendants().toList();
+    }
+
+    /**
+     * Sends {@code signal} ({@code "STOP"}, {@code "CONT"}: kill(1) names) to every process the
+     * server started, its workers, and not to the server: a test freezes a running job so that it
+     * holds its slot without taking a core from the tests beside it.
+     *
+     * @return how many processes were signalled
+     */
+    int signalWorkers(String signal) throws IOException, InterruptedException {
+        int signalled = 0;
+        for (ProcessHandle child : workers()) {
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(child.pid()))
+                    .redirectErrorStream(true).start();
+            if (kill.waitFor() == 0) {
+                signalled++;
+            }
+        }
+        return signalled;
+    }
+
     /** Stops the server and any worker processes it started, and waits for them. */
     @Override
     public void close() {
