@@ -449,13 +449,25 @@ def build_java() -> str:
 # A service would cap its heap; uncapped, the JVM sizes it from the host's RAM and lets garbage
 # (and the direct buffers ORT Java copies inputs into) pile up, so RSS would measure GC laziness.
 # DistilledModel loads ONNX Runtime's libraries from its verified cache, kept under the bench's
-# home (filled once by prepare_native_cache, so every measured start finds it).
+# home (filled once by prepare_native_cache, so every measured start finds it), and keeps its
+# records of verified artifact files there too.
 def jvm() -> list[str]:
-    return ["java", "-Xmx256m", f"-Ddistillbridge.onnxruntime.cache={native_cache()}"]
+    return [
+        "java",
+        "-Xmx256m",
+        f"-Ddistillbridge.onnxruntime.cache={native_cache()}",
+        f"-Ddistillbridge.verification.cache={verification_cache()}",
+    ]
 
 
 def native_cache() -> Path:
     return home() / "bench-work" / "onnxruntime-native"
+
+
+def verification_cache() -> Path:
+    """Records of the artifact files DistilledModel has hashed (a later load of the same,
+    unchanged file trusts them)."""
+    return home() / "bench-work" / "verified"
 
 
 def prepare_native_cache(classpath: str) -> None:

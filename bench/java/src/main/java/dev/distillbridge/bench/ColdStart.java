@@ -68,6 +68,7 @@ public final class ColdStart {
         out.put("runtime_start_ns", nanos(t.runtimeStart()));
         out.put("native_dir", DistilledModel.nativeLibraryDirectory().map(Path::toString).orElse(null));
         out.put("optimization", level.name());
+        out.put("verified_by_record", model.verifiedByRecord());
         out.put("sink", sink);
         model.close();
         Files.writeString(Path.of(opt.get("out")), new GsonBuilder().create().toJson(out));

@@ -74,6 +74,7 @@ public final class DistilledModel implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final double maxGoldenDiff;
     private final LoadTimings loadTimings;
+    private final boolean verifiedByRecord;
     /** Values per sample: product(input.shape[1:]); -1 when an axis besides the batch is dynamic. */
     private final int width;
     /** input.shape, read once (the manifest's list is boxed); copied per call. */
@@ -82,7 +83,8 @@ public final class DistilledModel implements AutoCloseable {
     private boolean closed;
 
     private DistilledModel(Path dir, ArtifactManifest manifest, Precision precision, Path modelPath,
-            OrtSession session, Tokenizer tokenizer, double maxGoldenDiff, LoadTimings loadTimings) {
+            OrtSession session, Tokenizer tokenizer, double maxGoldenDiff, LoadTimings loadTimings,
+            boolean verifiedByRecord) {
         this.dir = dir;
         this.manifest = manifest;
         this.precision = precision;
@@ -91,6 +93,7 @@ public final class DistilledModel implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.maxGoldenDiff = maxGoldenDiff;
         this.loadTimings = loadTimings;
+        this.verifiedByRecord = verifiedByRecord;
         long[] shape = manifest.input().shapeArray();
         this.inputShape = shape.clone();
         long product = 1;
@@ -141,6 +144,7 @@ public final class DistilledModel implements AutoCloseable {
         private int intraOpThreads;
         private boolean intraOpThreadsSet;
         private OptimizationLevel optimizationLevel = OptimizationLevel.ALL;
+        private VerificationRecords records;
 
         private Builder(Path dir) {
             this.dir = dir;
@@ -166,6 +170,23 @@ public final class DistilledModel implements AutoCloseable {
         }
 
         /**
+         * Where records of verified files live (see the package documentation): a later load of
+         * the same, unchanged model or tokenizer file trusts the SHA-256 check recorded there
+         * instead of hashing the file again. Default: {@code -Ddistillbridge.verification.cache},
+         * else {@code ~/.cache/distill-bridge/verified}.
+         */
+        public Builder verificationCache(Path directory) {
+            this.records = VerificationRecords.at(Objects.requireNonNull(directory, "directory"));
+            return this;
+        }
+
+        /** Hash every file the session reads at every load, trusting no record of an earlier check. */
+        public Builder hashEveryLoad() {
+            this.records = VerificationRecords.off();
+            return this;
+        }
+
+        /**
          * Checks the options, then verifies and opens the model as {@link DistilledModel#load(Path)}.
          *
          * @throws IllegalArgumentException for intra-op threads below 1, or a precision the
@@ -177,11 +198,11 @@ public final class DistilledModel implements AutoCloseable {
                 throw new IllegalArgumentException("intraOpThreads must be 1 or more, got " + intraOpThreads
                         + " (leave it unset for ONNX Runtime's default, one per core)");
             }
-            return open(this);
+            return open(this, records != null ? records : VerificationRecords.fromSystemProperty());
         }
     }
 
-    private static DistilledModel open(Builder options) {
+    private static DistilledModel open(Builder options, VerificationRecords records) {
         long t0 = System.nanoTime();
         boolean startsRuntime = OrtRuntime.startInBackground(); // native libraries load while we hash
         Path dir = options.dir;
@@ -218,11 +239,11 @@ public final class DistilledModel implements AutoCloseable {
         // That thread also tokenizes the golden texts and checks the ids against Python's (pure
         // Java, the tokenizer's first, interpreted run): done while this thread opens the session.
         CompletableFuture<TextGolden> tokenizer = manifest.isText()
-                ? loadTokenizer(dir, manifest, golden)
+                ? loadTokenizer(dir, manifest, golden, records)
                 : CompletableFuture.completedFuture(null);
         String tokenizerFile = manifest.tokenizer().isPresent() ? manifest.tokenizer().get().file() : null;
         Map<String, ArtifactFile> used = manifest.filesUsedBy(file);
-        byte[] model;
+        VerificationRecords.Read model;
         try {
             for (ArtifactFile f : manifest.files().values()) {
                 Path path = ArtifactFiles.resolve(dir, f.name());
@@ -233,18 +254,19 @@ public final class DistilledModel implements AutoCloseable {
                     ArtifactFiles.verifyPresence(path, f);
                 }
             }
-            model = ArtifactFiles.readSized(modelPath, listed);
+            model = records.read(modelPath, listed);
         } catch (RuntimeException e) {
             tokenizer.cancel(false);
             throw e;
         }
-        CompletableFuture<Void> modelHash = checkInBackground(model, listed);
+        CompletableFuture<Void> modelHash = model.vouched() ? CompletableFuture.completedFuture(null)
+                : checkInBackground(records, model, listed);
         long t1 = System.nanoTime();
         OrtRuntime.Started runtime = OrtRuntime.started();
         long t2 = System.nanoTime();
         OrtSession session;
         try {
-            session = createSession(model, file, options);
+            session = createSession(model.bytes(), file, options);
         } catch (RuntimeException e) {
             join(modelHash); // a file that does not match says so, not what ONNX Runtime made of it
             throw e;
@@ -260,7 +282,8 @@ public final class DistilledModel implements AutoCloseable {
             LoadTimings timings = new LoadTimings(Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1),
                     Duration.ofNanos(t3 - t2), Duration.ofNanos(t4 - t3), Duration.ofNanos(t4 - t0),
                     startsRuntime ? runtime.took() : Duration.ZERO);
-            return new DistilledModel(dir, manifest, precision, modelPath, session, loaded, diff, timings);
+            return new DistilledModel(dir, manifest, precision, modelPath, session, loaded, diff, timings,
+                    model.vouched());
         } catch (RuntimeException e) {
             closeQuietly(session);
             throw e;
@@ -343,6 +366,15 @@ public final class DistilledModel implements AutoCloseable {
     /** Where this model's load spent its time (verification, runtime start, session, golden replay). */
     public LoadTimings loadTimings() {
         return loadTimings;
+    }
+
+    /**
+     * True when this load trusted a record of an earlier SHA-256 check of the unchanged model file
+     * (same identity, same CRC-32C; see the package documentation) instead of hashing it again;
+     * false when it hashed the model.
+     */
+    public boolean verifiedByRecord() {
+        return verifiedByRecord;
     }
 
     /**
@@ -714,21 +746,23 @@ public final class DistilledModel implements AutoCloseable {
      * Reads, hashes and parses the tokenizer, then tokenizes the golden texts and checks their
      * ids, on a daemon thread of its own; the future fails with what that threw.
      */
-    private static CompletableFuture<TextGolden> loadTokenizer(Path dir, ArtifactManifest manifest, GoldenVector golden) {
+    private static CompletableFuture<TextGolden> loadTokenizer(Path dir, ArtifactManifest manifest, GoldenVector golden,
+            VerificationRecords records) {
         return onOwnThread("distill-bridge-tokenizer-load", new Callable<TextGolden>() { // not a lambda (see open)
             @Override
             public TextGolden call() {
-                return TextGolden.of(TextArtifact.tokenizer(dir, manifest), golden);
+                return TextGolden.of(TextArtifact.tokenizer(dir, manifest, records), golden);
             }
         });
     }
 
-    /** {@link ArtifactFiles#checkSha256} of the model's bytes on a thread of its own. */
-    private static CompletableFuture<Void> checkInBackground(byte[] model, ArtifactFile listed) {
+    /** The model's bytes checked against the manifest's SHA-256 (and recorded) on a thread of its own. */
+    private static CompletableFuture<Void> checkInBackground(VerificationRecords records, VerificationRecords.Read model,
+            ArtifactFile listed) {
         return onOwnThread("distill-bridge-model-hash", new Callable<Void>() {
             @Override
             public Void call() {
-                ArtifactFiles.checkSha256(model, listed);
+                records.confirm(model, listed);
                 return null;
             }
         });

@@ -8,8 +8,9 @@ import java.time.Duration;
  * one load add up to {@link #total()}, not counting {@link #runtimeStart()}.
  *
  * @param verify reading manifest.json, and reading and checking the artifact's files (size, and
- *     SHA-256 for those the session uses; the model's own SHA-256 runs on another thread while the
- *     session is created, and {@code golden} includes any wait for it)
+ *     SHA-256 for those the session uses, unless a record of an earlier check vouches for the
+ *     unchanged file; the model's own SHA-256 runs on another thread while the session is
+ *     created, and {@code golden} includes any wait for it)
  * @param runtimeWait how long the load then waited for ONNX Runtime to finish starting (zero
  *     when it had started before)
  * @param session creating the ONNX Runtime session from the model's bytes

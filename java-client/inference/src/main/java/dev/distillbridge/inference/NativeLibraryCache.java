@@ -17,9 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -27,7 +24,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -66,7 +62,6 @@ final class NativeLibraryCache {
     private static final String STAMP = "distill-bridge-verified.properties";
     private static final String JAR_KEY = "jar";
     private static final List<String> LIBRARIES = List.of("onnxruntime", "onnxruntime4j_jni");
-    private static final String UNIX_ATTRIBUTES = "unix:size,dev,ino,ctime,mode,owner";
 
     private NativeLibraryCache() {
     }
@@ -116,7 +111,7 @@ final class NativeLibraryCache {
         OrtJar jar = found.get();
         Path dir = base.resolve(directoryName(jar));
         if (!Files.isDirectory(dir)) {
-            createPrivateDirectories(base);
+            PrivateFiles.createPrivateDirectories(base);
             extract(jar, base, dir);
         }
         if (!verify(dir, jar)) {
@@ -212,7 +207,7 @@ final class NativeLibraryCache {
             }
             for (String library : LIBRARIES) { // identities last: the rename below keeps them
                 String name = System.mapLibraryName(library);
-                identity(tmp.resolve(name)).ifPresent(id -> stamp.setProperty(name + ".identity", id));
+                PrivateFiles.identity(tmp.resolve(name)).ifPresent(id -> stamp.setProperty(name + ".identity", id));
             }
             try (Writer out = Files.newBufferedWriter(tmp.resolve(STAMP))) {
                 stamp.store(out, "SHA-256 and file identity of each library as extracted from the ONNX Runtime jar");
@@ -264,7 +259,7 @@ final class NativeLibraryCache {
      */
     private static boolean verify(Path dir, OrtJar jar) throws IOException {
         Path stampFile = dir.resolve(STAMP);
-        if (!isPrivate(dir) || !Files.isRegularFile(stampFile)) {
+        if (!PrivateFiles.isPrivate(dir) || !Files.isRegularFile(stampFile)) {
             warn("{0} is writable by others, owned by another user, or has no {1}", dir, STAMP);
             return false;
         }
@@ -279,10 +274,10 @@ final class NativeLibraryCache {
             String name = System.mapLibraryName(library);
             Path file = dir.resolve(name);
             String sha = stamp.getProperty(name + ".sha256");
-            if (sha == null || !Files.isRegularFile(file) || !isPrivate(file)) {
+            if (sha == null || !Files.isRegularFile(file) || !PrivateFiles.isPrivate(file)) {
                 return false;
             }
-            Optional<String> identity = identity(file);
+            Optional<String> identity = PrivateFiles.identity(file);
             boolean same = identity.isPresent() && identity.get().equals(stamp.getProperty(name + ".identity"));
             if (!same && !sha.equals(ArtifactFiles.sha256(file))) {
                 warn("{0} has changed since it was extracted (its SHA-256 differs)", file);
@@ -292,45 +287,8 @@ final class NativeLibraryCache {
         return true;
     }
 
-    /** Device, inode, size and change time (ns), from one stat; empty where there is no unix view. */
-    private static Optional<String> identity(Path file) throws IOException {
-        Map<String, Object> a;
-        try {
-            a = Files.readAttributes(file, UNIX_ATTRIBUTES);
-        } catch (UnsupportedOperationException | IllegalArgumentException e) {
-            return Optional.empty();
-        }
-        return Optional.of(a.get("dev") + ":" + a.get("ino") + ":" + a.get("size") + ":"
-                + ((FileTime) a.get("ctime")).to(TimeUnit.NANOSECONDS));
-    }
-
-    /** Not group- or world-writable, and owned by this user (where the file system says). */
-    private static boolean isPrivate(Path path) throws IOException {
-        Map<String, Object> a;
-        try {
-            a = Files.readAttributes(path, UNIX_ATTRIBUTES);
-        } catch (UnsupportedOperationException | IllegalArgumentException e) {
-            return true; // no owner or mode to check (e.g. Windows); the SHA-256 check still applies
-        }
-        int mode = (Integer) a.get("mode");
-        return (mode & 0022) == 0 && ((UserPrincipal) a.get("owner")).getName().equals(System.getProperty("user.name"));
-    }
-
-    private static void createPrivateDirectories(Path base) throws IOException {
-        if (Files.isDirectory(base)) {
-            return;
-        }
-        if (base.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-            Files.createDirectories(base, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        } else {
-            Files.createDirectories(base);
-        }
-    }
-
     private static Path defaultBase() {
-        String xdg = System.getenv("XDG_CACHE_HOME");
-        Path cache = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
-        return cache.resolve("distill-bridge").resolve("onnxruntime");
+        return PrivateFiles.cacheBase().resolve("onnxruntime");
     }
 
     /** The platform directory inside the ORT jar, as ORT's own loader names it. */

@@ -41,11 +41,12 @@ final class TextArtifact {
     }
 
     /**
-     * Reads the artifact's tokenizer file once, checks those bytes' size and SHA-256, and loads
+     * Reads the artifact's tokenizer file once, checks those bytes' size and SHA-256 (or finds
+     * a record of that check, see {@link VerificationRecords}), and loads
      * the tokenizer from them with the manifest's max length and pad id, checking it agrees with
      * the manifest's description.
      */
-    static Tokenizer tokenizer(Path dir, ArtifactManifest manifest) {
+    static Tokenizer tokenizer(Path dir, ArtifactManifest manifest, VerificationRecords records) {
         TokenizerSpec spec = manifest.tokenizer().orElseThrow();
         String file = spec.file();
         requireSupported(file, "type", spec.type(), TokenizerSpec.WORDPIECE);
@@ -56,8 +57,10 @@ final class TextArtifact {
         }
         WordPieceTokenizer tokenizer;
         try {
-            byte[] json = ArtifactFiles.readVerified(ArtifactFiles.resolve(dir, file), manifest.files().get(file));
-            tokenizer = WordPieceTokenizer.fromJson(new String(json, StandardCharsets.UTF_8), spec.maxLength(),
+            ArtifactFile listed = manifest.files().get(file);
+            VerificationRecords.Read json = records.read(ArtifactFiles.resolve(dir, file), listed);
+            records.confirm(json, listed);
+            tokenizer = WordPieceTokenizer.fromJson(new String(json.bytes(), StandardCharsets.UTF_8), spec.maxLength(),
                     spec.padId());
         } catch (IllegalArgumentException | UncheckedIOException e) {
             throw new ModelException(ModelException.Code.TOKENIZER_INVALID, file, "cannot load " + file + ": " + e.getMessage(), e);

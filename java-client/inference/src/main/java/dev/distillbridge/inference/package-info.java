@@ -28,7 +28,12 @@
  * thread of its own while the first load reads and hashes the artifact, and the session is
  * created from the very bytes that were hashed. {@code -Ddistillbridge.onnxruntime.cache=DIR}
  * moves the cache, {@code =off} leaves extraction to ONNX Runtime, and a JVM started with ORT's
- * own {@code -Donnxruntime.native.path} is left alone.
+ * own {@code -Donnxruntime.native.path} is left alone. A load that hashed a file records the
+ * check (the file's identity and a CRC-32C of its bytes) in {@code ~/.cache/distill-bridge/verified};
+ * a later load of the same, unchanged file trusts that record instead of hashing it again
+ * ({@code -Ddistillbridge.verification.cache=DIR} moves the records, {@code =off} or
+ * {@link dev.distillbridge.inference.DistilledModel.Builder#hashEveryLoad()} hashes every load;
+ * {@link dev.distillbridge.inference.DistilledModel#selfCheck()} always hashes).
  * {@link dev.distillbridge.inference.DistilledModel#loadTimings()} says where a load spent its
  * time.
  */
