@@ -517,6 +517,38 @@ class JobTracker:
         self._say(message, "WARNING")
 
 
+def close_interrupted_run(
+    settings: MlflowSettings,
+    run_id: str,
+    reason: str,
+    on_error: Callable[[str], None] = lambda _operation: None,
+) -> threading.Thread:
+    """Ends, as FAILED with `reason` in the tag `distillbridge.error`, the MLflow run of a job
+    whose server died while it ran (the restarted server finds the job RUNNING, and no tracker
+    of this process owns its run). A run that is no longer RUNNING is left as it is. On a
+    thread of its own: MLflow takes seconds to import and its server may be away; a failure
+    costs a warning and `on_error("finish_run")`, never the server's start."""
+
+    def close() -> None:
+        for name, value in HTTP_DEFAULTS.items():
+            os.environ.setdefault(name, value)
+        try:
+            from mlflow import MlflowClient
+
+            client = MlflowClient(tracking_uri=settings.tracking_uri)
+            if client.get_run(run_id).info.status != "RUNNING":
+                return
+            client.set_tag(run_id, f"{TAG}error", reason)
+            client.set_terminated(run_id, status="FAILED")
+        except Exception as e:  # unreachable server, a run deleted meanwhile
+            on_error("finish_run")
+            log.warning("MLflow: cannot end the interrupted run %s: %s", run_id, e)
+
+    thread = threading.Thread(target=close, daemon=True, name=f"mlflow-close-{run_id[:12]}")
+    thread.start()
+    return thread
+
+
 def _bridge_version() -> str:
     from bridge import __version__  # the package's own constant (imported late: no cycle)
 

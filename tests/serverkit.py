@@ -73,6 +73,33 @@ def start_server(
     return ServerProcess(process, int(info["port"]), log)
 
 
+def children(pid: int) -> list[int]:
+    """The pids whose parent is `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_gone(pid: int, limit: float = 30) -> None:
+    """Waits until `pid` has exited (a zombie counts as gone)."""
+    deadline = time.time() + limit
+    while alive(pid):
+        assert time.time() < deadline, f"process {pid} is still alive"
+        time.sleep(0.2)
+
+
 def share_zoo_cache(home: Path, data_dir: Path) -> None:
     """Links the session's trained zoo teachers into a fresh data dir (no retraining)."""
     for entry in home.iterdir() if home.exists() else ():

@@ -38,7 +38,7 @@ from bridge.tracking import (
 )
 from bridge.wire import spec_to_proto
 from tests.conftest import FAST, digits_spec
-from tests.serverkit import share_zoo_cache
+from tests.serverkit import children, share_zoo_cache, start_server, wait_gone
 
 # One MLflow server for the module: its tests run on one xdist worker, in order (make test-python
 # gives each worker whole files; the group keeps that under --dist loadgroup too).
@@ -360,6 +360,47 @@ def test_each_job_is_a_run_and_a_registered_version_that_takes_the_alias_when_be
     versions = client.search_model_versions(f"name='{MODEL}'")
     assert sorted(int(v.version) for v in versions) == [1, 2, 3, 4]
     assert _mlflow_errors(srv) == 0
+
+
+def test_a_run_left_open_by_a_killed_server_ends_failed_when_the_server_restarts(
+    uri, home, tmp_path
+):
+    from bridge.server import DistillServer, ServerConfig
+
+    data = tmp_path / "data"
+    srv = start_server(data, home, "--mlflow-tracking-uri", uri)
+    try:
+        with grpc.insecure_channel(srv.target) as channel:
+            stub = pb_grpc.DistillerServiceStub(channel)
+            spec = digits_spec(training=TrainingParams(epochs=2000, seed=1))
+            job = stub.SubmitJob(pb.SubmitJobRequest(spec=spec_to_proto(spec)))
+            stream = stub.WatchJob(pb.WatchJobRequest(job_id=job.job_id), timeout=180)
+            run_id = next(e.mlflow_run.run_id for e in stream if e.HasField("mlflow_run"))
+            stream.cancel()
+        client = MlflowClient(tracking_uri=uri)
+        assert client.get_run(run_id).info.status == "RUNNING"
+        workers = children(srv.process.pid)
+        srv.kill9()
+        for pid in workers:  # the worker's watchdog ends it
+            wait_gone(pid)
+    finally:
+        srv.stop()
+
+    restarted = DistillServer(
+        ServerConfig(port=0, data_dir=data, mlflow=MlflowSettings(uri))
+    ).start()
+    try:
+        assert restarted.jobs.get(job.job_id).state == pb.JOB_STATE_FAILED
+        deadline = time.time() + 60
+        while client.get_run(run_id).info.status == "RUNNING":
+            assert time.time() < deadline, "the interrupted run is still RUNNING after 60 s"
+            time.sleep(0.5)
+        run = client.get_run(run_id)
+        assert run.info.status == "FAILED"
+        assert run.data.tags["distillbridge.error"] == "interrupted by server restart"
+        assert _mlflow_errors(restarted) == 0
+    finally:
+        restarted.stop(grace=1)
 
 
 def test_a_tracking_server_stopped_mid_job_leaves_the_job_succeeded_with_a_warning(

@@ -4,7 +4,6 @@ downloads, many watchers, limits, metrics and logs. Servers are real processes o
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -26,7 +25,7 @@ from bridge.export.manifest import read_manifest, verify_files
 from bridge.remote import RemoteClient
 from bridge.wire import spec_to_proto
 from tests.conftest import digits_spec
-from tests.serverkit import CuttingProxy, make_certs, start_server
+from tests.serverkit import CuttingProxy, children, make_certs, start_server, wait_gone
 
 ONE_EPOCH = TrainingParams(epochs=1, batch_size=64, learning_rate=5e-3, seed=3)
 LONG = TrainingParams(epochs=2000, seed=1)
@@ -56,31 +55,6 @@ def _wait_stage(stub, job_id: str, stage: str, limit: float = 180) -> None:
         time.sleep(0.2)
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                found.append(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _wait_gone(pid: int, limit: float = 30) -> None:
-    deadline = time.time() + limit
-    while _alive(pid):
-        assert time.time() < deadline, f"process {pid} is still alive"
-        time.sleep(0.2)
-
-
 # ---------------------------------------------------------------- restarts
 
 
@@ -96,11 +70,11 @@ def test_kill9_of_the_server_then_restart_keeps_what_was_promised(zoo_ready, hom
             running = _submit(stub, digits_spec(training=LONG))
             queued = _submit(stub, digits_spec(training=ONE_EPOCH))
             _wait_stage(stub, running.job_id, "train")
-        workers = _children(srv.process.pid)
+        workers = children(srv.process.pid)
         assert workers, "no worker process found"
         srv.kill9()
         for pid in workers:  # the worker's watchdog ends it: no orphan trains on
-            _wait_gone(pid)
+            wait_gone(pid)
     finally:
         srv.stop()
 

@@ -35,7 +35,7 @@ from bridge.server.metrics import Metrics
 from bridge.server.store import Store, StoredJob
 from bridge.server.worker import KILL_GRACE_SECONDS
 from bridge.spec import DistillSpec, SpecError
-from bridge.tracking import Finished, JobTracker, MlflowSettings
+from bridge.tracking import Finished, JobTracker, MlflowSettings, close_interrupted_run
 from bridge.wire import event_to_proto, spec_from_proto, spec_to_proto
 
 TERMINAL = {pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED}
@@ -384,6 +384,7 @@ class JobManager:
         if job.state == pb.JOB_STATE_RUNNING:
             self._finish(job, pb.JOB_STATE_FAILED, INTERRUPTED_BY_RESTART, "interrupted")
             log.warning("job interrupted by restart", extra=logs.job(job.job_id))
+            self._close_orphan_run(job)
         elif job.state == pb.JOB_STATE_QUEUED:
             try:
                 job.spec = spec_from_proto(job.spec_proto)
@@ -391,6 +392,18 @@ class JobManager:
                 self._finish(job, pb.JOB_STATE_FAILED, f"spec no longer valid after restart: {e}")
                 return
             self._queue.append(job.job_id)
+
+    def _close_orphan_run(self, job: JobRecord) -> None:
+        """The MLflow run the dead server opened for `job` ends FAILED too (in the background)."""
+        run = job.mlflow_run
+        if self.tracking is None or run is None or not run.run_id:
+            return
+        close_interrupted_run(
+            self.tracking,
+            run.run_id,
+            INTERRUPTED_BY_RESTART,
+            lambda operation: self.metrics.mlflow_errors.labels(operation).inc(),
+        )
 
     def _sweep_orphan_directories(self) -> None:
         """Job directories with no record: a delete cut short between its two steps."""
