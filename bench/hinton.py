@@ -11,12 +11,16 @@ Fashion-MNIST (the Debian `dataset-fashion-mnist` files; MNIST itself is not on 
 (b, bridge) The same subset through the bridge itself (`Distiller`, an NPZ file with the
     hold-out and test images as its validation and test files, the teacher as TorchScript):
     the 2x800 without a teacher (alpha 0) against `schedule="auto"`, over seeds.
+(b, copies) The same, with the images as images ([1, 28, 28]) so the bridge can add shifted
+    copies (`augment_copies`, labelled by the teacher), the same number of steps: the default
+    schedule with copies against no teacher with and without them.
 
 (a) and (b) are plain PyTorch loops (a paper reproduction); the soft-target loss is the
 bridge's `kd_loss`. Budgets are cut to fit on 2 shared cores (see Budget and the report). The
 teacher is trained once and kept in the bench home.
 
     PYTHONPATH=. .venv/bin/python bench/hinton.py [--seeds 3]
+    PYTHONPATH=. .venv/bin/python bench/hinton.py --only copies   # (b, copies) alone, merged
 
 Writes bench/results/hinton.json.
 """
@@ -197,12 +201,28 @@ def trained_teacher(train_set: Data, budget: Budget) -> tuple[nn.Module, dict]:
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--seeds", type=int, default=3, help="seeds of the bridge's (b) runs")
-    seeds = args.parse_args().seeds
+    args.add_argument(
+        "--only",
+        choices=("copies",),
+        help="run (b, copies) alone and merge it into the saved result (the rest as it was)",
+    )
+    parsed = args.parse_args()
+    seeds = parsed.seeds
     # One thread: on 2 cores shared with other jobs, 2 intra-op threads ran a 2x1200 epoch
     # several times slower than 1 (threads spin waiting for a descheduled peer).
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
     budget = Budget(**{k: int(v) for k, v in _env_epochs().items()})
     train_set, val, test = load_fashion()
+    if parsed.only == "copies":
+        saved = json.loads((c.RESULTS / "hinton.json").read_text())
+        teacher, _ = trained_teacher(train_set, budget)
+        small = _small(train_set)
+        saved["bridge_copies"] = bridge_copies(teacher, small, val, test, budget, seeds)
+        saved["bridge_copies_gap_closed"] = copies_gap_closed(
+            saved["bridge_copies"], saved["test_accuracy"]["student_alone"]
+        )
+        print(c.write_result("hinton", saved))
+        return
     runs: dict[str, dict] = {}
 
     def record(name: str, model: nn.Module, info: dict) -> None:
@@ -219,7 +239,7 @@ def main() -> None:
     record("distilled", distilled, info)
 
     # (b) 5% of the 60k training images, stratified; early stopping on the 5k hold-out
-    pick = _stratified(train_set.y, int(SMALL_SHARE * (len(train_set.y) + VAL_ROWS)))
+    pick = _small_rows(train_set)
     small = Data(train_set.x[pick], train_set.y[pick])
     hard = fresh(800, dropout=False)
     record("small_hard", hard, train(hard, small, budget.small, budget, val=val))
@@ -245,6 +265,10 @@ def main() -> None:
         "bridge_small": bridge_runs,
         "bridge_gap_closed": bridge_gap_closed(bridge_runs, acc["student_alone"]),
     }
+    result["bridge_copies"] = bridge_copies(teacher, small, val, test, budget, seeds)
+    result["bridge_copies_gap_closed"] = copies_gap_closed(
+        result["bridge_copies"], acc["student_alone"]
+    )
     print(c.write_result("hinton", result))
 
 
@@ -261,22 +285,66 @@ def bridge_small(
 ) -> dict[str, list[dict]]:
     """Each method over `seeds` seeds, run as a user would: `Distiller` on NPZ files, the
     teacher as a TorchScript file. Test accuracy is the fp32 ONNX student's on 10k images."""
-    work = c.workdir() / "hinton" / "small"
+    dataset, teacher_file = _bridge_files("small", teacher, small, val, test, image=False)
+    epochs = {m: budget.small for m in BRIDGE_METHODS}
+    return _bridge_runs(dataset, teacher_file, BRIDGE_METHODS, epochs, budget, seeds)
+
+
+# (b, copies): the images as [1, 28, 28] (shifted copies need image rows), the default
+# schedule with COPIES teacher-labelled copies against no teacher with and without them, each
+# for the same number of optimizer steps as (b, bridge)'s 100 epochs over the originals.
+COPIES = 4
+COPIES_METHODS = {
+    "no_teacher": {"schedule": "constant", "alpha": 0.0},
+    "copies_no_teacher": {"schedule": "constant", "alpha": 0.0, "augment_copies": COPIES},
+    "copies": {"augment_copies": COPIES},
+}
+
+
+def bridge_copies(
+    teacher: nn.Module, small: Data, val: Data, test: Data, budget: Budget, seeds: int
+) -> dict[str, list[dict]]:
+    dataset, teacher_file = _bridge_files("copies", teacher, small, val, test, image=True)
+    epochs = {
+        m: budget.small // (1 + s.get("augment_copies", 0)) for m, s in COPIES_METHODS.items()
+    }
+    return _bridge_runs(dataset, teacher_file, COPIES_METHODS, epochs, budget, seeds)
+
+
+def _bridge_files(
+    name: str, teacher: nn.Module, small: Data, val: Data, test: Data, image: bool
+) -> tuple[Dataset, Path]:
+    """NPZ files of the three parts (flat rows, or [1, 28, 28] images) and the teacher as
+    TorchScript taking the same layout."""
+    work = c.workdir() / "hinton" / name
     work.mkdir(parents=True, exist_ok=True)
+    shape = (-1, 1, 28, 28) if image else (-1, 784)
     files = {}
-    for name, part in (("train", small), ("val", val), ("test", test)):
-        files[name] = work / f"{name}.npz"
-        np.savez(files[name], x=part.x.numpy(), y=part.y.numpy())
+    for part_name, part in (("train", small), ("val", val), ("test", test)):
+        files[part_name] = work / f"{part_name}.npz"
+        np.savez(files[part_name], x=part.x.numpy().reshape(shape), y=part.y.numpy())
     teacher_file = work / "teacher.pt"
-    torch.jit.trace(teacher.eval(), small.x[:2]).save(str(teacher_file))
+    model = nn.Sequential(nn.Flatten(), teacher) if image else teacher
+    torch.jit.trace(model.eval(), small.x[:2].reshape(shape)).save(str(teacher_file))
     dataset = Dataset.from_path(
         str(files["train"]), validation_path=str(files["val"]), test_path=str(files["test"])
     )
-    out: dict[str, list[dict]] = {m: [] for m in BRIDGE_METHODS}
+    return dataset, teacher_file
+
+
+def _bridge_runs(
+    dataset: Dataset,
+    teacher_file: Path,
+    methods: dict[str, dict],
+    epochs: dict[str, int],
+    budget: Budget,
+    seeds: int,
+) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {m: [] for m in methods}
     for seed in range(seeds):
-        for method, settings in BRIDGE_METHODS.items():  # interleaved per seed
+        for method, settings in methods.items():  # interleaved per seed
             params = TrainingParams(
-                epochs=budget.small,
+                epochs=epochs[method],
                 batch_size=budget.batch,
                 learning_rate=BRIDGE_LR,
                 seed=seed,
@@ -292,13 +360,14 @@ def bridge_small(
             m = result.metrics
             run = {
                 "seed": seed,
+                "epochs": epochs[method],
                 "test_accuracy": m["student_accuracy"],
                 "val_accuracy": m["student_val_accuracy"],
                 "best_epoch": m["best_epoch"],
                 "seconds": round(time.perf_counter() - start, 1),
                 "train_seconds": round(m["train_seconds"], 1),
             }
-            if method == "auto":
+            if params.searches:
                 chosen = result.manifest["training"]["search"]["chosen"]
                 run["chosen"] = {k: chosen[k] for k in ("schedule", "temperature", "alpha")}
                 run["trials"] = m["search_trials"]
@@ -311,9 +380,22 @@ def bridge_small(
 def bridge_gap_closed(runs: dict[str, list[dict]], all_data: float) -> dict:
     """Share of the gap to the all-data 2x800 closed by `auto` over the bridge's no-teacher
     student, per seed (paired), with its mean and standard error."""
+    return _paired_gap(runs["auto"], runs["no_teacher"], all_data)
+
+
+def copies_gap_closed(runs: dict[str, list[dict]], all_data: float) -> dict:
+    """The same for the default schedule with copies, and for copies without a teacher (how
+    much of it the shifts alone give)."""
+    return {
+        "copies": _paired_gap(runs["copies"], runs["no_teacher"], all_data),
+        "copies_no_teacher": _paired_gap(runs["copies_no_teacher"], runs["no_teacher"], all_data),
+    }
+
+
+def _paired_gap(method: list[dict], baseline: list[dict], all_data: float) -> dict:
     shares = [
         (a["test_accuracy"] - h["test_accuracy"]) / (all_data - h["test_accuracy"])
-        for a, h in zip(runs["auto"], runs["no_teacher"], strict=True)
+        for a, h in zip(method, baseline, strict=True)
     ]
     mean = float(np.mean(shares))
     se = float(np.std(shares, ddof=1) / math.sqrt(len(shares))) if len(shares) > 1 else math.nan
@@ -324,6 +406,16 @@ def _env_epochs() -> dict:
     """BENCH_EPOCHS=teacher,student,small overrides the epochs (for quick trials)."""
     raw = os.environ.get("BENCH_EPOCHS")
     return dict(zip(("teacher", "student", "small"), raw.split(","), strict=True)) if raw else {}
+
+
+def _small_rows(train_set: Data) -> torch.Tensor:
+    """(b)'s subset: 5% of the 60k training images, stratified."""
+    return _stratified(train_set.y, int(SMALL_SHARE * (len(train_set.y) + VAL_ROWS)))
+
+
+def _small(train_set: Data) -> Data:
+    pick = _small_rows(train_set)
+    return Data(train_set.x[pick], train_set.y[pick])
 
 
 def _stratified(y: torch.Tensor, rows: int) -> torch.Tensor:
@@ -430,6 +522,8 @@ def report(result: dict, plots: Path) -> str:
     ]
     if result.get("bridge_small"):
         lines += ["", *_bridge_report(result, acc)]
+    if result.get("bridge_copies"):
+        lines += ["", *_copies_report(result, acc)]
     return "\n".join(lines) + "\n"
 
 
@@ -440,9 +534,7 @@ def _bridge_report(result: dict, acc: dict[str, float]) -> list[str]:
     from_hand = (auto - acc["small_hard"]) / (all_data - acc["small_hard"])
 
     def cell(method: str) -> str:
-        values = [r["test_accuracy"] for r in runs[method]]
-        se = np.std(values, ddof=1) / math.sqrt(len(values)) if len(values) > 1 else math.nan
-        return f"{np.mean(values):.4f} +- {se:.4f}"
+        return _cell(runs[method])
 
     chosen = "; ".join(
         f"seed {r['seed']}: {r['chosen']['schedule']}, T {r['chosen']['temperature']:.2g}, "
@@ -481,6 +573,51 @@ def _bridge_report(result: dict, acc: dict[str, float]) -> list[str]:
         f"{auto - acc['small_hard']:+.4f} against its hard labels ({acc['small_hard']:.4f}); "
         f"measured from the hand loop's hard-label student, `auto` closes {from_hand:.0%} of "
         "the gap to the all-data 2x800.",
+    ]
+
+
+def _cell(runs: list[dict]) -> str:
+    values = [r["test_accuracy"] for r in runs]
+    se = np.std(values, ddof=1) / math.sqrt(len(values)) if len(values) > 1 else math.nan
+    return f"{np.mean(values):.4f} +- {se:.4f}"
+
+
+def _copies_report(result: dict, acc: dict[str, float]) -> list[str]:
+    runs, gaps = result["bridge_copies"], result["bridge_copies_gap_closed"]
+    all_data = acc["student_alone"]
+    seconds = {m: np.mean([r["train_seconds"] for r in runs[m]]) for m in runs}
+    epochs = {m: runs[m][0]["epochs"] for m in runs}
+    gap, shifts = gaps["copies"], gaps["copies_no_teacher"]
+    low = gap["mean"] - 2 * gap["se"]
+    met = low >= GAP_GOAL
+    copies = np.mean([r["test_accuracy"] for r in runs["copies"]])
+    labels = {
+        "no_teacher": "no teacher (constant, alpha 0), the images alone",
+        "copies_no_teacher": f"no teacher, {COPIES} shifted copies of each image",
+        "copies": f"the default schedule, {COPIES} teacher-labelled copies (`augment_copies`)",
+    }
+    rows = [f"| {labels[m]} | {epochs[m]} | {_cell(runs[m])} | {seconds[m]:.0f} |" for m in labels]
+    return [
+        "### (b) through the bridge: teacher-labelled copies (`augment_copies`)",
+        "",
+        "The same files with the images as [1, 28, 28] (copies are made of images), the teacher "
+        f"behind a flatten. Every run takes the same {result['budget']['small']} epochs' worth "
+        "of optimizer steps over the originals, so a run with copies trains fewer epochs. "
+        f"{len(runs['copies'])} seeds, interleaved; test accuracy of the fp32 ONNX student, "
+        "mean +- SE.",
+        "",
+        "| 2x800 on the subset, by the bridge | epochs | test accuracy | training s (mean) |",
+        "|---|---|---|---|",
+        *rows,
+        f"| all {result['rows']['train']:,} images, hard labels (the (a) loop) | | "
+        f"{all_data:.4f} | |",
+        "",
+        "Share of the gap to the all-data 2x800 closed over the no-teacher student on the images "
+        f"alone, paired per seed: with teacher-labelled copies **{gap['mean']:.0%} +- "
+        f"{gap['se']:.0%}** (mean - 2 SE: {low:.0%}); the shifted copies without a teacher "
+        f"{shifts['mean']:.0%} +- {shifts['se']:.0%}. Goal: >= {GAP_GOAL:.0%}. "
+        f"**{'Met' if met else 'Missed'}.** Against the hand-written soft-target loop "
+        f"({acc['small_soft']:.4f}): {copies - acc['small_soft']:+.4f}.",
     ]
 
 

@@ -18,7 +18,13 @@ from bridge.models import resolve_teacher
 from bridge.models.size import student_parameters
 from bridge.models.teachers import resolve_tokenizer_directory
 from bridge.models.text import hf_config
-from bridge.spec import DistillSpec, SpecError, TransformerConfig, check_student_modality
+from bridge.spec import (
+    DistillSpec,
+    SpecError,
+    TransformerConfig,
+    check_augmentation,
+    check_student_modality,
+)
 
 # Dataset files up to this size are loaded at check time, so bad content (NaN, no rows, a
 # missing label column, too few rows per class) is refused before a job is queued. Larger files
@@ -65,6 +71,7 @@ def check(
         check_student_modality(
             spec.student, dataset.display_name, shape.modality, spec.is_self_distillation
         )
+        check_augmentation(spec.training, dataset.display_name, shape.modality)
         if max_student_parameters is not None:
             _within_budget(spec, shape, text_directory, max_student_parameters)
     return spec

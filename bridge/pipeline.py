@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from bridge.cache_budget import CacheBudget
-from bridge.data import load_dataset
+from bridge.data import LoadedDataset, load_dataset
+from bridge.data.augment import with_shifted_copies
 from bridge.data.tokenize import TOKENIZER_FILE
 from bridge.distill import TrainData, accuracy, predict_logits, train
 from bridge.distill.distributed import train_distributed
@@ -43,6 +44,7 @@ from bridge.spec import (
     DistillSpec,
     QuantType,
     TrainingParams,
+    check_augmentation,
     check_student_modality,
     student_max_length,
 )
@@ -116,6 +118,7 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
         check_student_modality(
             spec.student, dataset.name, dataset.modality, spec.is_self_distillation
         )
+        check_augmentation(spec.training, dataset.name, dataset.modality)
         if spec.is_self_distillation:
             source, self_prepared = None, self_teacher(spec, dataset, ctx.data_root)
         else:
@@ -158,6 +161,8 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
         metrics.update(prepared.metrics)
         if not dataset.labeled:  # pure soft-label distillation: the teacher defines the classes
             dataset = replace(dataset, labels=teacher_labels(prepared))
+        if spec.training.augment_copies:  # after the teacher's own training: it never sees them
+            dataset = augment_training_split(dataset, spec.training, metrics, on_event)
         # The teacher reads its own tokenizer; the student its own (the same, or pruned).
         teacher_splits, teacher_encoder = teacher_features(prepared, dataset, max_length)
         splits = teacher_splits
@@ -330,6 +335,22 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
         _verify_in_jvm(work, manifest, metrics, on_event)
     stage("done", _summary(metrics, quantized))
     return RunResult(work, manifest, metrics)
+
+
+def augment_training_split(
+    dataset: LoadedDataset, training: TrainingParams, metrics: dict[str, float], on_event: EventSink
+) -> LoadedDataset:
+    """The training split with `training.augment_copies` shifted copies of each image."""
+    original = len(dataset.train)
+    dataset = with_shifted_copies(dataset, training.augment_copies, training.seed)
+    metrics["train_rows_augmented"] = float(len(dataset.train))
+    on_event(
+        LogEvent(
+            f"training on {len(dataset.train):,} rows: {original:,} images and "
+            f"{training.augment_copies} shifted copies of each, all labelled by the teacher"
+        )
+    )
+    return dataset
 
 
 def _concrete(training: TrainingParams, labeled: bool) -> TrainingParams:

@@ -165,6 +165,15 @@ def check_student_modality(
         )
 
 
+def check_augmentation(training: TrainingParams, dataset_name: str, modality: str) -> None:
+    """INVALID_ARGUMENT naming `training.augment_copies` when the data has no images to shift."""
+    if training.augment_copies and modality != "image":
+        raise SpecError(
+            "training.augment_copies",
+            f"shifted copies are made of images; {dataset_name!r} is {modality} (leave it 0)",
+        )
+
+
 def student_max_length(student: StudentConfig) -> int:
     """Token positions a text student reads."""
     return student.max_seq_len if isinstance(student, TransformerConfig) else TEXT_MAX_LENGTH
@@ -175,6 +184,7 @@ def student_max_length(student: StudentConfig) -> int:
 
 MAX_WORKERS = 64
 MAX_SEARCH_TRIALS = 200
+MAX_AUGMENT_COPIES = 16
 DEFAULT_SEARCH_TRIALS = 10  # schedule="auto": trainings when search_trials is unset
 DEFAULT_SPLIT_FRACTION = 0.15  # of a dataset file, cut off for validation and for test
 SEED_TEMPERATURE, SEED_ALPHA = 4.0, 0.5  # the seed's CustomLoss: the constant schedule's default
@@ -194,6 +204,9 @@ class TrainingParams:
     `schedule="auto"` searches the preset shape, temperature and alpha on the validation split
     (Optuna, `search_trials` trainings, the presets first) and ships the best trial's student;
     a temperature or alpha set here is held fixed and the rest is searched.
+    `augment_copies` k > 0 (image datasets, an external teacher) trains on k shifted copies of
+    every training image besides the originals, labelled by the teacher's outputs, computed
+    once with the rest (bridge.data.augment).
     `workers` > 1 trains with PyTorch DDP (global batch = batch_size, split across workers)."""
 
     epochs: int = 10
@@ -210,6 +223,8 @@ class TrainingParams:
     layer_map: tuple[int, ...] = ()  # teacher layer (1-based) per student layer; () = uniform
     # schedule="auto" only: how many trainings the search may run; None = DEFAULT_SEARCH_TRIALS.
     search_trials: int | None = None
+    # Shifted copies of each training image, labelled by the teacher (0 = none).
+    augment_copies: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layer_map", _int_tuple("training.layer_map", self.layer_map))
@@ -223,6 +238,7 @@ class TrainingParams:
             )
         _check_int("training.batch_size", self.batch_size, 1, 65_536)
         _check_int("training.workers", self.workers, 1, MAX_WORKERS)
+        _check_int("training.augment_copies", self.augment_copies, 0, MAX_AUGMENT_COPIES)
         if self.batch_size < self.workers:
             raise SpecError(
                 "training.batch_size",
@@ -585,6 +601,12 @@ class DistillSpec:
         self.gates.validate()
         if self.is_self_distillation:
             self.self_distillation.validate(student_depth(self.student))
+            if self.training.augment_copies:
+                raise SpecError(
+                    "training.augment_copies",
+                    "the copies are labelled by the teacher's outputs; a self-distilled "
+                    "student has no teacher model (leave it 0)",
+                )
             if self.teacher_output:
                 raise SpecError(
                     "teacher.output",

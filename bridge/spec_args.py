@@ -162,6 +162,12 @@ SPEC_FLAGS: tuple[SpecFlag, ...] = (
         "search-trials", "trainings the auto schedule's search runs", "training.search_trials", int
     ),
     SpecFlag(
+        "augment-copies",
+        "shifted copies of each training image, labelled by the teacher (image data)",
+        "training.augment_copies",
+        int,
+    ),
+    SpecFlag(
         "fp32-fallback",
         "ship fp32 only when the INT8 gate fails",
         convert=lambda _: {"gates.fp32_fallback": True},

@@ -102,6 +102,7 @@ def spec_to_proto(spec: DistillSpec) -> pb.DistillSpec:
             attention_weight=t.attention_weight,
             layer_map=t.layer_map,
             search_trials=t.search_trials,
+            augment_copies=t.augment_copies,
         )
     )
     if isinstance(t.schedule, Schedule):  # presets travel by name, custom lists as stages

@@ -65,6 +65,7 @@ def cases(directory: Path) -> list[Case]:
                 "training.schedule_stages": None,
                 "training.temperature": 3.0,
                 "training.alpha": 0.7,
+                "training.augment_copies": 2,  # digits are images
             },
         ),
         Case(
@@ -115,6 +116,7 @@ def cases(directory: Path) -> list[Case]:
                 "dataset.text_column": None,
                 "dataset.validation_fraction": 0.2,
                 "dataset.test_fraction": 0.25,
+                "training.augment_copies": 3,
             },
             uploads={"teacher": files["teacher"].name, "dataset": files["images"].name},
             local_refusal_field="teacher.upload_id",
@@ -158,6 +160,7 @@ _VALUES: dict[str, Any] = {
     "training.schedule": "custom",
     "training.workers": 2,
     "training.search_trials": None,  # schedule "auto" only
+    "training.augment_copies": 0,  # the default, explicit; image data with a teacher sets more
     "training.hidden_weight": 0.5,
     "training.attention_weight": 0.25,
     "training.layer_map": [2, 5],

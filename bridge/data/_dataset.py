@@ -38,6 +38,9 @@ class LoadedDataset:
     fingerprint: str = field(default="", compare=False)
     # Where a file's validation and test rows came from (recorded in the manifest).
     split: dict = field(default_factory=dict, compare=False)
+    # The standardization of the training rows as loaded, kept when copies are added to them
+    # (bridge.data.augment): the student and the manifest keep the statistics of the real data.
+    loaded_normalization: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -55,6 +58,8 @@ class LoadedDataset:
     def normalization(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std from the training split: per feature for tables, one scalar per
         channel for images. Baked into every exported graph, so callers feed raw values."""
+        if self.loaded_normalization is not None:
+            return self.loaded_normalization
         x = self.train.x.astype(np.float64)
         if self.modality == "image":
             axes = (0, 2, 3)

@@ -162,7 +162,7 @@ class TransformerConfig(_message.Message):
     def __init__(self, layers: _Optional[int] = ..., hidden_size: _Optional[int] = ..., heads: _Optional[int] = ..., intermediate_size: _Optional[int] = ..., max_seq_len: _Optional[int] = ..., init_from_teacher: _Optional[bool] = ..., prune_vocabulary: _Optional[bool] = ...) -> None: ...
 
 class TrainingParams(_message.Message):
-    __slots__ = ("epochs", "batch_size", "learning_rate", "temperature", "alpha", "seed", "schedule", "workers", "hidden_weight", "attention_weight", "layer_map", "schedule_stages", "search_trials")
+    __slots__ = ("epochs", "batch_size", "learning_rate", "temperature", "alpha", "seed", "schedule", "workers", "hidden_weight", "attention_weight", "layer_map", "schedule_stages", "search_trials", "augment_copies")
     EPOCHS_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
@@ -176,6 +176,7 @@ class TrainingParams(_message.Message):
     LAYER_MAP_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_STAGES_FIELD_NUMBER: _ClassVar[int]
     SEARCH_TRIALS_FIELD_NUMBER: _ClassVar[int]
+    AUGMENT_COPIES_FIELD_NUMBER: _ClassVar[int]
     epochs: int
     batch_size: int
     learning_rate: float
@@ -189,7 +190,8 @@ class TrainingParams(_message.Message):
     layer_map: _containers.RepeatedScalarFieldContainer[int]
     schedule_stages: _containers.RepeatedCompositeFieldContainer[ScheduleStage]
     search_trials: int
-    def __init__(self, epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate: _Optional[float] = ..., temperature: _Optional[float] = ..., alpha: _Optional[float] = ..., seed: _Optional[int] = ..., schedule: _Optional[str] = ..., workers: _Optional[int] = ..., hidden_weight: _Optional[float] = ..., attention_weight: _Optional[float] = ..., layer_map: _Optional[_Iterable[int]] = ..., schedule_stages: _Optional[_Iterable[_Union[ScheduleStage, _Mapping]]] = ..., search_trials: _Optional[int] = ...) -> None: ...
+    augment_copies: int
+    def __init__(self, epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate: _Optional[float] = ..., temperature: _Optional[float] = ..., alpha: _Optional[float] = ..., seed: _Optional[int] = ..., schedule: _Optional[str] = ..., workers: _Optional[int] = ..., hidden_weight: _Optional[float] = ..., attention_weight: _Optional[float] = ..., layer_map: _Optional[_Iterable[int]] = ..., schedule_stages: _Optional[_Iterable[_Union[ScheduleStage, _Mapping]]] = ..., search_trials: _Optional[int] = ..., augment_copies: _Optional[int] = ...) -> None: ...
 
 class ScheduleStage(_message.Message):
     __slots__ = ("name", "fraction", "temperature_start", "temperature_end", "alpha_start", "alpha_end", "anneal", "lr_scale")

@@ -34,6 +34,7 @@ public final class TrainingParams {
     private Schedule scheduleStages;
     private Integer workers;
     private Integer searchTrials;
+    private Integer augmentCopies;
     private Double hiddenWeight;
     private Double attentionWeight;
     private int[] layerMap = new int[0];
@@ -110,6 +111,18 @@ public final class TrainingParams {
     }
 
     /**
+     * Shifted copies (up to 2 px, edge pixels repeated) of every training image to add to the
+     * training split, labelled by the teacher's outputs like the originals; 0-16, 0 = none (the
+     * server's default). For image datasets with a teacher: refused ({@code INVALID_ARGUMENT}
+     * naming {@code training.augment_copies}) for tabular or text data and for self-distillation.
+     * More rows per epoch: with few labelled images, fewer epochs buy the same steps.
+     */
+    public TrainingParams setAugmentCopies(int augmentCopies) {
+        this.augmentCopies = augmentCopies;
+        return this;
+    }
+
+    /**
      * Weight of the hidden-state loss (MSE between mapped student and teacher layers, through a
      * learned projection when widths differ), for Transformer teacher and student; finite and
      * >= 0, 0 turns it off.
@@ -172,7 +185,6 @@ public final class TrainingParams {
         return Optional.ofNullable(schedule).filter(s -> !s.isEmpty());
     }
 
-    /** The number of training processes, when set. */
     /**
      * The {@link Schedule} given to {@link #setSchedule(Schedule)}, when one was ({@link #schedule()}
      * then returns its name).
@@ -181,6 +193,7 @@ public final class TrainingParams {
         return Optional.ofNullable(scheduleStages);
     }
 
+    /** The number of training processes, when set. */
     public OptionalInt workers() {
         return optional(workers);
     }
@@ -188,6 +201,11 @@ public final class TrainingParams {
     /** The number of trials of the {@code "auto"} schedule's search, when set. */
     public OptionalInt searchTrials() {
         return optional(searchTrials);
+    }
+
+    /** Shifted copies of each training image, when set. */
+    public OptionalInt augmentCopies() {
+        return optional(augmentCopies);
     }
 
     /** The hidden-state loss weight, when set. */
@@ -210,6 +228,7 @@ public final class TrainingParams {
         return "TrainingParams{epochs=" + epochs + ", batchSize=" + batchSize + ", learningRate=" + learningRate
                 + ", temperature=" + temperature + ", alpha=" + alpha + ", seed=" + seed
                 + ", schedule=" + schedule + ", workers=" + workers + ", searchTrials=" + searchTrials
+                + ", augmentCopies=" + augmentCopies
                 + ", hiddenWeight=" + hiddenWeight
                 + ", attentionWeight=" + attentionWeight + ", layerMap=" + Arrays.toString(layerMap) + "}";
     }

@@ -383,6 +383,8 @@ class DistillerTest {
         assertInvalid(validDistiller(), data, new TrainingParams().setWorkers(0), "training.workers");
         assertInvalid(validDistiller(), data, new TrainingParams().setSchedule("auto").setSearchTrials(0),
                 "training.search_trials");
+        assertInvalid(validDistiller(), data, new TrainingParams().setAugmentCopies(-1), "training.augment_copies");
+        assertInvalid(validDistiller(), data, new TrainingParams().setAugmentCopies(17), "training.augment_copies");
         assertInvalid(validDistiller(), data, new TrainingParams().setLearningRate(Double.NaN),
                 "training.learning_rate");
         assertInvalid(validDistiller(), data, new TrainingParams().setTemperature(0), "training.temperature");

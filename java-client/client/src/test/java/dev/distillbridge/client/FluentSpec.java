@@ -82,6 +82,7 @@ final class FluentSpec {
             "distillbridge.v1.TrainingParams.schedule",
             "distillbridge.v1.TrainingParams.workers",
             "distillbridge.v1.TrainingParams.search_trials",
+            "distillbridge.v1.TrainingParams.augment_copies",
             "distillbridge.v1.TrainingParams.hidden_weight",
             "distillbridge.v1.TrainingParams.attention_weight",
             "distillbridge.v1.TrainingParams.layer_map",
@@ -288,6 +289,9 @@ final class FluentSpec {
         }
         if (proto.hasSearchTrials()) {
             params.setSearchTrials(proto.getSearchTrials());
+        }
+        if (proto.hasAugmentCopies()) {
+            params.setAugmentCopies(proto.getAugmentCopies());
         }
         if (proto.hasHiddenWeight()) {
             params.setHiddenWeight(proto.getHiddenWeight());

@@ -23,6 +23,9 @@ import java.util.OptionalDouble;
  * hears about all of them at once. The spec classes themselves know nothing of the wire.
  */
 public final class SpecProtos {
+    /** The server's bound on {@code training.augment_copies} (bridge.spec.MAX_AUGMENT_COPIES). */
+    static final int MAX_AUGMENT_COPIES = 16;
+
     private SpecProtos() {
     }
 
@@ -87,6 +90,11 @@ public final class SpecProtos {
         problems.requireFinitePositive("training.temperature", p.temperature());
         problems.requirePositive("training.workers", p.workers());
         problems.requirePositive("training.search_trials", p.searchTrials());
+        p.augmentCopies().ifPresent(copies -> {
+            if (copies < 0 || copies > MAX_AUGMENT_COPIES) {
+                problems.add("training.augment_copies", "must be in 0.." + MAX_AUGMENT_COPIES + ", got " + copies);
+            }
+        });
         p.alpha().ifPresent(alpha -> {
             if (!(alpha >= 0 && alpha <= 1)) {
                 problems.add("training.alpha", "must be in [0, 1], got " + alpha);
@@ -115,6 +123,7 @@ public final class SpecProtos {
         }
         p.workers().ifPresent(builder::setWorkers);
         p.searchTrials().ifPresent(builder::setSearchTrials);
+        p.augmentCopies().ifPresent(builder::setAugmentCopies);
         p.hiddenWeight().ifPresent(builder::setHiddenWeight);
         p.attentionWeight().ifPresent(builder::setAttentionWeight);
         Arrays.stream(layerMap).forEach(builder::addLayerMap);
