@@ -465,7 +465,12 @@ class JobTracker:
 
     def _decide_alias(self, name: str, version: str, accuracy: float, split: str) -> str:
         """Moves the alias to `version` when no version holds it, or when this one is more
-        accurate on the same test split; says what it decided and why."""
+        accurate on the same test split; says what it decided and why. One decision at a time
+        per registered model in this process (read, compare and move as one step)."""
+        with _alias_lock(self.settings.tracking_uri, name):
+            return self._decide_alias_now(name, version, accuracy, split)
+
+    def _decide_alias_now(self, name: str, version: str, accuracy: float, split: str) -> str:
         from mlflow.exceptions import MlflowException
 
         alias = self.settings.alias
@@ -515,6 +520,18 @@ class JobTracker:
         log.warning("%s", message, extra={"job_id": self.job_id})
         self._on_error(operation)
         self._say(message, "WARNING")
+
+
+# One alias decision at a time per registered model in this process: two jobs finishing
+# together would both read the same holder, and the later write would win, better or not.
+# (Servers sharing one registry can still race: MLflow has no compare-and-set for aliases.)
+_ALIAS_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_ALIAS_LOCKS_GUARD = threading.Lock()
+
+
+def _alias_lock(tracking_uri: str, name: str) -> threading.Lock:
+    with _ALIAS_LOCKS_GUARD:
+        return _ALIAS_LOCKS.setdefault((tracking_uri, name), threading.Lock())
 
 
 def close_interrupted_run(

@@ -168,6 +168,59 @@ def test_settings_and_names_are_checked_and_params_flattened():
     assert flat["student.hidden_sizes"] == "[32]" and flat["gates.max_parity_error"] == "0.0001"
 
 
+class _SlowRegistry:
+    """The alias calls of MlflowClient, with a read slow enough that two unguarded decisions
+    both see the same holder."""
+
+    def __init__(self, tags: dict[str, dict[str, str]]) -> None:
+        self.tags = tags
+        self.holder: str | None = None
+
+    def get_model_version_by_alias(self, name: str, alias: str):
+        from types import SimpleNamespace
+
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
+
+        holder = self.holder
+        time.sleep(0.3)
+        if holder is None:
+            raise MlflowException("no such alias", error_code=RESOURCE_DOES_NOT_EXIST)
+        return SimpleNamespace(version=holder, tags=self.tags[holder])
+
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+        self.holder = version
+
+
+def test_two_jobs_finishing_together_leave_the_alias_on_the_better_version():
+    """Both used to read 'no holder' and the later write won; the decisions now take turns."""
+    import threading
+
+    split = "digits-test-split"
+    tags = {
+        v: {"distillbridge.test_accuracy": acc, "distillbridge.test_split": split}
+        for v, acc in (("1", "0.9"), ("2", "0.8"))
+    }
+    registry = _SlowRegistry(tags)
+    settings = MlflowSettings("http://127.0.0.1:1", alias="champion")
+    decisions: list[str] = []
+
+    def decide(version: str, accuracy: float) -> None:
+        tracker = JobTracker(settings, digits_spec(), f"job-{version}", lambda _e: None)
+        tracker._client = registry
+        decisions.append(tracker._decide_alias(MODEL, version, accuracy, split))
+
+    better = threading.Thread(target=decide, args=("1", 0.9))
+    better.start()
+    time.sleep(0.1)  # the worse one asks while the better one is still deciding
+    worse = threading.Thread(target=decide, args=("2", 0.8))
+    worse.start()
+    better.join()
+    worse.join()
+    assert registry.holder == "1", decisions
+    assert "stays on version 1" in decisions[1]
+
+
 def test_an_unreachable_tracking_server_costs_one_warning_and_never_blocks():
     port = _free_port()  # nothing listens there
     seen: list[object] = []
