@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bridge.data import load_dataset
-from bridge.data.augment import MAX_SHIFT_PX, shifted, with_shifted_copies
+from bridge.data.augment import max_shift_px, shifted, with_shifted_copies
 from bridge.pipeline import RunContext, run
 from bridge.spec import Dataset, MlpConfig, QuantType, SpecError, TrainingParams
 from tests.conftest import digits_spec
@@ -39,7 +39,8 @@ def test_copies_follow_the_originals_keep_their_labels_and_are_seeded(digits):
     for kept, loaded in zip(augmented.normalization(), digits.normalization(), strict=True):
         np.testing.assert_array_equal(kept, loaded)  # the student standardizes as before
     record = augmented.split["train_augmentation"]
-    assert record["rows"] == 3 * n and record["max_shift_px"] == MAX_SHIFT_PX
+    assert record["rows"] == 3 * n and record["max_shift_px"] == 1  # 8x8 digits
+    assert (max_shift_px(28, 28), max_shift_px(8, 8), max_shift_px(64, 48)) == (2, 1, 3)
     again = with_shifted_copies(digits, copies=2, seed=7)
     np.testing.assert_array_equal(again.train.x, augmented.train.x)
     other = with_shifted_copies(digits, copies=2, seed=8)

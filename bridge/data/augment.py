@@ -9,7 +9,10 @@ set; Beyer et al. 2022, "Knowledge distillation: a good teacher is patient and c
 distil on augmented views). The copies are fixed once per job (a fresh view per step would
 keep the teacher in memory and running during training, which the cache exists to avoid).
 
-Each copy moves its image by whole pixels, up to `MAX_SHIFT_PX` along each axis and never by
+Each copy moves its image by whole pixels, up to `max_shift_px` along each axis (1/14 of the
+shorter side, at least 1: 2 px for 28x28 images as in Hinton et al.'s MNIST jitter, 1 px for
+8x8 digits, where 2 px moves a quarter of the image: with 4 copies and hard labels only, a
+digits student scored 0.73 at 2 px against 0.84 at 1 px, 3 seeds, same steps) and never by
 (0, 0), drawn per image with the job's seed; the border is filled by repeating the edge pixels,
 which leaves a dark (or any uniform) background uniform. A copy keeps its original's hard label:
 a small shift changes no class of a centred object (digits, clothing). Validation and test rows
@@ -24,16 +27,17 @@ import numpy as np
 
 from bridge.data._dataset import LoadedDataset, Split
 
-MAX_SHIFT_PX = 2
-# Every (dy, dx) with |dy|, |dx| <= MAX_SHIFT_PX except (0, 0): a copy always differs.
-OFFSETS = np.array(
-    [
-        (dy, dx)
-        for dy in range(-MAX_SHIFT_PX, MAX_SHIFT_PX + 1)
-        for dx in range(-MAX_SHIFT_PX, MAX_SHIFT_PX + 1)
-        if (dy, dx) != (0, 0)
-    ]
-)
+SHIFT_FRACTION = 1 / 14  # of the image's shorter side: 2 px at 28
+
+
+def max_shift_px(height: int, width: int) -> int:
+    return max(1, round(min(height, width) * SHIFT_FRACTION))
+
+
+def offsets(limit: int) -> np.ndarray:
+    """Every (dy, dx) with |dy|, |dx| <= limit except (0, 0): a copy always differs."""
+    span = range(-limit, limit + 1)
+    return np.array([(dy, dx) for dy in span for dx in span if (dy, dx) != (0, 0)])
 
 
 def with_shifted_copies(dataset: LoadedDataset, copies: int, seed: int) -> LoadedDataset:
@@ -46,15 +50,17 @@ def with_shifted_copies(dataset: LoadedDataset, copies: int, seed: int) -> Loade
     if dataset.modality != "image":
         raise ValueError(f"shifted copies need images, not {dataset.modality} rows")
     train = dataset.train
+    limit = max_shift_px(*train.x.shape[2:])
+    choices = offsets(limit)
     rng = np.random.default_rng(seed)
     xs, ys = [train.x], [train.y]
     for _ in range(copies):
-        xs.append(shifted(train.x, OFFSETS[rng.integers(len(OFFSETS), size=len(train))]))
+        xs.append(shifted(train.x, choices[rng.integers(len(choices), size=len(train))]))
         ys.append(train.y)
     augmented = Split(np.concatenate(xs), np.concatenate(ys))
     record = {
         "shifted_copies": copies,
-        "max_shift_px": MAX_SHIFT_PX,
+        "max_shift_px": limit,
         "border": "edge pixels repeated",
         "seed": seed,
         "original_rows": len(train),
@@ -64,20 +70,20 @@ def with_shifted_copies(dataset: LoadedDataset, copies: int, seed: int) -> Loade
     return replace(
         dataset,
         train=augmented,
-        fingerprint=f"{dataset.fingerprint}+shifted{copies}x{MAX_SHIFT_PX}px-seed{seed}",
+        fingerprint=f"{dataset.fingerprint}+shifted{copies}x{limit}px-seed{seed}",
         split={**dataset.split, "train_augmentation": record},
         loaded_normalization=dataset.normalization(),
     )
 
 
-def shifted(x: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Images `x` [N, C, H, W], image i moved by `offsets[i]` = (dy, dx) pixels (down, right),
+def shifted(x: np.ndarray, moves: np.ndarray) -> np.ndarray:
+    """Images `x` [N, C, H, W], image i moved by `moves[i]` = (dy, dx) pixels (down, right),
     the border filled with its edge pixels."""
     h, w = x.shape[2:]
-    p = MAX_SHIFT_PX
+    p = int(np.abs(moves).max())
     padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), mode="edge")
     out = np.empty_like(x)
-    for dy, dx in np.unique(offsets, axis=0):  # at most 24 groups, each one slice
-        rows = np.flatnonzero((offsets[:, 0] == dy) & (offsets[:, 1] == dx))
+    for dy, dx in np.unique(moves, axis=0):  # one slice per distinct move
+        rows = np.flatnonzero((moves[:, 0] == dy) & (moves[:, 1] == dx))
         out[rows] = padded[rows, :, p - dy : p - dy + h, p - dx : p - dx + w]
     return out
