@@ -2,14 +2,17 @@
 budgets, over several seeds?
 
 Per task and epoch budget (the parts: `fashion-5`, `fashion-20`, `digits-5`, `digits-20`,
-`airline-3`; tasks in _tasks.py), up to six ways to train the same student from the same teacher
-on the same training split, with the same batch and learning rate:
+`airline-3`; tasks in _tasks.py), up to eight ways to train the same student from the same
+teacher on the same training split, with the same batch and learning rate:
 
 - `bridge`: the local `Distiller()` with its defaults (schedule, temperature, alpha);
 - `bridge_auto`: the bridge with `schedule="auto"` (10 trials searching shape, temperature and
   alpha on the validation split; its cycle counts every trial);
 - `bridge_constant`: the bridge with the seed's constant T 4 / alpha 0.5;
 - `bridge_no_kd`: the bridge with alpha 0, the same student without a teacher;
+- `bridge_copies`, `bridge_copies_no_kd` (image parts): the bridge with 4 shifted copies of each
+  training image (`augment_copies`, labelled by the teacher), with its defaults and without a
+  teacher; the same epochs, so 5x the rows and steps: context, not a like-for-like peer;
 - `torchdistill`: torchdistill's DistillationBox + KDLoss (T 4, alpha 0.5), cosine learning
   rate, best validation epoch kept (as its example scripts do);
 - `seed_loop`: the seed's hand-written CustomLoss loop (T 4, alpha 0.5), constant learning rate,
@@ -21,9 +24,9 @@ the bridge, on all the airline tweets) that is the student with the teacher's wh
 initialised from its layers, on the teacher tokenizer's ids (64 tokens); the bridge runs prune
 the vocabulary and, where they use the teacher, add its hidden-state and attention losses, as the
 bridge does by default (`bridge_constant` too). `airline-3` runs no
-`bridge_auto`: its 10 trainings per seed would about double the part's time; the report marks its
-cell "not run" and leaves out its goals; no cycle goal is set at 3 epochs either (the ratio is
-reported without a verdict).
+`bridge_auto` (its 10 trainings per seed would about double the part's time) and no copies (text);
+the report marks those cells "not run" and leaves out their goals; no cycle goal is set at 3
+epochs either (the ratio is reported without a verdict).
 
 Every run is its own process. Within a part, runs are interleaved (seed 0: A, B, C, D, E; seed 1:
 A, B, ...), so a change in the machine's load hits every method alike. The training cycle is
@@ -61,18 +64,31 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
 
-METHODS = ("bridge", "bridge_auto", "bridge_constant", "bridge_no_kd", "torchdistill", "seed_loop")
+METHODS = (
+    "bridge",
+    "bridge_auto",
+    "bridge_constant",
+    "bridge_no_kd",
+    "bridge_copies",
+    "bridge_copies_no_kd",
+    "torchdistill",
+    "seed_loop",
+)
+COPIES = 4  # bridge_copies*: teacher-labelled shifted copies of each training image
 PEERS = ("bridge_constant", "torchdistill", "seed_loop")
 LABELS = {
     "bridge": "bridge, defaults",
     "bridge_auto": "bridge, schedule auto (10 trials)",
     "bridge_constant": "bridge, constant T 4 / alpha 0.5",
     "bridge_no_kd": "bridge, no teacher (alpha 0)",
+    "bridge_copies": f"bridge, defaults, {COPIES} teacher-labelled copies (5x rows per epoch)",
+    "bridge_copies_no_kd": f"bridge, no teacher, {COPIES} copies (5x rows per epoch)",
     "torchdistill": "torchdistill KDLoss",
     "seed_loop": "seed's CustomLoss loop",
 }
-# airline-3 runs no bridge_auto: its 10 trainings per seed would add ~1.5-2 h to the part's ~2 h.
-WITHOUT_AUTO = tuple(m for m in METHODS if m != "bridge_auto")
+# airline-3 runs no bridge_auto: its 10 trainings per seed would add ~1.5-2 h to the part's ~2 h;
+# nor copies, which are made of images.
+WITHOUT_AUTO = tuple(m for m in METHODS if m != "bridge_auto" and not m.startswith("bridge_copies"))
 PARTS = {  # part: (task in _tasks.py, epochs, methods)
     "fashion-5": ("fashion", 5, METHODS),
     "fashion-20": ("fashion", 20, METHODS),
@@ -134,6 +150,10 @@ def _bridge(task, epochs: int, method: str, seed: int) -> dict:
         settings = {"schedule": "constant", "alpha": 0.0}
     elif method == "bridge_auto":
         settings = {"schedule": "auto"}
+    elif method == "bridge_copies":
+        settings = {"augment_copies": COPIES}
+    elif method == "bridge_copies_no_kd":
+        settings = {"schedule": "constant", "alpha": 0.0, "augment_copies": COPIES}
     # every run pays for its teacher-output cache
     shutil.rmtree(c.bench_home() / "teacher-cache", ignore_errors=True)
     params = TrainingParams(
@@ -349,13 +369,14 @@ def report(result: dict, plots: Path) -> str:
     ]
     verdicts = []
     for part, (_, _, methods) in PARTS.items():
-        accs = {m: _part_runs(result, part, m, "test_accuracy") for m in methods}
-        if not all(accs.values()):
+        found = {m: _part_runs(result, part, m, "test_accuracy") for m in methods}
+        accs = {m: a for m, a in found.items() if a}  # a method not run yet is left out
+        if not all(m in accs for m in (*PEERS, "bridge", "bridge_no_kd")):
             continue
         teacher = statistics.fmean(_part_runs(result, part, "bridge", "teacher_accuracy"))
         cells = []
         for m in METHODS:
-            if m not in methods:
+            if m not in accs:
                 cells.append("not run")
                 continue
             mean, se = summarize(accs[m])
@@ -375,9 +396,12 @@ def _part_verdicts(part: str, accs: dict[str, list[float]], result: dict) -> lis
         ("bridge", "bridge_no_kd", "KD gain > 2 SE"),
         ("bridge_auto", best_peer, "auto >= best peer"),
         ("bridge_auto", "bridge_no_kd", "auto >= no teacher"),
+        # context, not an issue-13 goal: copies train on 5x the rows per epoch
+        ("bridge_copies", "bridge_no_kd", "copies over no teacher"),
+        ("bridge_copies", "bridge_copies_no_kd", "copies: the teacher's share"),
     )
     for method, other, goal in comparisons:
-        if method not in accs:  # a method the part does not run
+        if method not in accs or other not in accs:  # a method the part does not run
             continue
         mean_a, se_a = summarize(accs[method])
         mean_b, se_b = summarize(accs[other])
