@@ -162,7 +162,7 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
         if not dataset.labeled:  # pure soft-label distillation: the teacher defines the classes
             dataset = replace(dataset, labels=teacher_labels(prepared))
         if spec.training.augment_copies:  # after the teacher's own training: it never sees them
-            dataset = augment_training_split(dataset, spec.training, metrics, on_event)
+            dataset = _augment_training_split(dataset, spec.training, metrics, on_event)
         # The teacher reads its own tokenizer; the student its own (the same, or pruned).
         teacher_splits, teacher_encoder = teacher_features(prepared, dataset, max_length)
         splits = teacher_splits
@@ -337,7 +337,7 @@ def _run_in(work: Path, spec: DistillSpec, ctx: RunContext, on_event: EventSink)
     return RunResult(work, manifest, metrics)
 
 
-def augment_training_split(
+def _augment_training_split(
     dataset: LoadedDataset, training: TrainingParams, metrics: dict[str, float], on_event: EventSink
 ) -> LoadedDataset:
     """The training split with `training.augment_copies` shifted copies of each image."""

@@ -345,11 +345,7 @@ class JobTracker:
         return points
 
     def _start_run(self) -> None:
-        for name, value in HTTP_DEFAULTS.items():
-            os.environ.setdefault(name, value)
-        from mlflow import MlflowClient  # seconds to import: here, never on a door's thread
-
-        self._client = MlflowClient(tracking_uri=self.settings.tracking_uri)
+        self._client = _mlflow_client(self.settings)
         experiment_id = self._experiment_id()
         spec = self.spec
         tags = {
@@ -547,12 +543,8 @@ def close_interrupted_run(
     costs a warning and `on_error("finish_run")`, never the server's start."""
 
     def close() -> None:
-        for name, value in HTTP_DEFAULTS.items():
-            os.environ.setdefault(name, value)
         try:
-            from mlflow import MlflowClient
-
-            client = MlflowClient(tracking_uri=settings.tracking_uri)
+            client = _mlflow_client(settings)
             if client.get_run(run_id).info.status != "RUNNING":
                 return
             client.set_tag(run_id, f"{TAG}error", reason)
@@ -564,6 +556,17 @@ def close_interrupted_run(
     thread = threading.Thread(target=close, daemon=True, name=f"mlflow-close-{run_id[:12]}")
     thread.start()
     return thread
+
+
+def _mlflow_client(settings: MlflowSettings) -> Any:
+    """An MlflowClient for the settings' server, with this module's HTTP timeouts and retries
+    unless the environment sets them. Seconds to import: call it on a background thread, never
+    on a door's."""
+    for name, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=settings.tracking_uri)
 
 
 def _bridge_version() -> str:

@@ -113,9 +113,10 @@ public final class TrainingParams {
     /**
      * Shifted copies (up to 1/14 of the shorter side, at least 1 px; edge pixels repeated) of
      * every training image to add to the training split, labelled by the teacher's outputs like
-     * the originals; 0-16, 0 = none (the server's default). For image datasets with a teacher: refused ({@code INVALID_ARGUMENT}
-     * naming {@code training.augment_copies}) for tabular or text data and for self-distillation.
-     * More rows per epoch: with few labelled images, fewer epochs buy the same steps.
+     * the originals; 0-16, 0 = none (the server's default). For image datasets with a teacher:
+     * refused ({@code INVALID_ARGUMENT} naming {@code training.augment_copies}) for tabular or
+     * text data and for self-distillation. More rows per epoch: with few labelled images, fewer
+     * epochs buy the same steps.
      */
     public TrainingParams setAugmentCopies(int augmentCopies) {
         this.augmentCopies = augmentCopies;

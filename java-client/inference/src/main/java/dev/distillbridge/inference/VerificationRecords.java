@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.CRC32;
@@ -68,11 +67,6 @@ final class VerificationRecords {
             return off();
         }
         return at(setting.isEmpty() ? PrivateFiles.cacheBase().resolve("verified") : Path.of(setting));
-    }
-
-    /** The directory, or empty when off. */
-    Optional<Path> directory() {
-        return Optional.ofNullable(dir);
     }
 
     /**
